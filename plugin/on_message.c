@@ -1,0 +1,53 @@
+/* on_message.c - MOSQ_EVT_MESSAGE, called for every PUBLISH a client sends (after the broker's WRITE ACL
+ * check). Telemetry is handed to the core and let through unchanged; $twin requests are answered and
+ * consumed. Returns only MOSQ_ERR_SUCCESS or MOSQ_ERR_ACL_DENIED: any other code would disconnect the
+ * publisher. */
+#include <mqtt_protocol.h>
+
+#include "plugin.h"
+
+static void handle_request(struct twin_plugin *tp, const struct twin_topic_match *m,
+		struct mosquitto_evt_message *ed)
+{
+	char *response_topic = NULL;
+	void *corr = NULL;
+	uint16_t corr_len = 0;
+	mosquitto_property_read_string(ed->properties, MQTT_PROP_RESPONSE_TOPIC, &response_topic, false);
+	mosquitto_property_read_binary(ed->properties, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false);
+	struct twin_request_in in = {
+			.client_id = mosquitto_client_id(ed->client),
+			.topic = ed->topic,
+			.payload = ed->payload,
+			.payload_len = ed->payloadlen,
+			.response_topic = response_topic,
+			.corr = corr,
+			.corr_len = corr_len,
+	};
+	twin_engine_request(tp->engine, m, &in);
+	mosquitto_free(response_topic);
+	mosquitto_free(corr);
+	twin_publish_pending(tp);
+}
+
+int twin_on_message(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_message *ed = event_data;
+	struct twin_plugin *tp = userdata;
+	struct twin_topic_match m;
+	(void)event;
+	twin_engine_classify(tp->engine, ed->topic, &m);
+	switch (m.route) {
+		case TWIN_ROUTE_NONE:
+			return MOSQ_ERR_SUCCESS;
+		case TWIN_ROUTE_TELEMETRY:
+			twin_engine_telemetry(tp->engine, &m, mosquitto_client_id(ed->client), ed->payload,
+					ed->payloadlen);
+			return MOSQ_ERR_SUCCESS;
+		case TWIN_ROUTE_REQUEST:
+			handle_request(tp, &m, ed);
+			return MOSQ_ERR_ACL_DENIED; /* consumed: never stored, retained or forwarded */
+		case TWIN_ROUTE_RESERVED:
+			return MOSQ_ERR_ACL_DENIED; /* nobody may forge answers or events */
+	}
+	return MOSQ_ERR_SUCCESS;
+}

@@ -1,0 +1,102 @@
+/* plugin.c - Mosquitto's entry points: version negotiation, init (options, store, writer thread,
+ * callbacks) and cleanup (flush everything to disk). */
+#include <stdlib.h>
+
+#include "plugin.h"
+
+#define TWIN_EXPORT __attribute__((visibility("default")))
+
+static bool loaded; /* one instance per broker: the store and the wake signal are process-wide */
+
+TWIN_EXPORT int mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
+{
+	for (int i = 0; i < supported_version_count; i++) {
+		if (supported_versions[i] == 5) {
+			return 5;
+		}
+	}
+	return -1;
+}
+
+static int fail_init(struct twin_plugin *tp, const char *msg)
+{
+	mosquitto_log_printf(MOSQ_LOG_ERR, "mosquitto_twin: %s", msg);
+	mosquitto_log_printf(MOSQ_LOG_ERR, "mosquitto_twin: refusing to load (see the line above)");
+	twin_engine_close(tp->engine);
+	twin_wake_uninstall();
+	twin_config_free(&tp->cfg);
+	free(tp);
+	return MOSQ_ERR_INVAL;
+}
+
+TWIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
+		struct mosquitto_opt *options, int option_count)
+{
+	struct twin_error err = {TWIN_OK, ""};
+	struct twin_plugin *tp = calloc(1, sizeof(*tp));
+	const char **keys = calloc((size_t)option_count + 1, sizeof(*keys));
+	const char **values = calloc((size_t)option_count + 1, sizeof(*values));
+	if (!tp || !keys || !values) {
+		free(tp);
+		free(keys);
+		free(values);
+		return MOSQ_ERR_NOMEM;
+	}
+	if (loaded) {
+		free(keys);
+		free(values);
+		return fail_init(tp, "the plugin is loaded twice; load it once");
+	}
+	for (int i = 0; i < option_count; i++) {
+		keys[i] = options[i].key;
+		values[i] = options[i].value;
+	}
+	enum twin_rc rc = twin_config_parse(&tp->cfg, keys, values, option_count, &err);
+	free(keys);
+	free(values);
+	if (rc != TWIN_OK) {
+		return fail_init(tp, err.msg);
+	}
+	if (twin_wake_install() != 0) {
+		return fail_init(tp, "cannot install the wake-up signal handler");
+	}
+	if (twin_engine_open(&tp->cfg, twin_wake, NULL, &tp->engine, &err) != TWIN_OK) {
+		return fail_init(tp, err.msg);
+	}
+	tp->identifier = identifier;
+	if (mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, twin_on_message, NULL, tp) ||
+			mosquitto_callback_register(identifier, MOSQ_EVT_TICK, twin_on_tick, NULL, tp) ||
+			mosquitto_callback_register(identifier, MOSQ_EVT_DISCONNECT, twin_on_disconnect, NULL, tp)) {
+		return fail_init(tp, "cannot register the broker callbacks");
+	}
+	mosquitto_log_printf(MOSQ_LOG_INFO,
+			"mosquitto_twin: ready; db_path=%s telemetry_topic=%s commit_interval_ms=%lld "
+			"max_twin_bytes=%zu max_depth=%d retain_desired=%s queue_size=%zu map_size=%zu",
+			tp->cfg.db_path, tp->cfg.telemetry_topic, (long long)tp->cfg.commit_interval_ms,
+			tp->cfg.max_twin_bytes, tp->cfg.max_depth, tp->cfg.retain_desired ? "true" : "false",
+			tp->cfg.queue_size, tp->cfg.map_size);
+	loaded = true;
+	*userdata = tp;
+	return MOSQ_ERR_SUCCESS;
+}
+
+TWIN_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options,
+		int option_count)
+{
+	struct twin_plugin *tp = userdata;
+	(void)options;
+	(void)option_count;
+	if (!tp) {
+		return MOSQ_ERR_SUCCESS;
+	}
+	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_MESSAGE, twin_on_message, NULL);
+	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_TICK, twin_on_tick, NULL);
+	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_DISCONNECT, twin_on_disconnect, NULL);
+	twin_engine_close(tp->engine); /* the writer commits everything still queued */
+	twin_wake_uninstall();
+	mosquitto_log_printf(MOSQ_LOG_INFO, "mosquitto_twin: store closed, everything committed");
+	twin_config_free(&tp->cfg);
+	free(tp);
+	loaded = false;
+	return MOSQ_ERR_SUCCESS;
+}

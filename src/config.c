@@ -1,0 +1,171 @@
+/* config.c - table-driven parsing of plugin_opt_* settings. Every option has a default, a type and a
+ * range; an unknown key or a bad value refuses the whole configuration, naming the option, so a typo
+ * never runs with a silently different setting. */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "topic.h"
+
+enum opt_type { OPT_STRING, OPT_SIZE, OPT_INT, OPT_BOOL, OPT_TOPIC };
+
+struct opt_def {
+	const char *name;
+	enum opt_type type;
+	size_t offset;
+	const char *def;
+	int64_t min, max;
+};
+
+#define KIB 1024LL
+#define MIB (1024LL * KIB)
+#define GIB (1024LL * MIB)
+
+static const struct opt_def options[] = {
+	{"db_path", OPT_STRING, offsetof(struct twin_config, db_path), "/var/lib/mosquitto/twin", 0, 0},
+	{"telemetry_topic", OPT_TOPIC, offsetof(struct twin_config, telemetry_topic),
+			"devices/+/telemetry", 0, 0},
+	{"map_size", OPT_SIZE, offsetof(struct twin_config, map_size), "1073741824", MIB, 1024 * GIB},
+	{"map_size_max", OPT_SIZE, offsetof(struct twin_config, map_size_max), "17179869184", MIB,
+			1024 * GIB},
+	{"commit_interval_ms", OPT_INT, offsetof(struct twin_config, commit_interval_ms), "100", 1,
+			60000},
+	{"max_twin_bytes", OPT_SIZE, offsetof(struct twin_config, max_twin_bytes), "65536", KIB,
+			16 * MIB},
+	{"max_depth", OPT_INT, offsetof(struct twin_config, max_depth), "16", 1, 64},
+	{"retain_desired", OPT_BOOL, offsetof(struct twin_config, retain_desired), "true", 0, 0},
+	{"queue_size", OPT_SIZE, offsetof(struct twin_config, queue_size), "100000", 16, 10000000},
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+static enum twin_rc parse_integer(const struct opt_def *o, const char *value, int64_t *out,
+		struct twin_error *err)
+{
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(value, &end, 10);
+	if (errno || end == value || *end != '\0') {
+		return twin_fail(err, TWIN_ERR_CONFIG, "plugin_opt_%s: '%s' is not an integer", o->name,
+				value);
+	}
+	if (v < o->min || v > o->max) {
+		return twin_fail(err, TWIN_ERR_CONFIG, "plugin_opt_%s: %lld is out of range [%lld, %lld]",
+				o->name, v, (long long)o->min, (long long)o->max);
+	}
+	*out = v;
+	return TWIN_OK;
+}
+
+static enum twin_rc apply(struct twin_config *cfg, const struct opt_def *o, const char *value,
+		struct twin_error *err)
+{
+	char *field = (char *)cfg + o->offset;
+	int64_t v = 0;
+	enum twin_rc rc;
+
+	switch (o->type) {
+		case OPT_TOPIC:
+			if (!twin_topic_pattern_valid(value)) {
+				return twin_fail(err, TWIN_ERR_CONFIG,
+						"plugin_opt_%s: '%s' is not a topic with at most one '+' level and no '#'",
+						o->name, value);
+			}
+			/* fall through */
+		case OPT_STRING: {
+			if (value[0] == '\0') {
+				return twin_fail(err, TWIN_ERR_CONFIG, "plugin_opt_%s: empty value", o->name);
+			}
+			char *copy = strdup(value);
+			if (!copy) {
+				return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+			}
+			free(*(char **)field);
+			*(char **)field = copy;
+			return TWIN_OK;
+		}
+		case OPT_BOOL:
+			if (!strcasecmp(value, "true") || !strcmp(value, "1")) {
+				*(bool *)field = true;
+			} else if (!strcasecmp(value, "false") || !strcmp(value, "0")) {
+				*(bool *)field = false;
+			} else {
+				return twin_fail(err, TWIN_ERR_CONFIG, "plugin_opt_%s: '%s' is not true or false",
+						o->name, value);
+			}
+			return TWIN_OK;
+		case OPT_SIZE:
+			if ((rc = parse_integer(o, value, &v, err)) != TWIN_OK) {
+				return rc;
+			}
+			*(size_t *)field = (size_t)v;
+			return TWIN_OK;
+		case OPT_INT:
+			if ((rc = parse_integer(o, value, &v, err)) != TWIN_OK) {
+				return rc;
+			}
+			if (o->offset == offsetof(struct twin_config, max_depth)) {
+				*(int *)field = (int)v;
+			} else {
+				*(int64_t *)field = v;
+			}
+			return TWIN_OK;
+	}
+	return TWIN_ERR_CONFIG;
+}
+
+static const struct opt_def *find_option(const char *key)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		if (!strcasecmp(options[i].name, key)) {
+			return &options[i];
+		}
+	}
+	return NULL;
+}
+
+enum twin_rc twin_config_parse(struct twin_config *cfg, const char *const *keys,
+		const char *const *values, int n, struct twin_error *err)
+{
+	enum twin_rc rc;
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		if ((rc = apply(cfg, &options[i], options[i].def, err)) != TWIN_OK) {
+			return rc;
+		}
+	}
+	bool max_given = false;
+	for (int i = 0; i < n; i++) {
+		const struct opt_def *o = find_option(keys[i]);
+		if (!o) {
+			return twin_fail(err, TWIN_ERR_CONFIG,
+					"unknown option plugin_opt_%s (known: db_path, map_size, map_size_max, "
+					"telemetry_topic, commit_interval_ms, max_twin_bytes, max_depth, "
+					"retain_desired, queue_size)",
+					keys[i]);
+		}
+		if ((rc = apply(cfg, o, values[i] ? values[i] : "", err)) != TWIN_OK) {
+			return rc;
+		}
+		max_given |= o->offset == offsetof(struct twin_config, map_size_max);
+	}
+	if (cfg->map_size_max < cfg->map_size && !max_given) {
+		cfg->map_size_max = cfg->map_size;
+	}
+	if (cfg->map_size_max < cfg->map_size) {
+		return twin_fail(err, TWIN_ERR_CONFIG,
+				"plugin_opt_map_size_max (%zu) must not be smaller than plugin_opt_map_size (%zu)",
+				cfg->map_size_max, cfg->map_size);
+	}
+	return TWIN_OK;
+}
+
+void twin_config_free(struct twin_config *cfg)
+{
+	free(cfg->db_path);
+	free(cfg->telemetry_topic);
+	cfg->db_path = cfg->telemetry_topic = NULL;
+}

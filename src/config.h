@@ -1,0 +1,27 @@
+/* config.h - the plugin's settings (plugin_opt_* lines), parsed and validated from key/value strings. */
+#ifndef TWIN_CONFIG_H
+#define TWIN_CONFIG_H
+
+#include <stdbool.h>
+
+#include "twin_common.h"
+
+struct twin_config {
+	char *db_path;
+	char *telemetry_topic;
+	size_t map_size;
+	size_t map_size_max;
+	int64_t commit_interval_ms;
+	size_t max_twin_bytes;
+	int max_depth;
+	bool retain_desired;
+	size_t queue_size;
+};
+
+/* Fills cfg with defaults, then applies each key/value pair. Unknown keys and invalid values fail with
+ * TWIN_ERR_CONFIG and a message naming the option. cfg owns its strings: release with twin_config_free. */
+enum twin_rc twin_config_parse(struct twin_config *cfg, const char *const *keys,
+		const char *const *values, int n, struct twin_error *err);
+void twin_config_free(struct twin_config *cfg);
+
+#endif

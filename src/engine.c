@@ -1,0 +1,415 @@
+/* engine.c - the broker-thread side of the core (see engine.h).
+ *
+ * Telemetry: one copy into the op queue, no JSON (the writer parses). Requests: get and stats are answered
+ * here and now from an LMDB read snapshot - unless the twin has writes still queued, then the get waits
+ * behind them as a barrier op and is run again here once they are committed (read-your-writes). Writes
+ * (update, delete) go to the writer, which answers after the commit.
+ * Thread: broker thread only; the writer is reached through the queues and done_seq.
+ * Must never: block, fsync, or parse telemetry. */
+#include "engine.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "jsonx.h"
+#include "metrics.h"
+#include "pending.h"
+#include "presence.h"
+#include "request.h"
+#include "store.h"
+#include "twin.h"
+#include "writer.h"
+
+struct twin_engine {
+	const struct twin_config *cfg;
+	struct twin_topic_pattern pattern;
+	struct twin_store *store;
+	struct twin_opq in;
+	struct twin_outq out;
+	struct twin_metrics metrics;
+	_Atomic uint64_t done_seq;
+	uint64_t next_seq;
+	struct twin_writer *writer;
+	struct twin_pending pending;
+	struct twin_presence *presence;
+	struct twin_out_list local; /* answers made on this thread, not yet taken */
+	char *buf;                  /* get answers are assembled here */
+	size_t buf_cap;
+};
+
+enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *ctx),
+		void *wake_ctx, struct twin_engine **out, struct twin_error *err)
+{
+	enum twin_rc rc;
+	struct twin_engine *e = calloc(1, sizeof(*e));
+	if (!e) {
+		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+	}
+	e->cfg = cfg;
+	twin_opq_init(&e->in, cfg->queue_size);
+	twin_outq_init(&e->out);
+	if ((rc = twin_topic_pattern_compile(&e->pattern, cfg->telemetry_topic)) != TWIN_OK) {
+		twin_fail(err, rc, "invalid telemetry_topic '%s'", cfg->telemetry_topic);
+		twin_engine_close(e);
+		return rc;
+	}
+	if ((rc = twin_store_open(cfg->db_path, cfg->map_size, cfg->map_size_max, &e->store, err))) {
+		twin_engine_close(e);
+		return rc;
+	}
+	struct twin_writer_deps deps = {e->store, cfg, &e->in, &e->out, &e->metrics, &e->done_seq,
+			wake, wake_ctx};
+	if ((rc = twin_writer_start(&deps, &e->writer)) != TWIN_OK) {
+		twin_fail(err, rc, "cannot start the writer thread");
+		twin_engine_close(e);
+		return rc;
+	}
+	*out = e;
+	return TWIN_OK;
+}
+
+static void free_list(struct twin_out *o)
+{
+	while (o) {
+		struct twin_out *next = o->next;
+		twin_out_free(o);
+		o = next;
+	}
+}
+
+void twin_engine_close(struct twin_engine *e)
+{
+	if (!e) {
+		return;
+	}
+	twin_writer_stop(e->writer);
+	twin_store_close(e->store);
+	free_list(e->local.head);
+	twin_outq_destroy(&e->out);
+	twin_opq_destroy(&e->in);
+	twin_topic_pattern_free(&e->pattern);
+	twin_presence_free(&e->presence);
+	free(e->buf);
+	free(e);
+}
+
+void twin_engine_classify(struct twin_engine *e, const char *topic, struct twin_topic_match *m)
+{
+	twin_topic_classify(&e->pattern, topic, strlen(topic), m);
+}
+
+static enum twin_rc enqueue(struct twin_engine *e, struct twin_op *op, int64_t now)
+{
+	op->seq = ++e->next_seq;
+	op->ts = now;
+	enum twin_rc rc = twin_opq_push(&e->in, op, now);
+	if (rc == TWIN_OK) {
+		twin_pending_mark(&e->pending, op->id, op->id_len, op->seq);
+	}
+	return rc;
+}
+
+void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match *m,
+		const char *client_id, const void *payload, size_t len)
+{
+	const char *id = m->id ? m->id : client_id;
+	size_t id_len = m->id ? m->id_len : strlen(client_id);
+	twin_metric_add(&e->metrics, telemetry_received, 1);
+	if (!twin_topic_id_valid(id, id_len, NULL) || len > e->cfg->max_twin_bytes) {
+		twin_metric_add(&e->metrics, telemetry_invalid, 1);
+		return;
+	}
+	if (strlen(client_id) == id_len && !memcmp(client_id, id, id_len)) {
+		twin_presence_set(&e->presence, id, id_len);
+	}
+	struct twin_op *op = twin_op_new(TWIN_OP_TELEMETRY, id, id_len, payload, len, NULL);
+	if (!op || enqueue(e, op, twin_now_ms()) != TWIN_OK) {
+		twin_op_free(op);
+		twin_metric_add(&e->metrics, telemetry_dropped, 1);
+	}
+}
+
+void twin_engine_client_gone(struct twin_engine *e, const char *client_id)
+{
+	if (client_id) {
+		twin_presence_clear(&e->presence, client_id, strlen(client_id));
+	}
+}
+
+/* ---- answers made here ---- */
+
+static void answer(struct twin_engine *e, struct twin_out *o)
+{
+	if (o && o->status != 200) {
+		twin_metric_add(&e->metrics, requests_failed, 1);
+	}
+	twin_out_list_add(&e->local, o);
+}
+
+static void answer_error(struct twin_engine *e, const struct twin_route *r,
+		const struct twin_error *err, const char *token)
+{
+	answer(e, twin_answer_error(r, err, token));
+}
+
+static bool reserve(struct twin_engine *e, size_t need)
+{
+	if (need <= e->buf_cap) {
+		return true;
+	}
+	size_t cap = need < 4096 ? 4096 : need * 2;
+	char *buf = realloc(e->buf, cap);
+	if (!buf) {
+		return false;
+	}
+	e->buf = buf;
+	e->buf_cap = cap;
+	return true;
+}
+
+/* The stored JSON with `connected` (and the token) spliced in before the closing brace: no parse. */
+static struct twin_out *splice_answer(struct twin_engine *e, const struct twin_route *r,
+		const char *json, size_t len, bool connected, const char *token)
+{
+	char *token_json = NULL;
+	if (token) {
+		cJSON *s = cJSON_CreateString(token);
+		token_json = s ? cJSON_PrintUnformatted(s) : NULL;
+		cJSON_Delete(s);
+		if (!token_json) {
+			return NULL;
+		}
+	}
+	static const char conn_true[] = ",\"connected\":true", conn_false[] = ",\"connected\":false";
+	const char *conn = connected ? conn_true : conn_false;
+	size_t conn_len = connected ? sizeof(conn_true) - 1 : sizeof(conn_false) - 1;
+	size_t token_len = token_json ? strlen(token_json) + 9 : 0;
+	struct twin_out *o = NULL;
+	if (reserve(e, len + conn_len + token_len + 1)) {
+		size_t n = len - 1; /* without '}' */
+		memcpy(e->buf, json, n);
+		memcpy(e->buf + n, conn, conn_len);
+		n += conn_len;
+		if (token_json) {
+			memcpy(e->buf + n, ",\"token\":", 9);
+			memcpy(e->buf + n + 9, token_json, token_len - 9);
+			n += token_len;
+		}
+		e->buf[n++] = '}';
+		o = twin_answer_raw(r, 200, e->buf, n);
+	}
+	cJSON_free(token_json);
+	return o;
+}
+
+static struct twin_out *selected_answer(const struct twin_route *r, const char *json, size_t len,
+		bool connected, const struct twin_request *req)
+{
+	cJSON *doc = cJSON_ParseWithLength(json, len);
+	cJSON *sel = doc ? twin_doc_select(doc, req->fields) : NULL;
+	cJSON_Delete(doc);
+	if (!sel) {
+		return NULL;
+	}
+	const cJSON *f;
+	cJSON_ArrayForEach(f, req->fields)
+	{
+		if (!strcmp(f->valuestring, "connected") && !cJSON_AddBoolToObject(sel, "connected", connected)) {
+			cJSON_Delete(sel);
+			return NULL;
+		}
+	}
+	return twin_answer_json(r, sel, req->token);
+}
+
+static void run_get(struct twin_engine *e, struct twin_route *r, const char *id, size_t id_len,
+		const char *payload, size_t len)
+{
+	struct twin_request req;
+	struct twin_error err;
+	const void *val;
+	size_t val_len, json_len;
+	if (twin_request_parse(TWIN_VERB_GET, payload, len, e->cfg->max_depth, &req, &err)) {
+		answer_error(e, r, &err, req.token);
+		twin_request_free(&req);
+		return;
+	}
+	if (twin_store_read_begin(e->store) != TWIN_OK) {
+		twin_fail(&err, TWIN_ERR_STORE, "twin store unavailable");
+		answer_error(e, r, &err, req.token);
+		twin_request_free(&req);
+		return;
+	}
+	enum twin_rc rc = twin_store_get(e->store, id, id_len, &val, &val_len);
+	const char *json = rc == TWIN_OK ? twin_doc_json(val, val_len, &json_len) : NULL;
+	bool connected = twin_presence_has(e->presence, id, id_len);
+	if (json) {
+		struct twin_out *o = req.fields ? selected_answer(r, json, json_len, connected, &req)
+										: splice_answer(e, r, json, json_len, connected, req.token);
+		if (o) {
+			answer(e, o);
+		} else {
+			twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
+			answer_error(e, r, &err, req.token);
+		}
+	} else if (rc == TWIN_ERR_NOT_FOUND) {
+		twin_fail(&err, TWIN_ERR_NOT_FOUND, "twin '%.*s' not found", (int)id_len, id);
+		answer_error(e, r, &err, req.token);
+	} else {
+		twin_fail(&err, TWIN_ERR_STORE, "the stored twin '%.*s' is unreadable", (int)id_len, id);
+		answer_error(e, r, &err, req.token);
+	}
+	twin_store_read_end(e->store);
+	twin_request_free(&req);
+}
+
+static void run_stats(struct twin_engine *e, const struct twin_route *r, const char *payload,
+		size_t len)
+{
+	struct twin_request req;
+	struct twin_error err;
+	if (twin_request_parse(TWIN_VERB_STATS, payload, len, e->cfg->max_depth, &req, &err)) {
+		answer_error(e, r, &err, req.token);
+		twin_request_free(&req);
+		return;
+	}
+	cJSON *body = cJSON_CreateObject();
+	size_t twins = 0, map_size = 0;
+	if (twin_store_read_begin(e->store) == TWIN_OK) {
+		twins = twin_store_count(e->store);
+		map_size = twin_store_map_size(e->store);
+		twin_store_read_end(e->store);
+	}
+	pthread_mutex_lock(&e->in.lock);
+	size_t depth = e->in.count;
+	pthread_mutex_unlock(&e->in.lock);
+	bool ok = body && twin_json_add_int64(body, "twins", (int64_t)twins);
+#define ADD_METRIC(name) ok = ok && twin_json_add_int64(body, #name, (int64_t)twin_metric_get(&e->metrics, name));
+	TWIN_METRICS(ADD_METRIC)
+#undef ADD_METRIC
+	ok = ok && twin_json_add_int64(body, "queue_depth", (int64_t)depth) &&
+			twin_json_add_int64(body, "map_size", (int64_t)map_size);
+	if (!ok) {
+		cJSON_Delete(body);
+		body = NULL;
+	}
+	answer(e, twin_answer_json(r, body, req.token));
+	twin_request_free(&req);
+}
+
+static struct twin_route *route_new(const struct twin_request_in *in)
+{
+	struct twin_route *r = calloc(1, sizeof(*r));
+	if (!r) {
+		return NULL;
+	}
+	r->client_id = strdup(in->client_id ? in->client_id : "");
+	r->request_topic = strdup(in->topic);
+	r->response_topic = in->response_topic ? strdup(in->response_topic) : NULL;
+	if (in->corr_len && (r->corr = malloc(in->corr_len))) {
+		memcpy(r->corr, in->corr, in->corr_len);
+		r->corr_len = in->corr_len;
+	}
+	if (!r->client_id || !r->request_topic || (in->response_topic && !r->response_topic) ||
+			(in->corr_len && !r->corr)) {
+		twin_route_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Queues a write or a deferred get; the route then belongs to the op. */
+static void queue_request(struct twin_engine *e, enum twin_op_kind kind, const char *id,
+		size_t id_len, const struct twin_request_in *in, struct twin_route *r)
+{
+	struct twin_error err;
+	struct twin_op *op = twin_op_new(kind, id, id_len, in->payload, in->payload_len, r);
+	if (op && enqueue(e, op, twin_now_ms()) == TWIN_OK) {
+		return;
+	}
+	if (op) {
+		op->route = NULL;
+		twin_op_free(op);
+		twin_fail(&err, TWIN_ERR_BUSY, "the twin plugin is busy (queue_size=%zu reached); retry later",
+				e->cfg->queue_size);
+	} else {
+		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
+	}
+	answer_error(e, r, &err, NULL);
+	twin_route_free(r);
+}
+
+void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m,
+		const struct twin_request_in *in)
+{
+	struct twin_error err;
+	struct twin_route *r = route_new(in);
+	if (!r) {
+		return;
+	}
+	twin_metric_add(&e->metrics, requests, 1);
+	if (r->response_topic && !twin_response_topic_valid(r->response_topic, &err)) {
+		free(r->response_topic);
+		r->response_topic = NULL; /* the error goes to {request topic}/rejected */
+		answer_error(e, r, &err, NULL);
+	} else if (m->verb == TWIN_VERB_UNKNOWN) {
+		twin_fail(&err, TWIN_ERR_BAD_REQUEST,
+				"unknown request '%.*s' (known: $twin/{id}/get, $twin/{id}/update, "
+				"$twin/{id}/delete, $twin/stats)",
+				(int)m->verb_len, m->verb_name);
+		answer_error(e, r, &err, NULL);
+	} else if (in->payload_len > e->cfg->max_twin_bytes) {
+		twin_fail(&err, TWIN_ERR_TOO_LARGE, "request payload of %zu bytes is over max_twin_bytes=%zu",
+				in->payload_len, e->cfg->max_twin_bytes);
+		answer_error(e, r, &err, NULL);
+	} else if (m->verb == TWIN_VERB_STATS) {
+		run_stats(e, r, in->payload, in->payload_len);
+	} else if (!twin_topic_id_valid(m->id, m->id_len, &err)) {
+		answer_error(e, r, &err, NULL);
+	} else if (m->verb == TWIN_VERB_GET &&
+			!twin_pending_busy(&e->pending, m->id, m->id_len,
+					atomic_load_explicit(&e->done_seq, memory_order_acquire))) {
+		run_get(e, r, m->id, m->id_len, in->payload, in->payload_len);
+	} else {
+		enum twin_op_kind kind = m->verb == TWIN_VERB_GET ? TWIN_OP_BARRIER
+				: m->verb == TWIN_VERB_UPDATE           ? TWIN_OP_UPDATE
+														: TWIN_OP_DELETE;
+		queue_request(e, kind, m->id, m->id_len, in, r);
+		return;
+	}
+	twin_route_free(r);
+}
+
+struct twin_out *twin_engine_take(struct twin_engine *e)
+{
+	for (;;) {
+		struct twin_out *o = e->local.head;
+		if (o) {
+			e->local.head = o->next;
+			if (!e->local.head) {
+				e->local.tail = NULL;
+			}
+			o->next = NULL;
+			return o;
+		}
+		struct twin_out *list = twin_outq_take(&e->out);
+		if (!list) {
+			return NULL;
+		}
+		/* run deferred gets now that their writes are committed; keep the rest in order */
+		for (struct twin_out *next; list; list = next) {
+			next = list->next;
+			list->next = NULL;
+			if (list->kind == TWIN_OUT_RETRY_GET) {
+				struct twin_op *op = list->op;
+				run_get(e, op->route, op->id, op->id_len, op->payload, op->payload_len);
+				twin_out_free(list);
+			} else {
+				twin_out_list_add(&e->local, list);
+			}
+		}
+	}
+}

@@ -1,0 +1,42 @@
+/* engine.h - the core as the broker thread sees it: open/close, feed it telemetry and requests, take the
+ * messages it wants published. Everything here is called on the broker thread only. */
+#ifndef TWIN_ENGINE_H
+#define TWIN_ENGINE_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "queue.h"
+#include "topic.h"
+
+struct twin_engine;
+
+/* A request as it arrived. */
+struct twin_request_in {
+	const char *client_id;
+	const char *topic;
+	const void *payload;
+	size_t payload_len;
+	const char *response_topic; /* MQTT v5 response topic, or NULL */
+	const void *corr;           /* correlation data */
+	uint16_t corr_len;
+};
+
+/* wake is called from the writer thread when messages are waiting; it must make the broker thread call
+ * twin_engine_take soon (the plugin interrupts the broker's poll). */
+enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *ctx),
+		void *wake_ctx, struct twin_engine **out, struct twin_error *err);
+/* Stops the writer after it committed everything queued; undelivered messages are dropped. */
+void twin_engine_close(struct twin_engine *e);
+
+void twin_engine_classify(struct twin_engine *e, const char *topic, struct twin_topic_match *m);
+void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match *m,
+		const char *client_id, const void *payload, size_t len);
+void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m,
+		const struct twin_request_in *in);
+void twin_engine_client_gone(struct twin_engine *e, const char *client_id);
+
+/* The next message to publish or log (NULL when none); free it with twin_out_free. Runs deferred gets. */
+struct twin_out *twin_engine_take(struct twin_engine *e);
+
+#endif

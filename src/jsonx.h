@@ -1,0 +1,33 @@
+/* jsonx.h - strict cJSON helpers: whole-buffer parsing with duplicate-key rejection, nesting depth,
+ * exact integers, and printing. The only JSON helper module. */
+#ifndef TWIN_JSONX_H
+#define TWIN_JSONX_H
+
+#include <stdbool.h>
+#include <cjson/cJSON.h>
+
+#include "twin_common.h"
+
+/* Parses buf[0..len) as exactly one JSON value (surrounding whitespace allowed). Syntax errors, trailing
+ * bytes and duplicate object keys fail with TWIN_ERR_BAD_REQUEST and a message giving the byte offset. */
+cJSON *twin_json_parse(const char *buf, size_t len, struct twin_error *err);
+
+/* A cheap scan before parsing: false when brackets nest deeper than limit (strings are skipped). */
+bool twin_json_depth_within(const char *buf, size_t len, int limit);
+
+/* Nesting depth: a scalar is 0, {} or [] is 1, {"a":{}} is 2. */
+int twin_json_depth(const cJSON *item);
+
+/* An integral number within +-2^53. */
+bool twin_json_int64(const cJSON *item, int64_t *out);
+
+/* Adds an exact integer member. Returns false on allocation failure. */
+bool twin_json_add_int64(cJSON *obj, const char *name, int64_t v);
+
+/* Replaces (or adds) member name of obj with item; takes ownership of item even on failure. */
+bool twin_json_set(cJSON *obj, const char *name, cJSON *item);
+
+/* Unformatted print; malloc'd, *len set to strlen. */
+char *twin_json_print(const cJSON *item, size_t *len);
+
+#endif

@@ -1,0 +1,30 @@
+/* metrics.h - the plugin's counters, written from both threads with relaxed atomics and read as a
+ * snapshot for $twin/stats. */
+#ifndef TWIN_METRICS_H
+#define TWIN_METRICS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define TWIN_METRICS(X)                                                                            \
+	X(telemetry_received)                                                                          \
+	X(telemetry_applied)                                                                           \
+	X(telemetry_unchanged)                                                                         \
+	X(telemetry_invalid)                                                                           \
+	X(telemetry_dropped)                                                                           \
+	X(requests)                                                                                    \
+	X(requests_failed)                                                                             \
+	X(commits)                                                                                     \
+	X(commit_failures)                                                                             \
+	X(store_full)
+
+struct twin_metrics {
+#define TWIN_METRIC_FIELD(name) _Atomic uint64_t name;
+	TWIN_METRICS(TWIN_METRIC_FIELD)
+#undef TWIN_METRIC_FIELD
+};
+
+#define twin_metric_add(m, name, n) atomic_fetch_add_explicit(&(m)->name, (n), memory_order_relaxed)
+#define twin_metric_get(m, name)    atomic_load_explicit(&(m)->name, memory_order_relaxed)
+
+#endif

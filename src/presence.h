@@ -1,0 +1,17 @@
+/* presence.h - which devices are connected (broker thread only): a set of client ids that published
+ * telemetry for the twin of the same id and have not disconnected since. */
+#ifndef TWIN_PRESENCE_H
+#define TWIN_PRESENCE_H
+
+#include <stdbool.h>
+
+#include "twin_common.h"
+
+struct twin_presence;
+
+void twin_presence_set(struct twin_presence **set, const char *client_id, size_t len);
+void twin_presence_clear(struct twin_presence **set, const char *client_id, size_t len);
+bool twin_presence_has(struct twin_presence *set, const char *client_id, size_t len);
+void twin_presence_free(struct twin_presence **set);
+
+#endif

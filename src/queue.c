@@ -1,0 +1,239 @@
+/* queue.c - operations and outbound messages, and the two queues between the threads (see queue.h).
+ * Mutex + condition variable: the broker thread pays one uncontended lock per push; the writer takes the
+ * whole list at once. The writer is signalled only when it has to act (queue was empty, a request
+ * arrived, or the queue is half full), not per telemetry message. */
+#include "queue.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct twin_op *twin_op_new(enum twin_op_kind kind, const char *id, size_t id_len,
+		const void *payload, size_t payload_len, struct twin_route *route)
+{
+	struct twin_op *op = malloc(sizeof(*op) + id_len + 1 + payload_len + 1);
+	if (!op) {
+		return NULL;
+	}
+	op->next = NULL;
+	op->kind = kind;
+	op->seq = 0;
+	op->ts = 0;
+	op->route = route;
+	op->answer = NULL;
+	op->id = op->data;
+	op->id_len = id_len;
+	memcpy(op->id, id, id_len);
+	op->id[id_len] = '\0';
+	op->payload = op->data + id_len + 1;
+	op->payload_len = payload_len;
+	if (payload_len) {
+		memcpy(op->payload, payload, payload_len);
+	}
+	op->payload[payload_len] = '\0';
+	return op;
+}
+
+void twin_route_free(struct twin_route *r)
+{
+	if (r) {
+		free(r->client_id);
+		free(r->response_topic);
+		free(r->request_topic);
+		free(r->corr);
+		free(r);
+	}
+}
+
+void twin_op_free(struct twin_op *op)
+{
+	if (op) {
+		twin_route_free(op->route);
+		twin_out_free(op->answer);
+		free(op);
+	}
+}
+
+struct twin_out *twin_out_publish(const char *target, const char *topic, const void *payload,
+		size_t len, int qos, bool retain)
+{
+	struct twin_out *o = calloc(1, sizeof(*o));
+	if (!o) {
+		return NULL;
+	}
+	o->kind = TWIN_OUT_PUBLISH;
+	o->target = target ? strdup(target) : NULL;
+	o->topic = strdup(topic);
+	o->payload = malloc(len + 1); /* NUL-terminated for convenience; len is authoritative */
+	if ((target && !o->target) || !o->topic || !o->payload) {
+		twin_out_free(o);
+		return NULL;
+	}
+	memcpy(o->payload, payload, len);
+	o->payload[len] = '\0';
+	o->payload_len = len;
+	o->qos = qos;
+	o->retain = retain;
+	return o;
+}
+
+struct twin_out *twin_out_log(enum twin_log_level level, const char *fmt, ...)
+{
+	struct twin_out *o = calloc(1, sizeof(*o));
+	char buf[512];
+	va_list ap;
+	if (!o) {
+		return NULL;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	o->kind = TWIN_OUT_LOG;
+	o->level = level;
+	if (!(o->payload = strdup(buf))) {
+		free(o);
+		return NULL;
+	}
+	return o;
+}
+
+void twin_out_free(struct twin_out *o)
+{
+	if (o) {
+		free(o->target);
+		free(o->topic);
+		free(o->payload);
+		free(o->corr);
+		twin_op_free(o->op);
+		free(o);
+	}
+}
+
+void twin_out_list_add(struct twin_out_list *l, struct twin_out *o)
+{
+	if (!o) {
+		return;
+	}
+	o->next = NULL;
+	if (l->tail) {
+		l->tail->next = o;
+	} else {
+		l->head = o;
+	}
+	l->tail = o;
+}
+
+void twin_out_list_concat(struct twin_out_list *l, struct twin_out_list *more)
+{
+	if (!more->head) {
+		return;
+	}
+	if (l->tail) {
+		l->tail->next = more->head;
+	} else {
+		l->head = more->head;
+	}
+	l->tail = more->tail;
+	more->head = more->tail = NULL;
+}
+
+void twin_opq_init(struct twin_opq *q, size_t cap)
+{
+	memset(q, 0, sizeof(*q));
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	q->cap = cap;
+}
+
+void twin_opq_destroy(struct twin_opq *q)
+{
+	while (q->head) {
+		struct twin_op *next = q->head->next;
+		twin_op_free(q->head);
+		q->head = next;
+	}
+	pthread_cond_destroy(&q->cond);
+	pthread_mutex_destroy(&q->lock);
+}
+
+enum twin_rc twin_opq_push(struct twin_opq *q, struct twin_op *op, int64_t now_ms)
+{
+	bool wake;
+	pthread_mutex_lock(&q->lock);
+	if (q->count >= q->cap || q->stop) {
+		pthread_mutex_unlock(&q->lock);
+		return TWIN_ERR_BUSY;
+	}
+	op->next = NULL;
+	if (q->tail) {
+		q->tail->next = op;
+	} else {
+		q->head = op;
+		q->oldest_ms = now_ms;
+	}
+	q->tail = op;
+	q->count++;
+	wake = q->count == 1 || (op->kind != TWIN_OP_TELEMETRY && !q->urgent) ||
+			q->count == q->cap / 2;
+	if (op->kind != TWIN_OP_TELEMETRY) {
+		q->urgent = true;
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (wake) {
+		pthread_cond_signal(&q->cond);
+	}
+	return TWIN_OK;
+}
+
+void twin_opq_stop(struct twin_opq *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->stop = true;
+	pthread_mutex_unlock(&q->lock);
+	pthread_cond_signal(&q->cond);
+}
+
+void twin_outq_init(struct twin_outq *q)
+{
+	memset(q, 0, sizeof(*q));
+	pthread_mutex_init(&q->lock, NULL);
+}
+
+void twin_outq_destroy(struct twin_outq *q)
+{
+	struct twin_out *o;
+	while ((o = twin_outq_take(q))) {
+		while (o) {
+			struct twin_out *next = o->next;
+			twin_out_free(o);
+			o = next;
+		}
+	}
+	pthread_mutex_destroy(&q->lock);
+}
+
+void twin_outq_push(struct twin_outq *q, struct twin_out_list *list)
+{
+	if (!list->head) {
+		return;
+	}
+	pthread_mutex_lock(&q->lock);
+	twin_out_list_concat(&q->list, list);
+	__atomic_store_n(&q->nonempty, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&q->lock);
+}
+
+struct twin_out *twin_outq_take(struct twin_outq *q)
+{
+	struct twin_out *head;
+	if (!__atomic_load_n(&q->nonempty, __ATOMIC_ACQUIRE)) {
+		return NULL;
+	}
+	pthread_mutex_lock(&q->lock);
+	head = q->list.head;
+	q->list.head = q->list.tail = NULL;
+	__atomic_store_n(&q->nonempty, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&q->lock);
+	return head;
+}

@@ -1,0 +1,104 @@
+/* queue.h - what crosses between the broker thread and the writer thread, and the two queues that carry
+ * it: operations (broker -> writer, bounded) and outbound messages (writer -> broker). Ownership of an
+ * element moves with push and take; nothing else is shared between the threads. */
+#ifndef TWIN_QUEUE_H
+#define TWIN_QUEUE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "twin_common.h"
+
+/* Where the answer to a request goes. */
+struct twin_route {
+	char *client_id;      /* the requester: answers are delivered to it only */
+	char *response_topic; /* MQTT v5 response topic, or NULL: {request_topic}/accepted|rejected */
+	char *request_topic;
+	void *corr; /* correlation data, copied back */
+	uint16_t corr_len;
+};
+
+enum twin_op_kind {
+	TWIN_OP_TELEMETRY,
+	TWIN_OP_UPDATE,
+	TWIN_OP_DELETE,
+	TWIN_OP_BARRIER, /* a get that must wait until earlier writes to its twin are committed */
+};
+
+struct twin_op {
+	struct twin_op *next;
+	enum twin_op_kind kind;
+	uint64_t seq;
+	int64_t ts;
+	struct twin_route *route; /* NULL for telemetry */
+	struct twin_out *answer;  /* writer thread: the answer, sent if the batch commits */
+	char *id, *payload;       /* point into data[] */
+	size_t id_len, payload_len;
+	char data[];
+};
+
+enum twin_out_kind { TWIN_OUT_PUBLISH, TWIN_OUT_LOG, TWIN_OUT_RETRY_GET };
+
+/* A message for the broker thread: publish it, log it, or run a deferred get again. */
+struct twin_out {
+	struct twin_out *next;
+	enum twin_out_kind kind;
+	char *target; /* client id for a targeted publish; NULL broadcasts */
+	char *topic;
+	char *payload; /* for LOG: the text */
+	size_t payload_len;
+	void *corr;
+	uint16_t corr_len;
+	int status; /* > 0: add the user property status=<n> */
+	int qos;
+	bool retain;
+	enum twin_log_level level;
+	struct twin_op *op; /* RETRY_GET */
+};
+
+struct twin_op *twin_op_new(enum twin_op_kind kind, const char *id, size_t id_len,
+		const void *payload, size_t payload_len, struct twin_route *route);
+void twin_op_free(struct twin_op *op);
+void twin_route_free(struct twin_route *r);
+
+/* A publish; payload and topic are copied. NULL on allocation failure. */
+struct twin_out *twin_out_publish(const char *target, const char *topic, const void *payload,
+		size_t len, int qos, bool retain);
+struct twin_out *twin_out_log(enum twin_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void twin_out_free(struct twin_out *o);
+
+/* A simple singly linked list of outbound messages. */
+struct twin_out_list {
+	struct twin_out *head, *tail;
+};
+void twin_out_list_add(struct twin_out_list *l, struct twin_out *o);
+void twin_out_list_concat(struct twin_out_list *l, struct twin_out_list *more);
+
+/* Operations, broker -> writer. Bounded: push fails with TWIN_ERR_BUSY when full. */
+struct twin_opq {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct twin_op *head, *tail;
+	size_t count, cap;
+	int64_t oldest_ms; /* arrival of the oldest queued op */
+	bool urgent;       /* a request is queued: commit without waiting for the interval */
+	bool stop;
+};
+void twin_opq_init(struct twin_opq *q, size_t cap);
+void twin_opq_destroy(struct twin_opq *q);
+enum twin_rc twin_opq_push(struct twin_opq *q, struct twin_op *op, int64_t now_ms);
+void twin_opq_stop(struct twin_opq *q);
+
+/* Outbound messages, writer -> broker. */
+struct twin_outq {
+	pthread_mutex_t lock;
+	struct twin_out_list list;
+	bool nonempty; /* read without the lock as a cheap hint; the lock decides */
+};
+void twin_outq_init(struct twin_outq *q);
+void twin_outq_destroy(struct twin_outq *q);
+void twin_outq_push(struct twin_outq *q, struct twin_out_list *list);
+struct twin_out *twin_outq_take(struct twin_outq *q);
+
+#endif

@@ -1,0 +1,239 @@
+/* request.c - request parsing and answers (see request.h). Every refusal says which field or limit was
+ * wrong; unknown fields are refused so a typo is never silently ignored. */
+#include "request.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonx.h"
+
+#define MAX_FIELDS 64
+
+static const char *allowed_fields(enum twin_verb verb)
+{
+	switch (verb) {
+		case TWIN_VERB_GET:
+			return "fields, token";
+		case TWIN_VERB_UPDATE:
+			return "desired, attributes, reported, version, token";
+		case TWIN_VERB_DELETE:
+			return "version, token";
+		default:
+			return "token";
+	}
+}
+
+static bool field_allowed(enum twin_verb verb, const char *name)
+{
+	const char *list = allowed_fields(verb);
+	size_t n = strlen(name);
+	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0')) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static enum twin_rc check_fields(const cJSON *fields, struct twin_error *err)
+{
+	const cJSON *f;
+	int n = 0;
+	if (!cJSON_IsArray(fields)) {
+		return twin_fail(err, TWIN_ERR_BAD_REQUEST,
+				"'fields' must be an array of paths such as \"reported\" or \"desired/fanSpeed\"");
+	}
+	cJSON_ArrayForEach(f, fields)
+	{
+		if (!cJSON_IsString(f) || !f->valuestring[0]) {
+			return twin_fail(err, TWIN_ERR_BAD_REQUEST,
+					"'fields' must contain only non-empty strings (item %d is not)", n);
+		}
+		if (++n > MAX_FIELDS) {
+			return twin_fail(err, TWIN_ERR_BAD_REQUEST, "'fields' has more than %d paths",
+					MAX_FIELDS);
+		}
+	}
+	return TWIN_OK;
+}
+
+static enum twin_rc check_member(enum twin_verb verb, const cJSON *m, struct twin_request *req,
+		struct twin_error *err)
+{
+	const char *name = m->string;
+	if (!field_allowed(verb, name)) {
+		return twin_fail(err, TWIN_ERR_BAD_REQUEST, "unknown field '%.64s' (allowed here: %s)",
+				name, allowed_fields(verb));
+	}
+	if (!strcmp(name, "version")) {
+		if (!twin_json_int64(m, &req->version) || req->version < 0) {
+			return twin_fail(err, TWIN_ERR_BAD_REQUEST, "'version' must be a non-negative integer");
+		}
+		req->has_version = true;
+	} else if (!strcmp(name, "fields")) {
+		req->fields = m;
+		return check_fields(m, err);
+	} else if (strcmp(name, "token") != 0) {
+		for (int s = 0; s < TWIN_N_SECTIONS; s++) {
+			if (!strcmp(name, twin_section_names[s])) {
+				if (!cJSON_IsObject(m)) {
+					return twin_fail(err, TWIN_ERR_BAD_REQUEST,
+							"'%s' must be a JSON object (a merge patch)", name);
+				}
+				req->sections[s] = m;
+			}
+		}
+	}
+	return TWIN_OK;
+}
+
+enum twin_rc twin_request_parse(enum twin_verb verb, const char *payload, size_t len, int max_depth,
+		struct twin_request *req, struct twin_error *err)
+{
+	enum twin_rc rc;
+	const cJSON *m;
+	memset(req, 0, sizeof(*req));
+	if (len == 0) {
+		return verb == TWIN_VERB_UPDATE
+				? twin_fail(err, TWIN_ERR_BAD_REQUEST,
+						  "update needs a JSON object with desired, attributes or reported")
+				: TWIN_OK;
+	}
+	if (!twin_json_depth_within(payload, len, max_depth + 1)) {
+		return twin_fail(err, TWIN_ERR_BAD_REQUEST,
+				"JSON nested too deep: the limit is %d levels inside a section (max_depth)",
+				max_depth);
+	}
+	if (!(req->root = twin_json_parse(payload, len, err))) {
+		return TWIN_ERR_BAD_REQUEST;
+	}
+	if (!cJSON_IsObject(req->root)) {
+		return twin_fail(err, TWIN_ERR_BAD_REQUEST, "the request payload must be a JSON object");
+	}
+	const cJSON *token = cJSON_GetObjectItemCaseSensitive(req->root, "token");
+	if (token) {
+		if (!cJSON_IsString(token)) {
+			return twin_fail(err, TWIN_ERR_BAD_REQUEST, "'token' must be a string");
+		}
+		if (strlen(token->valuestring) > TWIN_MAX_TOKEN_LEN) {
+			return twin_fail(err, TWIN_ERR_BAD_REQUEST, "'token' is longer than %d bytes",
+					TWIN_MAX_TOKEN_LEN);
+		}
+		req->token = token->valuestring;
+	}
+	cJSON_ArrayForEach(m, req->root)
+	{
+		if ((rc = check_member(verb, m, req, err)) != TWIN_OK) {
+			return rc;
+		}
+	}
+	if (verb == TWIN_VERB_UPDATE && !req->sections[TWIN_SEC_ATTRIBUTES] &&
+			!req->sections[TWIN_SEC_REPORTED] && !req->sections[TWIN_SEC_DESIRED]) {
+		return twin_fail(err, TWIN_ERR_BAD_REQUEST,
+				"update needs at least one of desired, attributes, reported");
+	}
+	return TWIN_OK;
+}
+
+void twin_request_free(struct twin_request *req)
+{
+	cJSON_Delete(req->root);
+	req->root = NULL;
+}
+
+bool twin_response_topic_valid(const char *topic, struct twin_error *err)
+{
+	struct twin_error ignored;
+	size_t len = strlen(topic);
+	if (len == 0) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST, "invalid response topic: empty");
+		return false;
+	}
+	if (strpbrk(topic, "+#")) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST,
+				"invalid response topic '%.200s': wildcards are not allowed", topic);
+		return false;
+	}
+	/* the id validator's UTF-8 check applies to each level; '/' is fine here */
+	for (const char *level = topic;;) {
+		const char *slash = strchr(level, '/');
+		size_t n = slash ? (size_t)(slash - level) : strlen(level);
+		if (n && n <= TWIN_MAX_ID_LEN && !twin_topic_id_valid(level, n, &ignored)) {
+			twin_fail(err, TWIN_ERR_BAD_REQUEST, "invalid response topic: not valid UTF-8");
+			return false;
+		}
+		if (!slash) {
+			break;
+		}
+		level = slash + 1;
+	}
+	return true;
+}
+
+struct twin_out *twin_answer_raw(const struct twin_route *r, int status, const char *body,
+		size_t len)
+{
+	char *fallback = NULL;
+	const char *topic = r->response_topic;
+	if (!topic) {
+		const char *suffix = status == 200 ? "/accepted" : "/rejected";
+		size_t n = strlen(r->request_topic);
+		if (!(fallback = malloc(n + strlen(suffix) + 1))) {
+			return NULL;
+		}
+		memcpy(fallback, r->request_topic, n);
+		strcpy(fallback + n, suffix);
+		topic = fallback;
+	}
+	struct twin_out *o = twin_out_publish(r->client_id, topic, body, len, 0, false);
+	free(fallback);
+	if (!o) {
+		return NULL;
+	}
+	o->status = status;
+	if (r->corr_len) {
+		if (!(o->corr = malloc(r->corr_len))) {
+			twin_out_free(o);
+			return NULL;
+		}
+		memcpy(o->corr, r->corr, r->corr_len);
+		o->corr_len = r->corr_len;
+	}
+	return o;
+}
+
+static struct twin_out *answer_with_status(const struct twin_route *r, int status, cJSON *body,
+		const char *token)
+{
+	struct twin_out *o = NULL;
+	size_t len;
+	if (body && token && !cJSON_AddStringToObject(body, "token", token)) {
+		cJSON_Delete(body);
+		return NULL;
+	}
+	char *text = body ? twin_json_print(body, &len) : NULL;
+	if (text) {
+		o = twin_answer_raw(r, status, text, len);
+	}
+	cJSON_free(text);
+	cJSON_Delete(body);
+	return o;
+}
+
+struct twin_out *twin_answer_json(const struct twin_route *r, cJSON *body, const char *token)
+{
+	return answer_with_status(r, 200, body, token);
+}
+
+struct twin_out *twin_answer_error(const struct twin_route *r, const struct twin_error *e,
+		const char *token)
+{
+	int status = twin_rc_status(e->rc);
+	cJSON *body = cJSON_CreateObject();
+	if (body && (!cJSON_AddNumberToObject(body, "status", status) ||
+						!cJSON_AddStringToObject(body, "error", e->msg))) {
+		cJSON_Delete(body);
+		body = NULL;
+	}
+	return answer_with_status(r, status, body, token);
+}

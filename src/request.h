@@ -1,0 +1,39 @@
+/* request.h - request bodies ($twin/{id}/{verb} payloads): strict parsing and validation with errors
+ * that name the field, and the answers: success and error bodies routed per the contract (response topic
+ * or {request topic}/accepted|rejected, targeted to the requester, correlation data and status copied). */
+#ifndef TWIN_REQUEST_H
+#define TWIN_REQUEST_H
+
+#include <stdbool.h>
+#include <cjson/cJSON.h>
+
+#include "queue.h"
+#include "topic.h"
+#include "twin.h"
+
+struct twin_request {
+	cJSON *root;                               /* owned; NULL for an empty payload */
+	const cJSON *sections[TWIN_N_SECTIONS];    /* update: the patches given */
+	const cJSON *fields;                       /* get: array of strings */
+	const char *token;                         /* echoed in the answer */
+	bool has_version;
+	int64_t version;
+};
+
+/* Parses and validates the payload of a request with this verb. On failure req->token is still set when
+ * the payload was a JSON object with a string token, so the error can echo it. */
+enum twin_rc twin_request_parse(enum twin_verb verb, const char *payload, size_t len, int max_depth,
+		struct twin_request *req, struct twin_error *err);
+void twin_request_free(struct twin_request *req);
+
+/* A response topic must be non-empty, valid UTF-8 and free of wildcards. */
+bool twin_response_topic_valid(const char *topic, struct twin_error *err);
+
+/* Answers: body is consumed (token added when given). NULL on allocation failure. */
+struct twin_out *twin_answer_json(const struct twin_route *r, cJSON *body, const char *token);
+struct twin_out *twin_answer_raw(const struct twin_route *r, int status, const char *body,
+		size_t len);
+struct twin_out *twin_answer_error(const struct twin_route *r, const struct twin_error *e,
+		const char *token);
+
+#endif

@@ -1,0 +1,358 @@
+/* store.c - LMDB wrapper (see store.h).
+ *
+ * Threads: the broker thread owns the read transaction (renewed per request, reset after), the writer
+ * thread owns the write transaction. A rwlock keeps the map from being resized under a reader: readers
+ * hold it shared between read_begin and read_end, twin_store_grow takes it exclusively.
+ * Durability: the environment uses LMDB's default synchronous commits, so a commit that returned is on
+ * disk; group commit (many changes per transaction) is what keeps that affordable.
+ * Must never: hold the read snapshot across callbacks (the file would grow), call mdb_txn_abort after
+ * mdb_txn_commit (the handle is gone either way). */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#define FORMAT_KEY   "format"
+#define FORMAT_VALUE "mosquitto-twin 1"
+
+struct twin_store {
+	MDB_env *env;
+	MDB_dbi twins, tombstones, desired, meta;
+	MDB_txn *rtxn; /* broker thread */
+	MDB_txn *wtxn; /* writer thread */
+	pthread_rwlock_t map_lock;
+	size_t map_size, map_size_max;
+	int lock_fd;
+};
+
+static enum twin_rc mdb_fail(struct twin_error *err, int rc, const char *what)
+{
+	if (rc == MDB_MAP_FULL) {
+		return twin_fail(err, TWIN_ERR_STORE_FULL, "twin store full while %s", what);
+	}
+	return twin_fail(err, TWIN_ERR_STORE, "twin store error while %s: %s", what, mdb_strerror(rc));
+}
+
+static enum twin_rc make_dir(const char *path, struct twin_error *err)
+{
+	struct stat st;
+	if (mkdir(path, 0750) == 0 || (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+		if (access(path, W_OK | X_OK) == 0) {
+			return TWIN_OK;
+		}
+	}
+	return twin_fail(err, TWIN_ERR_CONFIG,
+			"cannot use '%s' as the twin database directory: %s (the broker runs as uid %d here; "
+			"set plugin_opt_db_path to a directory that user can write)",
+			path, strerror(errno ? errno : EACCES), (int)geteuid());
+}
+
+static enum twin_rc take_lock(struct twin_store *s, const char *path, struct twin_error *err)
+{
+	char lock_path[4096];
+	snprintf(lock_path, sizeof(lock_path), "%s/twin.lock", path);
+	s->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (s->lock_fd < 0) {
+		return twin_fail(err, TWIN_ERR_CONFIG, "cannot open '%s': %s", lock_path, strerror(errno));
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		return twin_fail(err, TWIN_ERR_CONFIG,
+				"the twin database '%s' is already in use by another broker process", path);
+	}
+	return TWIN_OK;
+}
+
+/* Opens the tables; refuses a database that has data but is not ours. */
+static enum twin_rc open_tables(struct twin_store *s, const char *path, struct twin_error *err)
+{
+	MDB_txn *txn;
+	MDB_val key = {strlen(FORMAT_KEY), FORMAT_KEY}, val;
+	MDB_stat st;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc) {
+		return mdb_fail(err, rc, "opening the tables");
+	}
+	MDB_dbi main_dbi;
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) || (rc = mdb_stat(txn, main_dbi, &st))) {
+		mdb_txn_abort(txn);
+		return mdb_fail(err, rc, "reading the main table");
+	}
+	rc = mdb_dbi_open(txn, "meta", 0, &s->meta);
+	if (rc == MDB_NOTFOUND && st.ms_entries > 0) {
+		mdb_txn_abort(txn);
+		return twin_fail(err, TWIN_ERR_CONFIG,
+				"'%s' holds an LMDB database that is not a mosquitto-twin store; refusing to touch "
+				"it (point plugin_opt_db_path at another directory)",
+				path);
+	}
+	if (rc == MDB_NOTFOUND || rc == MDB_SUCCESS) {
+		rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
+	}
+	if (!rc) {
+		rc = mdb_get(txn, s->meta, &key, &val);
+		if (rc == MDB_NOTFOUND) {
+			val.mv_size = strlen(FORMAT_VALUE);
+			val.mv_data = (void *)FORMAT_VALUE;
+			rc = mdb_put(txn, s->meta, &key, &val, 0);
+		} else if (!rc && (val.mv_size != strlen(FORMAT_VALUE) ||
+								  memcmp(val.mv_data, FORMAT_VALUE, val.mv_size))) {
+			mdb_txn_abort(txn);
+			return twin_fail(err, TWIN_ERR_CONFIG,
+					"'%s' holds a twin store of an unknown format '%.*s'", path,
+					(int)(val.mv_size > 64 ? 64 : val.mv_size), (const char *)val.mv_data);
+		}
+	}
+	if (rc || (rc = mdb_dbi_open(txn, "twins", MDB_CREATE, &s->twins)) ||
+			(rc = mdb_dbi_open(txn, "tombstones", MDB_CREATE, &s->tombstones)) ||
+			(rc = mdb_dbi_open(txn, "desired", MDB_CREATE, &s->desired))) {
+		mdb_txn_abort(txn);
+		return mdb_fail(err, rc, "opening the tables");
+	}
+	if ((rc = mdb_txn_commit(txn))) {
+		return mdb_fail(err, rc, "creating the tables");
+	}
+	return TWIN_OK;
+}
+
+enum twin_rc twin_store_open(const char *path, size_t map_size, size_t map_size_max,
+		struct twin_store **out, struct twin_error *err)
+{
+	enum twin_rc trc;
+	int rc, dead = 0;
+	struct twin_store *s = calloc(1, sizeof(*s));
+	if (!s) {
+		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+	}
+	s->lock_fd = -1;
+	s->map_size = map_size;
+	s->map_size_max = map_size_max;
+	pthread_rwlock_init(&s->map_lock, NULL);
+	if ((trc = make_dir(path, err)) || (trc = take_lock(s, path, err))) {
+		twin_store_close(s);
+		return trc;
+	}
+	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_mapsize(s->env, map_size)) ||
+			(rc = mdb_env_set_maxdbs(s->env, 8)) ||
+			(rc = mdb_env_open(s->env, path, MDB_NORDAHEAD, 0640))) {
+		trc = twin_fail(err, TWIN_ERR_CONFIG,
+				"cannot open the twin database in '%s': %s (is it a mosquitto-twin store?)", path,
+				mdb_strerror(rc));
+		twin_store_close(s);
+		return trc;
+	}
+	mdb_reader_check(s->env, &dead);
+	MDB_envinfo info;
+	if (!mdb_env_info(s->env, &info) && info.me_mapsize > s->map_size) {
+		s->map_size = info.me_mapsize; /* a previous run grew it */
+	}
+	if ((trc = open_tables(s, path, err)) ||
+			(rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn)) != 0) {
+		if (!trc) {
+			trc = mdb_fail(err, rc, "starting the read transaction");
+		}
+		twin_store_close(s);
+		return trc;
+	}
+	mdb_txn_reset(s->rtxn);
+	*out = s;
+	return TWIN_OK;
+}
+
+void twin_store_close(struct twin_store *s)
+{
+	if (!s) {
+		return;
+	}
+	if (s->wtxn) {
+		mdb_txn_abort(s->wtxn);
+	}
+	if (s->rtxn) {
+		mdb_txn_abort(s->rtxn);
+	}
+	if (s->env) {
+		mdb_env_close(s->env);
+	}
+	if (s->lock_fd >= 0) {
+		close(s->lock_fd);
+	}
+	pthread_rwlock_destroy(&s->map_lock);
+	free(s);
+}
+
+enum twin_rc twin_store_read_begin(struct twin_store *s)
+{
+	pthread_rwlock_rdlock(&s->map_lock);
+	if (mdb_txn_renew(s->rtxn) != 0) {
+		pthread_rwlock_unlock(&s->map_lock);
+		return TWIN_ERR_STORE;
+	}
+	return TWIN_OK;
+}
+
+static enum twin_rc get_in(MDB_txn *txn, MDB_dbi dbi, const char *id, size_t id_len,
+		const void **val, size_t *len)
+{
+	MDB_val k = {id_len, (void *)id}, v;
+	int rc = mdb_get(txn, dbi, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		return TWIN_ERR_NOT_FOUND;
+	}
+	if (rc) {
+		return TWIN_ERR_STORE;
+	}
+	*val = v.mv_data;
+	*len = v.mv_size;
+	return TWIN_OK;
+}
+
+enum twin_rc twin_store_get(struct twin_store *s, const char *id, size_t id_len, const void **val,
+		size_t *len)
+{
+	return get_in(s->rtxn, s->twins, id, id_len, val, len);
+}
+
+size_t twin_store_count(struct twin_store *s)
+{
+	MDB_stat st;
+	return mdb_stat(s->rtxn, s->twins, &st) ? 0 : st.ms_entries;
+}
+
+void twin_store_read_end(struct twin_store *s)
+{
+	mdb_txn_reset(s->rtxn);
+	pthread_rwlock_unlock(&s->map_lock);
+}
+
+enum twin_rc twin_store_write_begin(struct twin_store *s, struct twin_error *err)
+{
+	int rc = mdb_txn_begin(s->env, NULL, 0, &s->wtxn);
+	if (rc) {
+		s->wtxn = NULL;
+		return mdb_fail(err, rc, "starting a write");
+	}
+	return TWIN_OK;
+}
+
+enum twin_rc twin_store_wget(struct twin_store *s, const char *id, size_t id_len, const void **val,
+		size_t *len)
+{
+	return get_in(s->wtxn, s->twins, id, id_len, val, len);
+}
+
+enum twin_rc twin_store_put(struct twin_store *s, const char *id, size_t id_len, const void *val,
+		size_t len, struct twin_error *err)
+{
+	MDB_val k = {id_len, (void *)id}, v = {len, NULL};
+	int rc = mdb_put(s->wtxn, s->twins, &k, &v, MDB_RESERVE);
+	if (rc) {
+		return mdb_fail(err, rc, "writing a twin");
+	}
+	memcpy(v.mv_data, val, len);
+	return TWIN_OK;
+}
+
+enum twin_rc twin_store_del(struct twin_store *s, const char *id, size_t id_len,
+		struct twin_error *err)
+{
+	MDB_val k = {id_len, (void *)id};
+	int rc = mdb_del(s->wtxn, s->twins, &k, NULL);
+	if (rc && rc != MDB_NOTFOUND) {
+		return mdb_fail(err, rc, "deleting a twin");
+	}
+	return TWIN_OK;
+}
+
+int64_t twin_store_tombstone(struct twin_store *s, const char *id, size_t id_len)
+{
+	const void *val;
+	size_t len;
+	int64_t v = 0;
+	if (get_in(s->wtxn, s->tombstones, id, id_len, &val, &len) == TWIN_OK && len == sizeof(v)) {
+		memcpy(&v, val, sizeof(v));
+	}
+	return v;
+}
+
+enum twin_rc twin_store_set_tombstone(struct twin_store *s, const char *id, size_t id_len,
+		int64_t version, struct twin_error *err)
+{
+	MDB_val k = {id_len, (void *)id}, v = {sizeof(version), &version};
+	int rc = mdb_put(s->wtxn, s->tombstones, &k, &v, 0);
+	return rc ? mdb_fail(err, rc, "writing a tombstone") : TWIN_OK;
+}
+
+enum twin_rc twin_store_mark_desired(struct twin_store *s, const char *id, size_t id_len,
+		bool pending, struct twin_error *err)
+{
+	MDB_val k = {id_len, (void *)id}, v = {0, (void *)""};
+	int rc = pending ? mdb_put(s->wtxn, s->desired, &k, &v, 0)
+					 : mdb_del(s->wtxn, s->desired, &k, NULL);
+	if (rc && rc != MDB_NOTFOUND) {
+		return mdb_fail(err, rc, "indexing desired state");
+	}
+	return TWIN_OK;
+}
+
+enum twin_rc twin_store_each_desired(struct twin_store *s, twin_store_id_fn fn, void *ctx)
+{
+	MDB_cursor *cur;
+	MDB_val k, v, tk, tv;
+	int rc = mdb_cursor_open(s->wtxn, s->desired, &cur);
+	if (rc) {
+		return TWIN_ERR_STORE;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		tk = k;
+		if (mdb_get(s->wtxn, s->twins, &tk, &tv) == 0) {
+			fn(ctx, k.mv_data, k.mv_size, tv.mv_data, tv.mv_size);
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? TWIN_OK : TWIN_ERR_STORE;
+}
+
+enum twin_rc twin_store_commit(struct twin_store *s, struct twin_error *err)
+{
+	int rc = mdb_txn_commit(s->wtxn);
+	s->wtxn = NULL;
+	return rc ? mdb_fail(err, rc, "committing") : TWIN_OK;
+}
+
+void twin_store_abort(struct twin_store *s)
+{
+	if (s->wtxn) {
+		mdb_txn_abort(s->wtxn);
+		s->wtxn = NULL;
+	}
+}
+
+bool twin_store_grow(struct twin_store *s)
+{
+	if (s->map_size >= s->map_size_max) {
+		return false;
+	}
+	size_t next = s->map_size > s->map_size_max / 2 ? s->map_size_max : s->map_size * 2;
+	pthread_rwlock_wrlock(&s->map_lock);
+	int rc = mdb_env_set_mapsize(s->env, next);
+	pthread_rwlock_unlock(&s->map_lock);
+	if (rc) {
+		return false;
+	}
+	s->map_size = next;
+	return true;
+}
+
+size_t twin_store_map_size(struct twin_store *s)
+{
+	return s->map_size;
+}

@@ -1,0 +1,189 @@
+/* topic.c - topic classification and id validation. Called for every PUBLISH on the broker thread, so the
+ * telemetry match is a prefix/suffix compare, with no allocation and no tokenising. */
+#include "topic.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TWIN_PREFIX     "$twin/"
+#define TWIN_PREFIX_LEN (sizeof(TWIN_PREFIX) - 1)
+
+bool twin_topic_pattern_valid(const char *pattern)
+{
+	int plus = 0;
+	const char *level = pattern;
+	if (!pattern || !*pattern || pattern[0] == '$' || strchr(pattern, '#')) {
+		return false;
+	}
+	for (const char *c = pattern;; c++) {
+		if (*c == '/' || *c == '\0') {
+			size_t len = (size_t)(c - level);
+			if (memchr(level, '+', len)) {
+				if (len != 1) {
+					return false; /* '+' must be a whole level */
+				}
+				plus++;
+			}
+			if (*c == '\0') {
+				break;
+			}
+			level = c + 1;
+		}
+	}
+	return plus <= 1;
+}
+
+enum twin_rc twin_topic_pattern_compile(struct twin_topic_pattern *p, const char *pattern)
+{
+	memset(p, 0, sizeof(*p));
+	if (!twin_topic_pattern_valid(pattern)) {
+		return TWIN_ERR_CONFIG;
+	}
+	const char *plus = strchr(pattern, '+');
+	p->has_id = plus != NULL;
+	p->prefix_len = plus ? (size_t)(plus - pattern) : strlen(pattern);
+	p->prefix = strndup(pattern, p->prefix_len);
+	p->suffix = strdup(plus ? plus + 1 : "");
+	if (!p->prefix || !p->suffix) {
+		twin_topic_pattern_free(p);
+		return TWIN_ERR_NOMEM;
+	}
+	p->suffix_len = strlen(p->suffix);
+	return TWIN_OK;
+}
+
+void twin_topic_pattern_free(struct twin_topic_pattern *p)
+{
+	free(p->prefix);
+	free(p->suffix);
+	p->prefix = p->suffix = NULL;
+}
+
+static void classify_twin(const char *rest, size_t rest_len, struct twin_topic_match *m)
+{
+	const char *slash = memchr(rest, '/', rest_len);
+	if (!slash) { /* $twin/{verb} */
+		m->route = TWIN_ROUTE_REQUEST;
+		m->verb_name = rest;
+		m->verb_len = rest_len;
+		m->verb = (rest_len == 5 && !memcmp(rest, "stats", 5)) ? TWIN_VERB_STATS : TWIN_VERB_UNKNOWN;
+		return;
+	}
+	const char *verb = slash + 1;
+	size_t verb_len = rest_len - (size_t)(verb - rest);
+	if (memchr(verb, '/', verb_len) || (verb_len == 6 && !memcmp(verb, "events", 6))) {
+		m->route = TWIN_ROUTE_RESERVED; /* answer topics, events and deeper levels */
+		return;
+	}
+	m->route = TWIN_ROUTE_REQUEST;
+	m->id = rest;
+	m->id_len = (size_t)(slash - rest);
+	m->verb_name = verb;
+	m->verb_len = verb_len;
+	if (verb_len == 3 && !memcmp(verb, "get", 3)) {
+		m->verb = TWIN_VERB_GET;
+	} else if (verb_len == 6 && !memcmp(verb, "update", 6)) {
+		m->verb = TWIN_VERB_UPDATE;
+	} else if (verb_len == 6 && !memcmp(verb, "delete", 6)) {
+		m->verb = TWIN_VERB_DELETE;
+	} else {
+		m->verb = TWIN_VERB_UNKNOWN;
+	}
+}
+
+void twin_topic_classify(const struct twin_topic_pattern *p, const char *topic, size_t topic_len,
+		struct twin_topic_match *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (topic[0] == '$') {
+		if (topic_len >= TWIN_PREFIX_LEN && !memcmp(topic, TWIN_PREFIX, TWIN_PREFIX_LEN)) {
+			classify_twin(topic + TWIN_PREFIX_LEN, topic_len - TWIN_PREFIX_LEN, m);
+		} else if (topic_len == TWIN_PREFIX_LEN - 1 && !memcmp(topic, TWIN_PREFIX, topic_len)) {
+			m->route = TWIN_ROUTE_RESERVED;
+		}
+		return;
+	}
+	if (topic_len < p->prefix_len + p->suffix_len || memcmp(topic, p->prefix, p->prefix_len)) {
+		return;
+	}
+	if (!p->has_id) {
+		if (topic_len == p->prefix_len) {
+			m->route = TWIN_ROUTE_TELEMETRY;
+		}
+		return;
+	}
+	const char *id = topic + p->prefix_len;
+	size_t id_len = topic_len - p->prefix_len - p->suffix_len;
+	if (memcmp(id + id_len, p->suffix, p->suffix_len) || memchr(id, '/', id_len)) {
+		return;
+	}
+	m->route = TWIN_ROUTE_TELEMETRY;
+	m->id = id;
+	m->id_len = id_len;
+}
+
+/* Strict UTF-8 (no overlongs, no surrogates, max U+10FFFF). */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			n = 1;
+			cp = c & 0x1F;
+		} else if ((c & 0xF0) == 0xE0) {
+			n = 2;
+			cp = c & 0x0F;
+		} else if ((c & 0xF8) == 0xF0) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (n >= len - i) {
+			return false;
+		}
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80) {
+				return false;
+			}
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+				cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+			return false;
+		}
+		i += n + 1;
+	}
+	return true;
+}
+
+bool twin_topic_id_valid(const char *id, size_t len, struct twin_error *err)
+{
+	if (len == 0) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST, "invalid twin id: empty");
+		return false;
+	}
+	if (len > TWIN_MAX_ID_LEN) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST, "invalid twin id: %zu bytes, the limit is %d", len,
+				TWIN_MAX_ID_LEN);
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (id[i] == '/' || id[i] == '+' || id[i] == '#' || id[i] == '\0') {
+			twin_fail(err, TWIN_ERR_BAD_REQUEST,
+					"invalid twin id '%.*s': '/', '+', '#' and NUL are not allowed", (int)len, id);
+			return false;
+		}
+	}
+	if (!utf8_valid((const unsigned char *)id, len)) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST, "invalid twin id: not valid UTF-8");
+		return false;
+	}
+	return true;
+}

@@ -1,0 +1,216 @@
+/* twin.c - the twin document model (see twin.h). Field order in a new document is fixed here so stored
+ * twins read naturally: id, version, created, updated, attributes, reported, desired, delta, metadata,
+ * versions (and lastSeen once telemetry arrived). */
+#include "twin.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "delta.h"
+#include "jsonx.h"
+#include "merge.h"
+
+const char *const twin_section_names[TWIN_N_SECTIONS] = {"attributes", "reported", "desired"};
+
+cJSON *twin_doc_create(const char *id, size_t id_len, int64_t last_version, int64_t ts)
+{
+	cJSON *doc = cJSON_CreateObject();
+	char *id_str = strndup(id, id_len);
+	cJSON *meta = NULL, *versions = NULL;
+	bool ok = doc && id_str && cJSON_AddStringToObject(doc, "id", id_str) &&
+			twin_json_add_int64(doc, "version", last_version) &&
+			twin_json_add_int64(doc, "created", ts) && twin_json_add_int64(doc, "updated", ts) &&
+			cJSON_AddObjectToObject(doc, "attributes") && cJSON_AddObjectToObject(doc, "reported") &&
+			cJSON_AddObjectToObject(doc, "desired") && cJSON_AddObjectToObject(doc, "delta") &&
+			(meta = cJSON_AddObjectToObject(doc, "metadata")) &&
+			cJSON_AddObjectToObject(meta, "reported") && cJSON_AddObjectToObject(meta, "desired") &&
+			(versions = cJSON_AddObjectToObject(doc, "versions"));
+	for (int s = 0; ok && s < TWIN_N_SECTIONS; s++) {
+		ok = twin_json_add_int64(versions, twin_section_names[s], 0);
+	}
+	free(id_str);
+	if (!ok) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+const char *twin_doc_json(const void *val, size_t len, size_t *json_len)
+{
+	const char *bytes = val;
+	if (len < 3 || bytes[0] != TWIN_FORMAT_JSON1 || bytes[1] != '{' || bytes[len - 1] != '}') {
+		return NULL;
+	}
+	*json_len = len - 1;
+	return bytes + 1;
+}
+
+cJSON *twin_doc_load(const void *val, size_t len)
+{
+	size_t json_len;
+	const char *json = twin_doc_json(val, len, &json_len);
+	cJSON *doc = json ? cJSON_ParseWithLength(json, json_len) : NULL;
+	if (doc && !cJSON_IsObject(doc)) {
+		cJSON_Delete(doc);
+		doc = NULL;
+	}
+	return doc;
+}
+
+char *twin_doc_store(const cJSON *doc, size_t *len)
+{
+	size_t json_len;
+	char *json = twin_json_print(doc, &json_len);
+	if (!json) {
+		return NULL;
+	}
+	char *val = malloc(json_len + 1);
+	if (val) {
+		val[0] = TWIN_FORMAT_JSON1;
+		memcpy(val + 1, json, json_len);
+		*len = json_len + 1;
+	}
+	cJSON_free(json);
+	return val;
+}
+
+int64_t twin_doc_version(const cJSON *doc)
+{
+	int64_t v = 0;
+	twin_json_int64(cJSON_GetObjectItemCaseSensitive(doc, "version"), &v);
+	return v;
+}
+
+/* Returns the named object member, creating it (or replacing a non-object) if needed. */
+static cJSON *object_member(cJSON *obj, const char *name)
+{
+	cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, name);
+	if (cJSON_IsObject(m)) {
+		return m;
+	}
+	m = cJSON_CreateObject();
+	return twin_json_set(obj, name, m) ? m : NULL;
+}
+
+cJSON *twin_doc_section(cJSON *doc, enum twin_section s)
+{
+	return object_member(doc, twin_section_names[s]);
+}
+
+int twin_doc_patch(cJSON *doc, enum twin_section s, const cJSON *patch, int64_t ts, cJSON *changed)
+{
+	cJSON *target = twin_doc_section(doc, s);
+	cJSON *meta = NULL;
+	if (!target) {
+		return -1;
+	}
+	if (s != TWIN_SEC_ATTRIBUTES) {
+		cJSON *metadata = object_member(doc, "metadata");
+		if (!metadata || !(meta = object_member(metadata, twin_section_names[s]))) {
+			return -1;
+		}
+	}
+	return twin_merge_apply(target, patch, meta, ts, changed);
+}
+
+static bool set_int(cJSON *obj, const char *name, int64_t v)
+{
+	return twin_json_set(obj, name, cJSON_CreateNumber((double)v));
+}
+
+int twin_doc_bump(cJSON *doc, unsigned mask, int64_t ts)
+{
+	cJSON *versions = object_member(doc, "versions");
+	if (!versions || !set_int(doc, "version", twin_doc_version(doc) + 1) ||
+			!set_int(doc, "updated", ts)) {
+		return -1;
+	}
+	for (int s = 0; s < TWIN_N_SECTIONS; s++) {
+		int64_t v = 0;
+		if (!(mask & (1u << s))) {
+			continue;
+		}
+		twin_json_int64(cJSON_GetObjectItemCaseSensitive(versions, twin_section_names[s]), &v);
+		if (!set_int(versions, twin_section_names[s], v + 1)) {
+			return -1;
+		}
+	}
+	if (!(mask & ((1u << TWIN_SEC_DESIRED) | (1u << TWIN_SEC_REPORTED)))) {
+		return 0;
+	}
+	cJSON *delta = twin_delta_compute(cJSON_GetObjectItemCaseSensitive(doc, "desired"),
+			cJSON_GetObjectItemCaseSensitive(doc, "reported"));
+	if (!delta) {
+		return -1;
+	}
+	int changed = !cJSON_Compare(delta, cJSON_GetObjectItemCaseSensitive(doc, "delta"), 1);
+	return twin_json_set(doc, "delta", delta) ? changed : -1;
+}
+
+void twin_doc_seen(cJSON *doc, int64_t ts)
+{
+	set_int(doc, "lastSeen", ts);
+}
+
+/* Copies the value at path (a/b/c) from doc into out, creating the intermediate objects. */
+static bool select_path(const cJSON *doc, cJSON *out, const char *path)
+{
+	const cJSON *src = doc;
+	cJSON *dst = out;
+	const char *p = path;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		char key[TWIN_MAX_ID_LEN + 1];
+		if (len == 0 || len > TWIN_MAX_ID_LEN || !cJSON_IsObject(src)) {
+			return true; /* nothing there: left out */
+		}
+		memcpy(key, p, len);
+		key[len] = '\0';
+		src = cJSON_GetObjectItemCaseSensitive(src, key);
+		if (!src) {
+			return true;
+		}
+		if (!slash) {
+			if (cJSON_GetObjectItemCaseSensitive(dst, key)) {
+				cJSON_DeleteItemFromObjectCaseSensitive(dst, key);
+			}
+			return twin_json_set(dst, key, cJSON_Duplicate(src, 1));
+		}
+		cJSON *next = cJSON_GetObjectItemCaseSensitive(dst, key);
+		if (!cJSON_IsObject(next)) {
+			if (next) {
+				return true; /* the whole value was selected already */
+			}
+			next = cJSON_AddObjectToObject(dst, key);
+			if (!next) {
+				return false;
+			}
+		}
+		dst = next;
+		p = slash + 1;
+	}
+}
+
+cJSON *twin_doc_select(const cJSON *doc, const cJSON *fields)
+{
+	cJSON *out = cJSON_CreateObject();
+	const cJSON *f;
+	if (!out || !twin_json_set(out, "id", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(doc, "id"), 1)) ||
+			!twin_json_add_int64(out, "version", twin_doc_version(doc))) {
+		cJSON_Delete(out);
+		return NULL;
+	}
+	cJSON_ArrayForEach(f, fields)
+	{
+		if (!strcmp(f->valuestring, "id") || !strcmp(f->valuestring, "version")) {
+			continue;
+		}
+		if (!select_path(doc, out, f->valuestring)) {
+			cJSON_Delete(out);
+			return NULL;
+		}
+	}
+	return out;
+}

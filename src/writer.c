@@ -1,0 +1,713 @@
+/* writer.c - the writer thread (see writer.h).
+ *
+ * Design: the broker thread only copies telemetry and requests into the op queue. This thread waits until
+ * a request is queued (answer it now: group commit) or the oldest telemetry is commit_interval_ms old,
+ * then takes the whole queue as one batch. Each twin touched by the batch is loaded once into a uthash
+ * cache of cJSON trees, every op is merged into it, and each changed twin is serialised and written once:
+ * coalescing per twin between commits. The commit is synchronous (fsync'd); only after it succeeds are the
+ * answers and device messages released to the broker thread, so an answered write is always durable.
+ * A full map is grown and the batch applied again; past map_size_max every write in the batch fails
+ * with 507 and the twins stay as they were.
+ * Thread: everything here runs on the writer thread, except start/stop.
+ * Must never: call a broker function, log directly (logs travel as TWIN_OUT_LOG messages), or release
+ * an answer before its commit. */
+#include "writer.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uthash.h>
+
+#include "jsonx.h"
+#include "request.h"
+#include "twin.h"
+
+#define LOG_EVERY_MS    10000
+#define SIZE_SLACK      256 /* bytes a change may add beyond 20x its patch (metadata, versions) */
+#define SIZE_GROWTH_PER 20  /* a patch byte can grow a stored twin by at most this many bytes */
+
+enum log_kind { LOG_INVALID, LOG_BROKEN, LOG_FAILED, N_LOG_KINDS };
+
+struct rate_limit {
+	int64_t last_ms;
+	uint64_t suppressed;
+};
+
+struct twin_writer {
+	struct twin_writer_deps d;
+	pthread_t thread;
+	bool started;
+	struct rate_limit rl[N_LOG_KINDS];
+	struct twin_out_list logs;
+};
+
+/* A twin as this batch sees it. */
+struct entry {
+	UT_hash_handle hh;
+	cJSON *doc;            /* NULL: absent (never existed, or deleted in this batch) */
+	cJSON *delta_before;   /* the delta when the batch started; NULL if absent */
+	int64_t last_version;  /* when (re)created, versions continue after this one */
+	size_t size_bound;     /* upper bound of the serialised size */
+	bool dirty, deleted, broken;
+	bool fresh; /* created in this batch and not yet versioned: never stored as is */
+	size_t id_len;
+	char id[];
+};
+
+struct batch {
+	struct entry *entries;
+	uint64_t applied, unchanged, invalid, dropped, failed;
+};
+
+static void wlog(struct twin_writer *w, enum log_kind kind, enum twin_log_level level,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void wlog(struct twin_writer *w, enum log_kind kind, enum twin_log_level level,
+		const char *fmt, ...)
+{
+	struct rate_limit *rl = &w->rl[kind];
+	int64_t now = twin_now_ms();
+	char text[400];
+	va_list ap;
+	if (rl->last_ms && now - rl->last_ms < LOG_EVERY_MS) {
+		rl->suppressed++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (rl->suppressed) {
+		twin_out_list_add(&w->logs, twin_out_log(level, "mosquitto_twin: %s (%llu similar in the last %llds)",
+				text, (unsigned long long)rl->suppressed, (long long)(now - rl->last_ms) / 1000));
+	} else {
+		twin_out_list_add(&w->logs, twin_out_log(level, "mosquitto_twin: %s", text));
+	}
+	rl->last_ms = now;
+	rl->suppressed = 0;
+}
+
+/* ---- the batch cache ---- */
+
+static struct entry *get_entry(struct twin_writer *w, struct batch *b, const char *id, size_t len)
+{
+	struct entry *e = NULL;
+	const void *val;
+	size_t val_len;
+	HASH_FIND(hh, b->entries, id, len, e);
+	if (e) {
+		return e;
+	}
+	if (!(e = calloc(1, sizeof(*e) + len))) {
+		return NULL;
+	}
+	memcpy(e->id, id, len);
+	e->id_len = len;
+	enum twin_rc rc = twin_store_wget(w->d.store, id, len, &val, &val_len);
+	if (rc == TWIN_OK) {
+		e->doc = twin_doc_load(val, val_len);
+		e->size_bound = val_len;
+		if (!e->doc || !(e->delta_before = cJSON_Duplicate(
+									 cJSON_GetObjectItemCaseSensitive(e->doc, "delta"), 1))) {
+			e->broken = true;
+		}
+	} else if (rc == TWIN_ERR_NOT_FOUND) {
+		e->last_version = twin_store_tombstone(w->d.store, id, len);
+	} else {
+		e->broken = true;
+	}
+	HASH_ADD(hh, b->entries, id, len, e);
+	if (!e->hh.tbl) {
+		cJSON_Delete(e->doc);
+		cJSON_Delete(e->delta_before);
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static bool ensure_doc(struct entry *e, int64_t ts)
+{
+	if (e->doc) {
+		return true;
+	}
+	e->doc = twin_doc_create(e->id, e->id_len, e->last_version, ts);
+	e->fresh = e->doc != NULL;
+	e->size_bound = SIZE_SLACK * 2;
+	return e->doc != NULL;
+}
+
+static bool exists(const struct entry *e)
+{
+	return e->doc && !e->fresh;
+}
+
+static void free_entries(struct batch *b)
+{
+	struct entry *e, *tmp;
+	HASH_ITER(hh, b->entries, e, tmp)
+	{
+		HASH_DEL(b->entries, e);
+		cJSON_Delete(e->doc);
+		cJSON_Delete(e->delta_before);
+		free(e);
+	}
+}
+
+/* ---- size limit: exact only when a change could cross it ---- */
+
+struct size_guard {
+	cJSON *backup;
+	size_t growth;
+};
+
+static bool guard_begin(struct twin_writer *w, struct entry *e, size_t patch_len,
+		struct size_guard *g)
+{
+	g->growth = patch_len * SIZE_GROWTH_PER + SIZE_SLACK;
+	g->backup = NULL;
+	if (e->size_bound + g->growth <= w->d.cfg->max_twin_bytes) {
+		return true;
+	}
+	g->backup = cJSON_Duplicate(e->doc, 1);
+	return g->backup != NULL;
+}
+
+/* Returns 0 when within the limit, else the size it would have (and restores the twin). */
+static size_t guard_end(struct twin_writer *w, struct entry *e, struct size_guard *g)
+{
+	if (!g->backup) {
+		e->size_bound += g->growth;
+		return 0;
+	}
+	size_t len = 0;
+	char *text = twin_json_print(e->doc, &len);
+	cJSON_free(text);
+	if (text && len + 1 <= w->d.cfg->max_twin_bytes) {
+		cJSON_Delete(g->backup);
+		e->size_bound = len + 1;
+		return 0;
+	}
+	cJSON_Delete(e->doc);
+	e->doc = g->backup;
+	return text ? len + 1 : SIZE_MAX;
+}
+
+static void guard_cancel(struct entry *e, struct size_guard *g)
+{
+	if (g->backup) {
+		cJSON_Delete(e->doc);
+		e->doc = g->backup;
+	}
+}
+
+/* ---- applying operations ---- */
+
+static void apply_telemetry(struct twin_writer *w, struct batch *b, struct twin_op *op)
+{
+	struct twin_error err;
+	struct size_guard g;
+	const struct twin_config *cfg = w->d.cfg;
+	if (!twin_json_depth_within(op->payload, op->payload_len, cfg->max_depth)) {
+		b->invalid++;
+		wlog(w, LOG_INVALID, TWIN_LOG_WARNING,
+				"telemetry for '%s' ignored: JSON nested deeper than max_depth=%d", op->id,
+				cfg->max_depth);
+		return;
+	}
+	cJSON *patch = twin_json_parse(op->payload, op->payload_len, &err);
+	if (!cJSON_IsObject(patch)) {
+		b->invalid++;
+		wlog(w, LOG_INVALID, TWIN_LOG_WARNING, "telemetry for '%s' ignored: %s", op->id,
+				patch ? "not a JSON object" : err.msg);
+		cJSON_Delete(patch);
+		return;
+	}
+	struct entry *e = get_entry(w, b, op->id, op->id_len);
+	if (!e || e->broken || !ensure_doc(e, op->ts) || !guard_begin(w, e, op->payload_len, &g)) {
+		b->dropped++;
+		wlog(w, LOG_BROKEN, TWIN_LOG_ERR,
+				"telemetry for '%s' dropped: the stored twin is unreadable or memory ran out",
+				op->id);
+		cJSON_Delete(patch);
+		return;
+	}
+	int n = twin_doc_patch(e->doc, TWIN_SEC_REPORTED, patch, op->ts, NULL);
+	cJSON_Delete(patch);
+	if (n < 0 || ((n > 0 || e->fresh) && twin_doc_bump(e->doc, 1u << TWIN_SEC_REPORTED, op->ts) < 0)) {
+		guard_cancel(e, &g);
+		b->dropped++;
+		return;
+	}
+	bool changed = n > 0 || e->fresh;
+	if (changed) {
+		e->fresh = false;
+	}
+	twin_doc_seen(e->doc, op->ts);
+	size_t too_big = guard_end(w, e, &g);
+	if (too_big) {
+		b->invalid++;
+		wlog(w, LOG_INVALID, TWIN_LOG_WARNING,
+				"telemetry for '%s' ignored: the twin would be %zu bytes, over max_twin_bytes=%zu",
+				op->id, too_big, cfg->max_twin_bytes);
+		return;
+	}
+	e->dirty = true;
+	if (changed) {
+		b->applied++;
+	} else {
+		b->unchanged++;
+	}
+}
+
+static void answer_error(struct batch *b, struct twin_op *op, const struct twin_error *err,
+		const char *token)
+{
+	b->failed++;
+	op->answer = twin_answer_error(op->route, err, token);
+}
+
+static cJSON *update_answer(struct entry *e, const struct twin_request *req)
+{
+	cJSON *body = cJSON_CreateObject();
+	bool ok = body && cJSON_AddStringToObject(body, "id", cJSON_GetObjectItemCaseSensitive(e->doc, "id")->valuestring) &&
+			twin_json_add_int64(body, "version", twin_doc_version(e->doc)) &&
+			twin_json_set(body, "updated", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(e->doc, "updated"), 1));
+	for (int s = 0; ok && s < TWIN_N_SECTIONS; s++) {
+		if (req->sections[s]) {
+			ok = twin_json_set(body, twin_section_names[s], cJSON_Duplicate(twin_doc_section(e->doc, (enum twin_section)s), 1));
+		}
+	}
+	if (ok && (req->sections[TWIN_SEC_DESIRED] || req->sections[TWIN_SEC_REPORTED])) {
+		ok = twin_json_set(body, "delta", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(e->doc, "delta"), 1));
+	}
+	if (!ok) {
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
+}
+
+/* Shared checks of update and delete: readable twin, conditional version. */
+static bool check_target(struct entry *e, struct twin_op *op, const struct twin_request *req,
+		struct twin_error *err)
+{
+	if (!e || e->broken) {
+		twin_fail(err, TWIN_ERR_STORE, "the stored twin '%s' is unreadable", op->id);
+		return false;
+	}
+	int64_t current = exists(e) ? twin_doc_version(e->doc) : 0;
+	if (req->has_version && req->version != current) {
+		twin_fail(err, TWIN_ERR_CONFLICT,
+				"version conflict: twin '%s' is at version %lld, the request expected %lld",
+				op->id, (long long)current, (long long)req->version);
+		return false;
+	}
+	return true;
+}
+
+static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op *op)
+{
+	struct twin_request req;
+	struct twin_error err;
+	struct size_guard g;
+	if (twin_request_parse(TWIN_VERB_UPDATE, op->payload, op->payload_len, w->d.cfg->max_depth,
+				&req, &err) != TWIN_OK) {
+		answer_error(b, op, &err, req.token);
+		twin_request_free(&req);
+		return;
+	}
+	struct entry *e = get_entry(w, b, op->id, op->id_len);
+	if (!check_target(e, op, &req, &err)) {
+		answer_error(b, op, &err, req.token);
+		twin_request_free(&req);
+		return;
+	}
+	if (!ensure_doc(e, op->ts) || !guard_begin(w, e, op->payload_len, &g)) {
+		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
+		answer_error(b, op, &err, req.token);
+		twin_request_free(&req);
+		return;
+	}
+	unsigned mask = 0;
+	int n = 0;
+	for (int s = 0; s < TWIN_N_SECTIONS && n >= 0; s++) {
+		if (req.sections[s]) {
+			n = twin_doc_patch(e->doc, (enum twin_section)s, req.sections[s], op->ts, NULL);
+			if (n > 0 || e->fresh) {
+				mask |= 1u << s;
+			}
+		}
+	}
+	if (n < 0 || (mask && twin_doc_bump(e->doc, mask, op->ts) < 0)) {
+		guard_cancel(e, &g);
+		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
+		answer_error(b, op, &err, req.token);
+		twin_request_free(&req);
+		return;
+	}
+	size_t too_big = guard_end(w, e, &g);
+	if (too_big) {
+		twin_fail(&err, TWIN_ERR_TOO_LARGE,
+				"twin '%s' would be %zu bytes, over max_twin_bytes=%zu; nothing was changed",
+				op->id, too_big, w->d.cfg->max_twin_bytes);
+		answer_error(b, op, &err, req.token);
+		twin_request_free(&req);
+		return;
+	}
+	if (mask) {
+		e->fresh = false;
+		e->dirty = true;
+	}
+	op->answer = twin_answer_json(op->route, update_answer(e, &req), req.token);
+	twin_request_free(&req);
+}
+
+static void apply_delete(struct twin_writer *w, struct batch *b, struct twin_op *op)
+{
+	struct twin_request req;
+	struct twin_error err;
+	if (twin_request_parse(TWIN_VERB_DELETE, op->payload, op->payload_len, w->d.cfg->max_depth,
+				&req, &err) != TWIN_OK) {
+		answer_error(b, op, &err, req.token);
+		twin_request_free(&req);
+		return;
+	}
+	struct entry *e = get_entry(w, b, op->id, op->id_len);
+	if (!check_target(e, op, &req, &err) ||
+			(!exists(e) && twin_fail(&err, TWIN_ERR_NOT_FOUND, "twin '%s' not found", op->id))) {
+		answer_error(b, op, &err, req.token);
+		twin_request_free(&req);
+		return;
+	}
+	e->last_version = twin_doc_version(e->doc) + 1;
+	cJSON_Delete(e->doc);
+	e->doc = NULL;
+	e->deleted = e->dirty = true;
+	cJSON *body = cJSON_CreateObject();
+	if (body && (!cJSON_AddStringToObject(body, "id", op->id) ||
+						!twin_json_add_int64(body, "version", e->last_version))) {
+		cJSON_Delete(body);
+		body = NULL;
+	}
+	op->answer = twin_answer_json(op->route, body, req.token);
+	twin_request_free(&req);
+}
+
+static void apply(struct twin_writer *w, struct batch *b, struct twin_op *op)
+{
+	switch (op->kind) {
+		case TWIN_OP_TELEMETRY:
+			apply_telemetry(w, b, op);
+			break;
+		case TWIN_OP_UPDATE:
+			apply_update(w, b, op);
+			break;
+		case TWIN_OP_DELETE:
+			apply_delete(w, b, op);
+			break;
+		case TWIN_OP_BARRIER:
+			break;
+	}
+}
+
+/* ---- writing and committing ---- */
+
+static bool nonempty(const cJSON *obj)
+{
+	return obj && obj->child;
+}
+
+static enum twin_rc flush(struct twin_writer *w, struct batch *b, struct twin_error *err)
+{
+	struct entry *e, *tmp;
+	enum twin_rc rc = TWIN_OK;
+	HASH_ITER(hh, b->entries, e, tmp)
+	{
+		if (!e->dirty || e->broken) {
+			continue;
+		}
+		bool had_delta = nonempty(e->delta_before);
+		if (exists(e)) {
+			size_t len;
+			char *val = twin_doc_store(e->doc, &len);
+			if (!val) {
+				return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+			}
+			rc = twin_store_put(w->d.store, e->id, e->id_len, val, len, err);
+			free(val);
+			bool has_delta = nonempty(cJSON_GetObjectItemCaseSensitive(e->doc, "delta"));
+			if (!rc && has_delta != had_delta) {
+				rc = twin_store_mark_desired(w->d.store, e->id, e->id_len, has_delta, err);
+			}
+		} else if (e->deleted) {
+			if (!(rc = twin_store_del(w->d.store, e->id, e->id_len, err)) &&
+					!(rc = twin_store_set_tombstone(w->d.store, e->id, e->id_len, e->last_version, err)) &&
+					had_delta) {
+				rc = twin_store_mark_desired(w->d.store, e->id, e->id_len, false, err);
+			}
+		}
+		if (rc) {
+			return rc;
+		}
+	}
+	return TWIN_OK;
+}
+
+/* The message a device gets on devices/{id}/desired. */
+static struct twin_out *desired_message(const struct twin_config *cfg, const char *id,
+		size_t id_len, const cJSON *doc)
+{
+	char topic[TWIN_MAX_ID_LEN + 32];
+	const cJSON *delta = doc ? cJSON_GetObjectItemCaseSensitive(doc, "delta") : NULL;
+	snprintf(topic, sizeof(topic), "devices/%.*s/desired", (int)id_len, id);
+	if (!nonempty(delta) && cfg->retain_desired) {
+		return twin_out_publish(NULL, topic, "", 0, 1, true); /* clears the retained message */
+	}
+	cJSON *body = cJSON_CreateObject();
+	struct twin_out *o = NULL;
+	size_t len;
+	char *text = NULL;
+	if (body && cJSON_AddStringToObject(body, "id", cJSON_GetObjectItemCaseSensitive(doc, "id")->valuestring) &&
+			twin_json_add_int64(body, "version", twin_doc_version(doc)) &&
+			twin_json_set(body, "delta", delta ? cJSON_Duplicate(delta, 1) : cJSON_CreateObject()) &&
+			(text = twin_json_print(body, &len))) {
+		o = twin_out_publish(NULL, topic, text, len, 1, cfg->retain_desired);
+	}
+	cJSON_free(text);
+	cJSON_Delete(body);
+	return o;
+}
+
+static void desired_messages(struct twin_writer *w, struct batch *b, struct twin_out_list *out)
+{
+	struct entry *e, *tmp;
+	HASH_ITER(hh, b->entries, e, tmp)
+	{
+		if (!e->dirty || e->broken) {
+			continue;
+		}
+		const cJSON *now = exists(e) ? cJSON_GetObjectItemCaseSensitive(e->doc, "delta") : NULL;
+		if ((!nonempty(now) && !nonempty(e->delta_before)) ||
+				(now && e->delta_before && cJSON_Compare(now, e->delta_before, 1))) {
+			continue;
+		}
+		twin_out_list_add(out, desired_message(w->d.cfg, e->id, e->id_len, exists(e) ? e->doc : NULL));
+	}
+}
+
+static enum twin_rc apply_and_commit(struct twin_writer *w, struct batch *b, struct twin_op *ops,
+		struct twin_error *err)
+{
+	enum twin_rc rc = twin_store_write_begin(w->d.store, err);
+	if (rc) {
+		return rc;
+	}
+	for (struct twin_op *op = ops; op; op = op->next) {
+		apply(w, b, op);
+	}
+	if ((rc = flush(w, b, err)) != TWIN_OK) {
+		twin_store_abort(w->d.store);
+		return rc;
+	}
+	return twin_store_commit(w->d.store, err);
+}
+
+static void reset_batch(struct batch *b, struct twin_op *ops)
+{
+	free_entries(b);
+	memset(b, 0, sizeof(*b));
+	for (struct twin_op *op = ops; op; op = op->next) {
+		twin_out_free(op->answer);
+		op->answer = NULL;
+	}
+}
+
+void twin_writer_process(struct twin_writer *w, struct twin_op *ops, struct twin_out_list *out)
+{
+	struct batch b = {0};
+	struct twin_error err = {TWIN_OK, ""};
+	struct twin_metrics *m = w->d.metrics;
+	enum twin_rc rc;
+	while ((rc = apply_and_commit(w, &b, ops, &err)) == TWIN_ERR_STORE_FULL) {
+		twin_metric_add(m, store_full, 1);
+		reset_batch(&b, ops);
+		if (!twin_store_grow(w->d.store)) {
+			twin_fail(&err, TWIN_ERR_STORE_FULL,
+					"twin store full: map_size_max=%zu reached; raise plugin_opt_map_size_max",
+					w->d.cfg->map_size_max);
+			break;
+		}
+		twin_out_list_add(&w->logs, twin_out_log(TWIN_LOG_NOTICE,
+				"mosquitto_twin: store map grown to %zu bytes", twin_store_map_size(w->d.store)));
+	}
+	if (rc == TWIN_OK) {
+		twin_metric_add(m, commits, 1);
+	} else {
+		twin_metric_add(m, commit_failures, 1);
+		wlog(w, LOG_FAILED, TWIN_LOG_ERR, "a batch of writes failed: %s", err.msg);
+		reset_batch(&b, ops);
+	}
+	uint64_t last_seq = 0;
+	for (struct twin_op *op = ops, *next; op; op = next) {
+		next = op->next;
+		last_seq = op->seq;
+		if (op->kind == TWIN_OP_BARRIER) {
+			struct twin_out *o = calloc(1, sizeof(*o));
+			if (o) {
+				o->kind = TWIN_OUT_RETRY_GET;
+				o->op = op;
+				op->next = NULL;
+				twin_out_list_add(out, o);
+				continue;
+			}
+		} else if (op->kind == TWIN_OP_TELEMETRY) {
+			b.dropped += rc != TWIN_OK;
+		} else if (rc != TWIN_OK) {
+			answer_error(&b, op, &err, NULL);
+		}
+		twin_out_list_add(out, op->answer);
+		op->answer = NULL;
+		twin_op_free(op);
+	}
+	if (rc == TWIN_OK) {
+		desired_messages(w, &b, out);
+	}
+	twin_metric_add(m, telemetry_applied, b.applied);
+	twin_metric_add(m, telemetry_unchanged, b.unchanged);
+	twin_metric_add(m, telemetry_invalid, b.invalid);
+	twin_metric_add(m, telemetry_dropped, b.dropped);
+	twin_metric_add(m, requests_failed, b.failed);
+	free_entries(&b);
+	twin_out_list_concat(out, &w->logs);
+	if (last_seq) {
+		atomic_store_explicit(w->d.done_seq, last_seq, memory_order_release);
+	}
+}
+
+/* ---- the thread ---- */
+
+static void republish_one(void *ctx, const char *id, size_t id_len, const void *val, size_t len)
+{
+	void **args = ctx;
+	struct twin_writer *w = args[0];
+	cJSON *doc = twin_doc_load(val, len);
+	if (doc) {
+		twin_out_list_add(args[1], desired_message(w->d.cfg, id, id_len, doc));
+	}
+	cJSON_Delete(doc);
+}
+
+/* After a restart the broker may have lost its retained messages: publish every non-empty delta again. */
+static void republish_desired(struct twin_writer *w)
+{
+	struct twin_out_list out = {0};
+	struct twin_error err;
+	void *args[2] = {w, &out};
+	if (!w->d.cfg->retain_desired || twin_store_write_begin(w->d.store, &err) != TWIN_OK) {
+		return;
+	}
+	twin_store_each_desired(w->d.store, republish_one, args);
+	twin_store_abort(w->d.store);
+	twin_outq_push(w->d.out, &out);
+	w->d.wake(w->d.wake_ctx);
+}
+
+static void deadline(struct timespec *ts, int64_t ms)
+{
+	ts->tv_sec = (time_t)(ms / 1000);
+	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
+}
+
+static struct twin_op *wait_for_batch(struct twin_writer *w)
+{
+	struct twin_opq *q = w->d.in;
+	struct twin_op *ops = NULL;
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		if (q->head) {
+			int64_t due = q->oldest_ms + w->d.cfg->commit_interval_ms;
+			if (q->urgent || q->stop || q->count >= q->cap / 2 || twin_now_ms() >= due) {
+				break;
+			}
+			struct timespec ts;
+			deadline(&ts, due);
+			pthread_cond_timedwait(&q->cond, &q->lock, &ts);
+		} else if (q->stop) {
+			break;
+		} else {
+			pthread_cond_wait(&q->cond, &q->lock);
+		}
+	}
+	ops = q->head;
+	q->head = q->tail = NULL;
+	q->count = 0;
+	q->urgent = false;
+	pthread_mutex_unlock(&q->lock);
+	return ops;
+}
+
+static void *writer_main(void *arg)
+{
+	struct twin_writer *w = arg;
+	struct twin_op *ops;
+	republish_desired(w);
+	while ((ops = wait_for_batch(w)) != NULL) {
+		struct twin_out_list out = {0};
+		twin_writer_process(w, ops, &out);
+		if (out.head) {
+			twin_outq_push(w->d.out, &out);
+			w->d.wake(w->d.wake_ctx);
+		}
+	}
+	return NULL;
+}
+
+struct twin_writer *twin_writer_new(const struct twin_writer_deps *deps)
+{
+	struct twin_writer *w = calloc(1, sizeof(*w));
+	if (w) {
+		w->d = *deps;
+	}
+	return w;
+}
+
+void twin_writer_free(struct twin_writer *w)
+{
+	if (!w) {
+		return;
+	}
+	for (struct twin_out *o = w->logs.head, *next; o; o = next) {
+		next = o->next;
+		twin_out_free(o);
+	}
+	free(w);
+}
+
+enum twin_rc twin_writer_start(const struct twin_writer_deps *deps, struct twin_writer **out)
+{
+	struct twin_writer *w = twin_writer_new(deps);
+	if (!w) {
+		return TWIN_ERR_NOMEM;
+	}
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		twin_writer_free(w);
+		return TWIN_ERR_NOMEM;
+	}
+	w->started = true;
+	*out = w;
+	return TWIN_OK;
+}
+
+void twin_writer_stop(struct twin_writer *w)
+{
+	if (!w) {
+		return;
+	}
+	if (w->started) {
+		twin_opq_stop(w->d.in);
+		pthread_join(w->thread, NULL);
+	}
+	twin_writer_free(w);
+}

@@ -1,0 +1,60 @@
+/* test_jsonx.c - strict parsing, depth and integers. */
+#include "check.h"
+#include "jsonx.h"
+
+static cJSON *parse(const char *s, struct twin_error *err)
+{
+	return twin_json_parse(s, strlen(s), err);
+}
+
+TEST(jsonx_should_reject_malformed_trailing_and_duplicates)
+{
+	struct twin_error err;
+	CHECK(!parse("{\"a\":", &err));
+	CHECK_CONTAINS(err.msg, "malformed JSON");
+	CHECK(!parse("{\"a\":1} x", &err));
+	CHECK_CONTAINS(err.msg, "unexpected data at byte 8");
+	CHECK(!parse("{\"a\":1,\"b\":{\"c\":1,\"c\":2}}", &err));
+	CHECK_CONTAINS(err.msg, "duplicate key 'c'");
+	CHECK(!parse("", &err));
+	cJSON *ok = parse("  {\"a\":[1,2]}\n", &err);
+	CHECK(ok != NULL);
+	cJSON_Delete(ok);
+}
+
+TEST(jsonx_should_find_duplicates_in_large_objects)
+{
+	char buf[4096] = "{";
+	for (int i = 0; i < 100; i++) {
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "\"k%d\":%d,", i, i);
+	}
+	strcat(buf, "\"k57\":1}");
+	struct twin_error err;
+	CHECK(!parse(buf, &err));
+	CHECK_CONTAINS(err.msg, "k57");
+}
+
+TEST(jsonx_should_measure_depth)
+{
+	CHECK(twin_json_depth_within("{\"a\":{\"b\":[1]}}", 15, 3));
+	CHECK(!twin_json_depth_within("{\"a\":{\"b\":[1]}}", 15, 2));
+	CHECK(twin_json_depth_within("{\"a\":\"{{{{[[[\"}", 15, 1)); /* brackets in strings */
+	cJSON *j = cJSON_Parse("{\"a\":{\"b\":[1]}}");
+	CHECK_INT(twin_json_depth(j), 3);
+	cJSON_Delete(j);
+}
+
+TEST(jsonx_should_accept_only_exact_integers)
+{
+	int64_t v;
+	cJSON *n = cJSON_CreateNumber(42);
+	CHECK(twin_json_int64(n, &v) && v == 42);
+	cJSON_SetNumberValue(n, 1.5);
+	CHECK(!twin_json_int64(n, &v));
+	cJSON_SetNumberValue(n, 1e300);
+	CHECK(!twin_json_int64(n, &v));
+	cJSON_Delete(n);
+	cJSON *s = cJSON_CreateString("1");
+	CHECK(!twin_json_int64(s, &v));
+	cJSON_Delete(s);
+}

@@ -1,0 +1,238 @@
+/* test_writer.c - one batch through the writer, synchronously: telemetry, updates, deletes, answers only
+ * after the commit, desired messages, size limit, invalid telemetry, and the store-full path. */
+#include "check.h"
+#include "twin.h"
+#include "writer.h"
+
+#include <stdarg.h>
+
+struct fixture {
+	char *dir;
+	struct twin_config cfg;
+	struct twin_store *store;
+	struct twin_metrics metrics;
+	_Atomic uint64_t done_seq;
+	struct twin_writer *w;
+	uint64_t seq;
+};
+
+static void no_wake(void *ctx)
+{
+	(void)ctx;
+}
+
+static void setup(struct fixture *f, const char *key, const char *value)
+{
+	struct twin_error err;
+	const char *keys[] = {key}, *values[] = {value};
+	memset(f, 0, sizeof(*f));
+	f->dir = check_tmpdir();
+	twin_config_parse(&f->cfg, keys, values, key ? 1 : 0, &err);
+	twin_store_open(f->dir, f->cfg.map_size, f->cfg.map_size_max, &f->store, &err);
+	struct twin_writer_deps d = {f->store, &f->cfg, NULL, NULL, &f->metrics, &f->done_seq, no_wake, NULL};
+	f->w = twin_writer_new(&d);
+}
+
+static void teardown(struct fixture *f)
+{
+	twin_writer_free(f->w);
+	twin_store_close(f->store);
+	twin_config_free(&f->cfg);
+	check_rmdir(f->dir);
+	free(f->dir);
+}
+
+static struct twin_op *op(enum twin_op_kind kind, const char *id, const char *body)
+{
+	struct twin_route *r = NULL;
+	if (kind != TWIN_OP_TELEMETRY) {
+		r = calloc(1, sizeof(*r));
+		r->client_id = strdup("app");
+		r->request_topic = strdup("$twin/x/update");
+	}
+	return twin_op_new(kind, id, strlen(id), body, strlen(body), r);
+}
+
+/* Runs the ops (a NULL-terminated list) as one batch; returns the outbound messages. Sequence numbers and
+ * timestamps (1000 + seq) are given here, in list order. */
+static struct twin_out *run(struct fixture *f, struct twin_op *first, ...)
+{
+	va_list ap;
+	struct twin_out_list out = {0};
+	struct twin_op *tail = first;
+	va_start(ap, first);
+	for (struct twin_op *o; (o = va_arg(ap, struct twin_op *)) != NULL; tail = o) {
+		tail->next = o;
+	}
+	va_end(ap);
+	for (struct twin_op *o = first; o; o = o->next) {
+		o->seq = ++f->seq;
+		o->ts = 1000 + (int64_t)f->seq;
+	}
+	twin_writer_process(f->w, first, &out);
+	return out.head;
+}
+
+static void free_outs(struct twin_out *o)
+{
+	while (o) {
+		struct twin_out *next = o->next;
+		twin_out_free(o);
+		o = next;
+	}
+}
+
+static cJSON *stored(struct fixture *f, const char *id)
+{
+	const void *val;
+	size_t len;
+	cJSON *doc = NULL;
+	twin_store_read_begin(f->store);
+	if (twin_store_get(f->store, id, strlen(id), &val, &len) == TWIN_OK) {
+		doc = twin_doc_load(val, len);
+	}
+	twin_store_read_end(f->store);
+	return doc;
+}
+
+TEST(writer_should_coalesce_telemetry_into_one_twin)
+{
+	struct fixture f;
+	setup(&f, NULL, NULL);
+	struct twin_out *out = run(&f, op(TWIN_OP_TELEMETRY, "r1", "{\"t\":1}"),
+			op(TWIN_OP_TELEMETRY, "r1", "{\"t\":2,\"h\":40}"),
+			op(TWIN_OP_TELEMETRY, "r1", "{\"t\":2,\"h\":40}"),
+			op(TWIN_OP_TELEMETRY, "r1", "not json"), NULL);
+	CHECK(out != NULL && out->kind == TWIN_OUT_LOG && !out->next); /* no answers, one log line */
+	CHECK_CONTAINS(out->payload, "telemetry for 'r1' ignored: malformed JSON");
+	free_outs(out);
+	cJSON *doc = stored(&f, "r1");
+	CHECK(doc != NULL);
+	CHECK_INT(twin_doc_version(doc), 2);
+	CHECK_INT(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "reported"), "t")->valueint, 2);
+	CHECK_INT(cJSON_GetObjectItem(doc, "lastSeen")->valuedouble, 1003);
+	CHECK_INT(f.metrics.telemetry_applied, 2);
+	CHECK_INT(f.metrics.telemetry_unchanged, 1);
+	CHECK_INT(f.metrics.telemetry_invalid, 1);
+	CHECK_INT(f.done_seq, 4);
+	cJSON_Delete(doc);
+	teardown(&f);
+}
+
+TEST(writer_should_answer_updates_and_publish_the_delta)
+{
+	struct fixture f;
+	setup(&f, NULL, NULL);
+	struct twin_out *out = run(&f, op(TWIN_OP_UPDATE, "r2", "{\"desired\":{\"fan\":3},\"token\":\"t\"}"), NULL);
+	CHECK(out != NULL);
+	CHECK_INT(out->status, 200);
+	CHECK_STR(out->topic, "$twin/x/update/accepted");
+	CHECK_CONTAINS(out->payload, "\"version\":1");
+	CHECK_CONTAINS(out->payload, "\"delta\":{\"fan\":3}");
+	CHECK_CONTAINS(out->payload, "\"token\":\"t\"");
+	CHECK(out->next != NULL);
+	CHECK_STR(out->next->topic, "devices/r2/desired");
+	CHECK(out->next->retain);
+	CHECK_STR(out->next->payload, "{\"id\":\"r2\",\"version\":1,\"delta\":{\"fan\":3}}");
+	free_outs(out);
+	/* reported catches up: the retained message is cleared */
+	out = run(&f, op(TWIN_OP_TELEMETRY, "r2", "{\"fan\":3}"), NULL);
+	CHECK(out != NULL);
+	CHECK_STR(out->topic, "devices/r2/desired");
+	CHECK_INT(out->payload_len, 0);
+	CHECK(out->retain);
+	free_outs(out);
+	teardown(&f);
+}
+
+TEST(writer_should_refuse_version_conflicts_and_continue_versions_after_delete)
+{
+	struct fixture f;
+	setup(&f, NULL, NULL);
+	free_outs(run(&f, op(TWIN_OP_UPDATE, "r3", "{\"attributes\":{\"site\":\"dc1\"}}"), NULL));
+	struct twin_out *out = run(&f, op(TWIN_OP_UPDATE, "r3", "{\"attributes\":{\"row\":\"B\"},\"version\":7}"),
+			op(TWIN_OP_UPDATE, "r3", "{\"attributes\":{\"row\":\"B\"},\"version\":1}"),
+			op(TWIN_OP_DELETE, "r3", ""), op(TWIN_OP_DELETE, "r3", ""),
+			op(TWIN_OP_UPDATE, "new", "{\"desired\":{},\"version\":0}"), NULL);
+	CHECK_INT(out->status, 409);
+	CHECK_CONTAINS(out->payload, "is at version 1, the request expected 7");
+	CHECK_INT(out->next->status, 200);
+	CHECK_INT(out->next->next->status, 200);
+	CHECK_CONTAINS(out->next->next->payload, "\"version\":3");
+	CHECK_INT(out->next->next->next->status, 404);
+	CHECK_INT(out->next->next->next->next->status, 200);
+	free_outs(out);
+	cJSON *gone = stored(&f, "r3");
+	CHECK(gone == NULL);
+	out = run(&f, op(TWIN_OP_TELEMETRY, "r3", "{\"t\":1}"), NULL);
+	cJSON *doc = stored(&f, "r3");
+	CHECK(doc != NULL);
+	CHECK_INT(twin_doc_version(doc), 4); /* never reused after delete */
+	cJSON_Delete(doc);
+	free_outs(out);
+	teardown(&f);
+}
+
+/* {"reported":{"<key>":"xxx...x"}} with n x's */
+static char *patch_of(const char *key, size_t n)
+{
+	char *body = malloc(n + 64);
+	int k = sprintf(body, "{\"reported\":{\"%s\":\"", key);
+	memset(body + k, 'x', n);
+	strcpy(body + k + n, "\"}}");
+	return body;
+}
+
+TEST(writer_should_refuse_twins_over_max_twin_bytes_and_keep_them_intact)
+{
+	struct fixture f;
+	setup(&f, "max_twin_bytes", "2048");
+	char *first = patch_of("a", 1200), *second = patch_of("b", 800);
+	free_outs(run(&f, op(TWIN_OP_UPDATE, "r4", first), NULL));
+	struct twin_out *out = run(&f, op(TWIN_OP_UPDATE, "r4", second), NULL);
+	CHECK_INT(out->status, 413);
+	CHECK_CONTAINS(out->payload, "max_twin_bytes=2048");
+	free_outs(out);
+	cJSON *doc = stored(&f, "r4");
+	CHECK_INT(twin_doc_version(doc), 1);
+	CHECK(!cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "reported"), "b"));
+	cJSON_Delete(doc);
+	free(first);
+	free(second);
+	teardown(&f);
+}
+
+TEST(writer_should_answer_507_when_the_store_cannot_grow)
+{
+	struct fixture f;
+	const char *keys[] = {"map_size", "map_size_max"}, *values[] = {"1048576", "1048576"};
+	struct twin_error err;
+	memset(&f, 0, sizeof(f));
+	f.dir = check_tmpdir();
+	twin_config_parse(&f.cfg, keys, values, 2, &err);
+	twin_store_open(f.dir, f.cfg.map_size, f.cfg.map_size_max, &f.store, &err);
+	struct twin_writer_deps d = {f.store, &f.cfg, NULL, NULL, &f.metrics, &f.done_seq, no_wake, NULL};
+	f.w = twin_writer_new(&d);
+	char *body = malloc(60000);
+	strcpy(body, "{\"attributes\":{\"blob\":\"");
+	memset(body + strlen(body), 'z', 50000);
+	strcpy(body + 50023, "\"}}");
+	int saw_507 = 0;
+	for (int i = 0; i < 40 && !saw_507; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "big%d", i);
+		struct twin_out *out = run(&f, op(TWIN_OP_UPDATE, id, body), NULL);
+		saw_507 = out && out->status == 507;
+		if (saw_507) {
+			CHECK_CONTAINS(out->payload, "map_size_max");
+		}
+		free_outs(out);
+	}
+	CHECK(saw_507);
+	CHECK(f.metrics.store_full > 0);
+	cJSON *first = stored(&f, "big0"); /* earlier twins intact and readable */
+	CHECK(first != NULL);
+	cJSON_Delete(first);
+	free(body);
+	teardown(&f);
+}
