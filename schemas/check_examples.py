@@ -1,0 +1,428 @@
+#!/usr/bin/env python3
+"""Check the JSON Schemas in schemas/ and the README's examples against them.
+
+Run: /usr/bin/python3 schemas/check_examples.py   (from anywhere; paths are
+relative to this file). Exits 0 when everything passes, 1 on any failure,
+printing one line per failure.
+
+What it checks:
+  1. Every schemas/*.json is a valid draft 2020-12 schema with `$schema`,
+     an `$id` of https://mosquitto-twin.dev/schemas/<file name>, a title and a
+     description, and every `$ref` in it is relative and resolves.
+  2. The README's ```json blocks: the twin document (against twin.json and
+     get.response.json) and the $twin/stats example (stats.response.json).
+     A block is matched to a schema by its keys, or explicitly by an HTML
+     comment on the line before its fence: `<!-- schema: update.response.json -->`
+     (`<!-- schema: none -->` skips a block). A block that matches nothing fails.
+     The twin and stats blocks must exist.
+  3. The README's inline examples: JSON objects in the payload column of the
+     `$twin/...` request table (against <verb>.request.json; placeholders such
+     as `{"desired": {..}}` are not JSON and are skipped), inline error bodies
+     (error.json), and the shell examples: `-m '<json>'` of mosquitto_rr/_pub on
+     `$twin/<id>/<verb>` (against <verb>.request.json), telemetry payloads (must
+     be JSON objects) and the ids in example topics (twin.json#/$defs/id).
+  4. A few built-in documents that each schema must accept or reject, so that a
+     schema that silently became permissive is noticed.
+
+Needs python3-jsonschema (4.10 on Debian 12; newer versions work too).
+"""
+
+import copy
+import json
+import re
+import shlex
+import sys
+from pathlib import Path
+from urllib.parse import urljoin
+
+import jsonschema
+from jsonschema import Draft202012Validator
+
+HERE = Path(__file__).resolve().parent
+README = HERE.parent / "README.md"
+BASE = "https://mosquitto-twin.dev/schemas/"
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+failures = []
+checks = 0
+
+
+def fail(msg):
+    failures.append(msg)
+
+
+def check(cond, msg):
+    global checks
+    checks += 1
+    if not cond:
+        fail(msg)
+    return cond
+
+
+# ---- 1. the schemas themselves ----
+
+def load_schemas():
+    schemas = {}
+    for path in sorted(HERE.glob("*.json")):
+        try:
+            schema = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as e:
+            fail(f"{path.name}: not JSON: {e}")
+            continue
+        try:
+            Draft202012Validator.check_schema(schema)
+        except jsonschema.exceptions.SchemaError as e:
+            fail(f"{path.name}: not a valid 2020-12 schema: {e.message}")
+            continue
+        check(schema.get("$schema") == DRAFT, f"{path.name}: $schema is not {DRAFT}")
+        check(schema.get("$id") == BASE + path.name,
+              f"{path.name}: $id is {schema.get('$id')!r}, expected {BASE + path.name!r}")
+        for key in ("title", "description"):
+            check(isinstance(schema.get(key), str) and schema[key].strip(),
+                  f"{path.name}: missing {key}")
+        schemas[path.name] = schema
+    return schemas
+
+
+def iter_refs(node):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref" and isinstance(v, str):
+                yield v
+            else:
+                yield from iter_refs(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from iter_refs(v)
+
+
+class Schemas:
+    """Validators that resolve cross-file $refs by $id, without network."""
+
+    def __init__(self, schemas):
+        self.schemas = schemas
+        self.by_id = {s["$id"]: s for s in schemas.values() if "$id" in s}
+        try:  # jsonschema >= 4.18
+            from referencing import Registry, Resource
+            from referencing.jsonschema import DRAFT202012
+            self.registry = Registry().with_resources(
+                (uri, Resource.from_contents(s, default_specification=DRAFT202012))
+                for uri, s in self.by_id.items())
+        except ImportError:  # jsonschema 4.10 (Debian 12)
+            self.registry = None
+
+    def validator(self, schema):
+        if self.registry is not None:
+            return Draft202012Validator(schema, registry=self.registry)
+        resolver = jsonschema.RefResolver(base_uri=schema.get("$id", ""), referrer=schema,
+                                          store=dict(self.by_id))
+        return Draft202012Validator(schema, resolver=resolver)
+
+    def resolve(self, name, ref):
+        """Raise if `ref` inside schema `name` does not resolve."""
+        schema = self.schemas[name]
+        if self.registry is not None:
+            self.registry.resolver(base_uri=schema["$id"]).lookup(ref)
+        else:
+            jsonschema.RefResolver(base_uri=schema["$id"], referrer=schema,
+                                   store=dict(self.by_id)).resolve(ref)
+
+    def errors(self, name, instance):
+        schema = self.schemas.get(name)
+        if schema is None:
+            return [f"no schema {name}"]
+        try:
+            errs = sorted(self.validator(schema).iter_errors(instance), key=lambda e: list(e.path))
+        except Exception as e:  # an unresolvable $ref surfaces here, not as a validation error
+            return [f"cannot validate against {name}: {type(e).__name__}: {e}"]
+        out = []
+        for e in errs:
+            where = "/".join(str(p) for p in e.absolute_path) or "(root)"
+            out.append(f"{where}: " + ("not valid under any of the given schemas" if e.context else e.message))
+            # anyOf/oneOf: say why each branch failed (the top message alone is vague)
+            for sub in e.context or ():
+                subwhere = "/".join(str(p) for p in sub.absolute_path) or "(root)"
+                out.append(f"  branch {list(sub.schema_path)[:1]}: {subwhere}: {sub.message}")
+        return out
+
+
+def check_refs(store):
+    for name, schema in store.schemas.items():
+        for ref in iter_refs(schema):
+            check(not re.match(r"^[a-z][a-z0-9+.-]*:", ref),
+                  f"{name}: $ref {ref!r} is absolute; use a relative ref such as twin.json#/$defs/id")
+            try:
+                store.resolve(name, ref)
+            except Exception as e:  # RefResolutionError / referencing.exceptions.Unresolvable
+                fail(f"{name}: $ref {ref!r} ({urljoin(schema['$id'], ref)}) does not resolve: {e}")
+
+
+def expect(store, name, instance, valid, label):
+    global checks
+    checks += 1
+    errs = store.errors(name, instance)
+    if valid and errs:
+        fail(f"{label}: should match {name} but does not:\n    " + "\n    ".join(errs))
+    elif not valid and not errs:
+        fail(f"{label}: {name} accepts it but should reject it")
+
+
+# ---- 2. and 3. the README ----
+
+SCHEMA_MARK = re.compile(r"<!--\s*schema:\s*([\w.]+)\s*-->")
+FENCE = re.compile(r"^```(\w*)\s*$")
+CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def fenced_blocks(lines):
+    """Yield (language, first line number, text, schema mark or None)."""
+    i = 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        lang, start = m.group(1), i + 1
+        mark = SCHEMA_MARK.search(lines[i - 1]) if i > 0 else None
+        j = start
+        while j < len(lines) and not lines[j].startswith("```"):
+            j += 1
+        yield lang, start + 1, "\n".join(lines[start:j]), mark.group(1) if mark else None
+        i = j + 1
+
+
+def json_object(text):
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def classify(doc):
+    if "telemetry_received" in doc:
+        return ["stats.response.json"]
+    if "status" in doc and "error" in doc:
+        return ["error.json"]
+    if "metadata" in doc or "versions" in doc or "created" in doc:
+        return ["twin.json", "get.response.json"]
+    return []
+
+
+def check_readme(store):
+    if not check(README.is_file(), f"{README.name} not found in the directory above schemas/"):
+        return
+    lines = README.read_text(encoding="utf-8").splitlines()
+    found = set()
+    id_schema = {"$ref": "twin.json#/$defs/id"}
+
+    for lang, lineno, text, mark in fenced_blocks(lines):
+        label = f"README.md:{lineno}"
+        if lang == "json":
+            try:
+                doc = json.loads(text)
+            except ValueError as e:
+                fail(f"{label}: json block is not valid JSON: {e}")
+                continue
+            if mark == "none":
+                continue
+            names = [mark] if mark else (classify(doc) if isinstance(doc, dict) else [])
+            if not check(names, f"{label}: no schema for this json block "
+                                f"(add <!-- schema: FILE --> or <!-- schema: none --> before it)"):
+                continue
+            for name in names:
+                expect(store, name, doc, True, label)
+                found.add(name)
+        elif lang in ("sh", "bash", "shell", "console"):
+            for k, line in enumerate(text.splitlines()):
+                check_shell_line(store, f"README.md:{lineno + k}", line, id_schema)
+
+    check("twin.json" in found, "README.md: the twin document example (```json with metadata) was not found")
+    check("stats.response.json" in found, "README.md: the $twin/stats example (```json) was not found")
+
+    # request table rows: | `$twin/{id}/verb` | payload | answer |
+    for n, line in enumerate(lines, 1):
+        m = re.match(r"^\|\s*`\$twin/(?:\{id\}/)?(\w+)`\s*\|([^|]*)\|", line)
+        if m:
+            verb, payload = m.group(1), m.group(2)
+            for span in CODE_SPAN.findall(payload):
+                doc = json_object(span)
+                if doc is not None and verb != "stats":
+                    expect(store, f"{verb}.request.json", doc, True, f"README.md:{n} ({verb} request)")
+        # inline error bodies anywhere
+        for span in CODE_SPAN.findall(line):
+            doc = json_object(span)
+            if doc is not None and "status" in doc and "error" in doc:
+                expect(store, "error.json", doc, True, f"README.md:{n} (error body)")
+
+
+def check_shell_line(store, label, line, id_schema):
+    line = line.strip()
+    if not line or line.startswith("#") or not line.startswith(("mosquitto_rr", "mosquitto_pub")):
+        return
+    try:
+        argv = shlex.split(line, comments=True)
+    except ValueError as e:
+        fail(f"{label}: cannot split shell line: {e}")
+        return
+    topic = payload = None
+    for a, b in zip(argv, argv[1:]):
+        if a == "-t":
+            topic = b
+        elif a == "-m":
+            payload = b
+    if topic is None:
+        return
+    m = re.match(r"^\$twin/([^/]+)/(\w+)$", topic)
+    d = re.match(r"^devices/([^/]+)/telemetry$", topic)
+    if m:
+        checks_id(store, label, m.group(1), id_schema)
+        if payload is not None:
+            try:
+                doc = json.loads(payload)
+            except ValueError as e:
+                fail(f"{label}: request payload is not JSON: {e}")
+                return
+            expect(store, f"{m.group(2)}.request.json", doc, True, f"{label} ({m.group(2)} request)")
+    elif d:
+        checks_id(store, label, d.group(1), id_schema)
+        if payload is not None:
+            check(json_object(payload) is not None, f"{label}: telemetry example is not a JSON object")
+
+
+def checks_id(store, label, twin_id, id_schema):
+    global checks
+    checks += 1
+    try:
+        errs = list(store.validator({"$id": BASE + "check-id", **id_schema}).iter_errors(twin_id))
+    except Exception as e:
+        fail(f"{label}: cannot validate id {twin_id!r}: {type(e).__name__}: {e}")
+        return
+    if errs:
+        fail(f"{label}: id {twin_id!r} in the example topic is not a valid twin id: {errs[0].message}")
+
+
+# ---- 4. built-in accept/reject cases ----
+
+TWIN = {
+    "id": "com.example:sensor-01", "version": 3, "created": 0, "updated": 5, "connected": False,
+    "attributes": {}, "reported": {"a": {"b": [1, None]}}, "desired": {"a": {"b": [1, None]}, "c": 1},
+    "delta": {"c": 1},
+    "metadata": {"reported": {"a": {"b": {"ts": 5}}}, "desired": {"a": {"b": {"ts": 5}}, "c": {"ts": 5}}},
+    "versions": {"reported": 1, "desired": 2, "attributes": 0},
+}
+
+
+def variant(doc, **changes):
+    out = copy.deepcopy(doc)
+    for key, value in changes.items():
+        if value is ...:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+CASES = [
+    # (schema, document, valid, label)
+    ("twin.json", TWIN, True, "twin without lastSeen/token"),
+    ("twin.json", variant(TWIN, lastSeen=7, token="t"), True, "twin with lastSeen and token"),
+    ("twin.json", variant(TWIN, id="a/b"), False, "id with '/'"),
+    ("twin.json", variant(TWIN, id="a+b"), False, "id with '+'"),
+    ("twin.json", variant(TWIN, id="a#"), False, "id with '#'"),
+    ("twin.json", variant(TWIN, id="a\u0000b"), False, "id with NUL"),
+    ("twin.json", variant(TWIN, id=""), False, "empty id"),
+    ("twin.json", variant(TWIN, id="x" * 257), False, "id of 257 characters"),
+    ("twin.json", variant(TWIN, version=0), False, "version 0"),
+    ("twin.json", variant(TWIN, created=-1), False, "negative timestamp"),
+    ("twin.json", variant(TWIN, updated=1.5), False, "fractional timestamp"),
+    ("twin.json", variant(TWIN, versions=...), False, "twin without versions"),
+    ("twin.json", variant(TWIN, versions={"reported": 1, "desired": 2}), False, "versions without attributes"),
+    ("twin.json", variant(TWIN, metadata={"reported": {}}), False, "metadata without desired"),
+    ("twin.json", variant(TWIN, metadata={"reported": {"a": {"ts": -1}}, "desired": {}}), False, "negative metadata ts"),
+    ("twin.json", variant(TWIN, metadata={"reported": {"a": 5}, "desired": {}}), False, "metadata leaf not {ts}"),
+    ("twin.json", variant(TWIN, metadata={"reported": {"a": {"ts": 1, "x": 2}}, "desired": {}}), False, "metadata leaf with extra key"),
+    ("twin.json", variant(TWIN, reported={"a": None}), False, "null member in stored reported"),
+    ("twin.json", variant(TWIN, desired=[]), False, "desired not an object"),
+    ("twin.json", variant(TWIN, connected="yes"), False, "connected not boolean"),
+    ("twin.json", variant(TWIN, token="t" * 257), False, "token of 257 characters"),
+    ("twin.json", variant(TWIN, extra=1), False, "unknown twin property"),
+    ("get.response.json", TWIN, True, "get: full twin"),
+    ("get.response.json", {"id": "d", "version": 1, "desired": {"fanSpeed": 3},
+                           "metadata": {"reported": {"t": {"ts": 1}}}, "versions": {"desired": 2}},
+     True, "get: field selection with partial sections"),
+    ("get.response.json", {"id": "d"}, False, "get: selection without version"),
+    ("get.response.json", {"id": "d", "version": 1, "desired/fanSpeed": 3}, False, "get: flat path key"),
+    ("get.request.json", {}, True, "get request: empty object"),
+    ("get.request.json", {"fields": []}, True, "get request: no fields"),
+    ("get.request.json", {"fields": "reported"}, False, "get request: fields not an array"),
+    ("get.request.json", {"fields": [1]}, False, "get request: fields not strings"),
+    ("get.request.json", {"token": 1}, False, "get request: token not a string"),
+    ("get.request.json", {"field": ["reported"]}, False, "get request: unknown field"),
+    ("update.request.json", {"desired": {"fanSpeed": None}, "version": 0}, True, "update: null removes, version 0"),
+    ("update.request.json", {"attributes": {}}, True, "update: attributes only"),
+    ("update.request.json", {}, False, "update: no section"),
+    ("update.request.json", {"token": "t"}, False, "update: only a token"),
+    ("update.request.json", {"desire": {"fanSpeed": 3}}, False, "update: typo 'desire'"),
+    ("update.request.json", {"desired": 3}, False, "update: desired not an object"),
+    ("update.request.json", {"desired": None}, False, "update: desired null"),
+    ("update.request.json", {"desired": {}, "version": -1}, False, "update: negative version"),
+    ("update.request.json", {"desired": {}, "version": "42"}, False, "update: version a string"),
+    ("update.request.json", {"desired": {}, "delta": {}}, False, "update: writing delta"),
+    ("update.response.json", {"id": "rack-12", "version": 43, "updated": 1763884900000,
+                              "desired": {"fanSpeed": 3}, "delta": {"fanSpeed": 3}, "token": "op-1"},
+     True, "update answer"),
+    ("update.response.json", {"id": "rack-12", "version": 43}, False, "update answer without updated"),
+    ("update.response.json", {"id": "rack-12", "version": 43, "updated": 1, "created": 1}, False,
+     "update answer with unknown property"),
+    ("delete.request.json", {}, True, "delete: empty object"),
+    ("delete.request.json", {"version": 42, "token": "t"}, True, "delete: conditional"),
+    ("delete.request.json", {"version": 1.5}, False, "delete: fractional version"),
+    ("delete.response.json", {"id": "rack-12", "version": 44, "token": "t"}, True, "delete answer"),
+    ("delete.response.json", {"id": "rack-12"}, False, "delete answer without version"),
+    ("error.json", {"status": 503, "error": "queue full, retry later"}, True, "error without token"),
+    ("error.json", {"status": 200, "error": "ok"}, False, "error with status 200"),
+    ("error.json", {"status": 600, "error": "x"}, False, "error with status 600"),
+    ("error.json", {"status": 404, "error": ""}, False, "error with empty message"),
+    ("error.json", {"status": 404, "error": "x", "code": "E"}, False, "error with unknown property"),
+    ("desired.message.json", {"id": "rack-12", "version": 43, "delta": {"fanSpeed": 3}}, True, "desired message"),
+    ("desired.message.json", {"id": "rack-12", "version": 43}, False, "desired message without delta"),
+    ("desired.message.json", {"id": "rack-12", "version": 43, "delta": {}, "desired": {}}, False,
+     "desired message with unknown property"),
+]
+
+
+def check_cases(store):
+    for name, doc, valid, label in CASES:
+        expect(store, name, doc, valid, f"built-in case '{label}'")
+    stats = {k: 0 for k in store.schemas.get("stats.response.json", {}).get("required", [])}
+    check(len(stats) == 13, "stats.response.json: expected 13 required counters")
+    expect(store, "stats.response.json", stats, True, "built-in case 'stats all zero'")
+    for key in stats:
+        expect(store, "stats.response.json", variant(stats, **{key: ...}), False, f"built-in case 'stats without {key}'")
+    expect(store, "stats.response.json", variant(stats, twins=-1), False, "built-in case 'stats negative'")
+    expect(store, "stats.response.json", variant(stats, uptime=1), False, "built-in case 'stats unknown counter'")
+
+
+def main():
+    schemas = load_schemas()
+    expected = {"twin.json", "get.request.json", "get.response.json", "update.request.json",
+                "update.response.json", "delete.request.json", "delete.response.json", "error.json",
+                "desired.message.json", "stats.response.json"}
+    for name in sorted(expected - set(schemas)):
+        fail(f"{name}: missing or invalid")
+    store = Schemas(schemas)
+    check_refs(store)
+    check_readme(store)
+    check_cases(store)
+    if failures:
+        print(f"check_examples: {len(failures)} failure(s):")
+        for f in failures:
+            print(f"FAIL {f}")
+        return 1
+    print(f"check_examples: ok ({len(schemas)} schemas, {checks} checks)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
