@@ -105,11 +105,10 @@ static enum twin_rc enqueue(struct twin_engine *e, struct twin_op *op, int64_t n
 {
 	op->seq = ++e->next_seq;
 	op->ts = now;
-	enum twin_rc rc = twin_opq_push(&e->in, op, now);
-	if (rc == TWIN_OK) {
-		twin_pending_mark(&e->pending, op->id, op->id_len, op->seq);
-	}
-	return rc;
+	/* marked before the push: once pushed, the op belongs to the writer and may already be freed. A
+	 * refused push leaves a mark no op will clear; the next op's commit passes it. */
+	twin_pending_mark(&e->pending, op->id, op->id_len, op->seq);
+	return twin_opq_push(&e->in, op, now);
 }
 
 void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match *m,

@@ -42,10 +42,39 @@ static enum twin_rc mdb_fail(struct twin_error *err, int rc, const char *what)
 	return twin_fail(err, TWIN_ERR_STORE, "twin store error while %s: %s", what, mdb_strerror(rc));
 }
 
-static enum twin_rc make_dir(const char *path, struct twin_error *err)
+static bool is_dir(const char *path)
 {
 	struct stat st;
-	if (mkdir(path, 0750) == 0 || (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* mkdir -p: the parents, then the directory itself. */
+static bool make_dirs(const char *path)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+	if (len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return false;
+	}
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
+				return false;
+			}
+			*p = '/';
+		}
+	}
+	return mkdir(buf, 0750) == 0 || errno == EEXIST;
+}
+
+static enum twin_rc make_dir(const char *path, struct twin_error *err)
+{
+	errno = 0;
+	if (make_dirs(path) && is_dir(path)) {
+		errno = 0;
 		if (access(path, W_OK | X_OK) == 0) {
 			return TWIN_OK;
 		}

@@ -153,44 +153,40 @@ void twin_doc_seen(cJSON *doc, int64_t ts)
 	set_int(doc, "lastSeen", ts);
 }
 
-/* Copies the value at path (a/b/c) from doc into out, creating the intermediate objects. */
+/* Copies the value at path (a/b/c) from doc into out, creating the intermediate objects; a path that
+ * does not exist in doc is left out. */
 static bool select_path(const cJSON *doc, cJSON *out, const char *path)
 {
+	char *copy = strdup(path), *save = NULL;
+	const char *keys[64];
+	int n = 0;
 	const cJSON *src = doc;
+	if (!copy) {
+		return false;
+	}
+	for (char *k = strtok_r(copy, "/", &save); k && src; k = strtok_r(NULL, "/", &save)) {
+		if (n == 64 || !cJSON_IsObject(src)) {
+			src = NULL;
+			break;
+		}
+		keys[n++] = k;
+		src = cJSON_GetObjectItemCaseSensitive(src, k);
+	}
+	bool ok = true;
 	cJSON *dst = out;
-	const char *p = path;
-	for (;;) {
-		const char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-		char key[TWIN_MAX_ID_LEN + 1];
-		if (len == 0 || len > TWIN_MAX_ID_LEN || !cJSON_IsObject(src)) {
-			return true; /* nothing there: left out */
-		}
-		memcpy(key, p, len);
-		key[len] = '\0';
-		src = cJSON_GetObjectItemCaseSensitive(src, key);
-		if (!src) {
-			return true;
-		}
-		if (!slash) {
-			if (cJSON_GetObjectItemCaseSensitive(dst, key)) {
-				cJSON_DeleteItemFromObjectCaseSensitive(dst, key);
-			}
-			return twin_json_set(dst, key, cJSON_Duplicate(src, 1));
-		}
-		cJSON *next = cJSON_GetObjectItemCaseSensitive(dst, key);
-		if (!cJSON_IsObject(next)) {
-			if (next) {
-				return true; /* the whole value was selected already */
-			}
-			next = cJSON_AddObjectToObject(dst, key);
-			if (!next) {
-				return false;
-			}
+	for (int i = 0; src && ok && i < n; i++) {
+		cJSON *next = cJSON_GetObjectItemCaseSensitive(dst, keys[i]);
+		if (i == n - 1) {
+			ok = twin_json_set(dst, keys[i], cJSON_Duplicate(src, 1));
+		} else if (!next) {
+			ok = (next = cJSON_AddObjectToObject(dst, keys[i])) != NULL;
+		} else if (!cJSON_IsObject(next)) {
+			break; /* a shorter path already selected the whole value */
 		}
 		dst = next;
-		p = slash + 1;
 	}
+	free(copy);
+	return ok;
 }
 
 cJSON *twin_doc_select(const cJSON *doc, const cJSON *fields)

@@ -67,7 +67,7 @@ TEST(twin_should_select_fields)
 	cJSON *p = cJSON_Parse("{\"fan\":3,\"led\":\"on\"}");
 	twin_doc_patch(doc, TWIN_SEC_DESIRED, p, 2, NULL);
 	twin_doc_bump(doc, 1u << TWIN_SEC_DESIRED, 2);
-	cJSON *fields = cJSON_Parse("[\"desired/fan\",\"nope/x\",\"attributes\"]");
+	cJSON *fields = cJSON_Parse("[\"desired/fan\",\"nope/x\",\"desired/led/x\",\"attributes\",\"reported/zz\"]");
 	cJSON *sel = twin_doc_select(doc, fields);
 	char *s = print(sel);
 	CHECK_STR(s, "{\"id\":\"r\",\"version\":1,\"desired\":{\"fan\":3},\"attributes\":{}}");

@@ -1,0 +1,72 @@
+"""$twin/stats counters (README "Observability")."""
+from clients import Device, publish_as, uniq, wait_until
+
+KEYS = {"twins", "telemetry_received", "telemetry_applied", "telemetry_unchanged",
+        "telemetry_invalid", "telemetry_dropped", "requests", "requests_failed", "commits",
+        "commit_failures", "store_full", "queue_depth", "map_size"}
+
+
+def test_stats_keys(broker, rr5, rr311):
+    s = rr5.stats()
+    assert set(s) == KEYS
+    b = rr311("$twin/stats")
+    assert b.outcome == "accepted" and set(b.body) == KEYS
+
+
+def test_twins_count_follows_create_and_delete(broker, rr5):
+    s0 = rr5.stats()["twins"]
+    a, b = uniq("st-a"), uniq("st-b")
+    rr5.ok(f"$twin/{a}/update", {"attributes": {"x": 1}})
+    publish_as(broker.port, f"devices/{b}/telemetry", {"x": 1}, client_id=b)
+    rr5.twin(b)       # read-your-writes is promised for get, not for stats
+    assert rr5.stats()["twins"] == s0 + 2
+    rr5.ok(f"$twin/{a}/delete")
+    assert rr5.stats()["twins"] == s0 + 1
+    rr5.ok(f"$twin/{a}/update", {"attributes": {"x": 2}})      # re-created
+    assert rr5.stats()["twins"] == s0 + 2
+
+
+def test_telemetry_counters(broker, rr5):
+    tid = uniq("st-tel")
+    d = Device(broker.port, tid)
+    try:
+        rr5.get(tid)     # a get waits for all telemetry received before it (stats need not)
+        s1 = rr5.stats()
+        d.telemetry({"a": 1})        # applied (creates)
+        d.telemetry({"a": 2})        # applied
+        d.telemetry({"a": 2})        # unchanged
+        d.telemetry(b"oops")         # invalid
+        rr5.twin(tid)
+        s2 = rr5.stats()
+    finally:
+        d.close()
+    diff = {k: s2[k] - s1[k] for k in KEYS if k not in ("map_size", "queue_depth")}
+    assert diff["telemetry_received"] == 4
+    assert diff["telemetry_applied"] == 2
+    assert diff["telemetry_unchanged"] == 1
+    assert diff["telemetry_invalid"] == 1
+    assert diff["telemetry_dropped"] == 0
+    assert diff["commit_failures"] == 0
+
+
+def test_commits_and_queue_depth(broker, rr5):
+    s1 = rr5.stats()
+    tid = uniq("st-commit")
+    rr5.ok(f"$twin/{tid}/update", {"desired": {"a": 1}})     # answered after a commit
+    s2 = rr5.stats()
+    assert s2["commits"] >= s1["commits"] + 1
+    assert s2["commit_failures"] == 0
+    assert s2["store_full"] == 0
+    wait_until(lambda: rr5.stats()["queue_depth"] == 0, msg="queue to drain")
+
+
+def test_request_counters(broker, rr5):
+    s1 = rr5.stats()
+    tid = uniq("st-req")
+    rr5(f"$twin/{tid}/get")                                  # 404
+    rr5(f"$twin/{tid}/update", {"attributes": {"a": 1}})     # 200
+    rr5(f"$twin/{tid}/update", {"attributes": {"a": 1}, "version": 5})   # 409
+    rr5(f"$twin/{tid}/get")                                  # 200
+    s2 = rr5.stats()
+    assert s2["requests_failed"] - s1["requests_failed"] == 2
+    assert s2["requests"] - s1["requests"] in (4, 5)         # +1 if stats counts itself
