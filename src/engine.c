@@ -114,6 +114,9 @@ static enum twin_rc enqueue(struct twin_engine *e, struct twin_op *op, int64_t n
 void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match *m,
 		const char *client_id, const void *payload, size_t len)
 {
+	if (!client_id) {
+		client_id = "";
+	}
 	const char *id = m->id ? m->id : client_id;
 	size_t id_len = m->id ? m->id_len : strlen(client_id);
 	twin_metric_add(&e->metrics, telemetry_received, 1);

@@ -373,14 +373,14 @@ bool twin_store_grow(struct twin_store *s)
 	size_t next = s->map_size > s->map_size_max / 2 ? s->map_size_max : s->map_size * 2;
 	pthread_rwlock_wrlock(&s->map_lock);
 	int rc = mdb_env_set_mapsize(s->env, next);
-	pthread_rwlock_unlock(&s->map_lock);
-	if (rc) {
-		return false;
+	if (!rc) {
+		s->map_size = next; /* read by the broker thread under the shared lock */
 	}
-	s->map_size = next;
-	return true;
+	pthread_rwlock_unlock(&s->map_lock);
+	return rc == 0;
 }
 
+/* Call inside read_begin/read_end on the broker thread, or on the writer thread. */
 size_t twin_store_map_size(struct twin_store *s)
 {
 	return s->map_size;
