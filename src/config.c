@@ -39,6 +39,10 @@ static const struct opt_def options[] = {
 	{"max_depth", OPT_INT, offsetof(struct twin_config, max_depth), "16", 1, 64},
 	{"retain_desired", OPT_BOOL, offsetof(struct twin_config, retain_desired), "true", 0, 0},
 	{"queue_size", OPT_SIZE, offsetof(struct twin_config, queue_size), "100000", 16, 10000000},
+	{"events", OPT_BOOL, offsetof(struct twin_config, events), "true", 0, 0},
+	{"history_max", OPT_INT, offsetof(struct twin_config, history_max), "10", 0, 10000},
+	{"history_max_age_s", OPT_INT, offsetof(struct twin_config, history_max_age_s), "0", 0,
+			100LL * 365 * 86400},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -107,7 +111,8 @@ static enum twin_rc apply(struct twin_config *cfg, const struct opt_def *o, cons
 			if ((rc = parse_integer(o, value, &v, err)) != TWIN_OK) {
 				return rc;
 			}
-			if (o->offset == offsetof(struct twin_config, max_depth)) {
+			if (o->offset == offsetof(struct twin_config, max_depth) ||
+					o->offset == offsetof(struct twin_config, history_max)) {
 				*(int *)field = (int)v;
 			} else {
 				*(int64_t *)field = v;
@@ -144,7 +149,7 @@ enum twin_rc twin_config_parse(struct twin_config *cfg, const char *const *keys,
 			return twin_fail(err, TWIN_ERR_CONFIG,
 					"unknown option plugin_opt_%s (known: db_path, map_size, map_size_max, "
 					"telemetry_topic, commit_interval_ms, max_twin_bytes, max_depth, "
-					"retain_desired, queue_size)",
+					"retain_desired, queue_size, events, history_max, history_max_age_s)",
 					keys[i]);
 		}
 		if ((rc = apply(cfg, o, values[i] ? values[i] : "", err)) != TWIN_OK) {

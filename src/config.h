@@ -16,6 +16,9 @@ struct twin_config {
 	int max_depth;
 	bool retain_desired;
 	size_t queue_size;
+	bool events;
+	int history_max;
+	int64_t history_max_age_s;
 };
 
 /* Fills cfg with defaults, then applies each key/value pair. Unknown keys and invalid values fail with

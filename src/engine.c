@@ -19,6 +19,7 @@
 #include "pending.h"
 #include "presence.h"
 #include "request.h"
+#include "search.h"
 #include "store.h"
 #include "twin.h"
 #include "writer.h"
@@ -33,6 +34,7 @@ struct twin_engine {
 	_Atomic uint64_t done_seq;
 	uint64_t next_seq;
 	struct twin_writer *writer;
+	struct twin_searcher *searcher;
 	struct twin_pending pending;
 	struct twin_presence *presence;
 	struct twin_out_list local; /* answers made on this thread, not yet taken */
@@ -62,8 +64,11 @@ enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *
 	}
 	struct twin_writer_deps deps = {e->store, cfg, &e->in, &e->out, &e->metrics, &e->done_seq,
 			wake, wake_ctx};
-	if ((rc = twin_writer_start(&deps, &e->writer)) != TWIN_OK) {
-		twin_fail(err, rc, "cannot start the writer thread");
+	struct twin_searcher_deps sdeps = {e->store, &e->in, &e->out, &e->done_seq, wake, wake_ctx,
+			cfg->max_depth};
+	if ((rc = twin_writer_start(&deps, &e->writer)) != TWIN_OK ||
+			(rc = twin_searcher_start(&sdeps, &e->searcher)) != TWIN_OK) {
+		twin_fail(err, rc, "cannot start the writer and search threads");
 		twin_engine_close(e);
 		return rc;
 	}
@@ -85,6 +90,7 @@ void twin_engine_close(struct twin_engine *e)
 	if (!e) {
 		return;
 	}
+	twin_searcher_stop(e->searcher);
 	twin_writer_stop(e->writer);
 	twin_store_close(e->store);
 	free_list(e->local.head);
@@ -268,6 +274,85 @@ static void run_get(struct twin_engine *e, struct twin_route *r, const char *id,
 	twin_request_free(&req);
 }
 
+struct history_read {
+	const struct twin_request *req;
+	cJSON *items;
+	int64_t left;
+	bool oom;
+};
+
+static bool history_item(void *ctx, int64_t version, int64_t ts, const char *json, size_t len)
+{
+	struct history_read *h = ctx;
+	(void)version;
+	if (ts < h->req->since || h->left-- <= 0) {
+		return false; /* newest first: everything after is older */
+	}
+	cJSON *item = cJSON_ParseWithLength(json, len);
+	if (item && h->req->fields) {
+		cJSON *sel = twin_doc_select(item, h->req->fields);
+		cJSON_Delete(item);
+		item = sel;
+	}
+	if (!item || !cJSON_AddItemToArray(h->items, item)) {
+		cJSON_Delete(item);
+		h->oom = true;
+		return false;
+	}
+	return true;
+}
+
+static void run_history(struct twin_engine *e, struct twin_route *r, const char *id, size_t id_len,
+		const char *payload, size_t len)
+{
+	struct twin_request req;
+	struct twin_error err;
+	const void *val;
+	size_t val_len;
+	if (twin_request_parse(TWIN_VERB_HISTORY, payload, len, e->cfg->max_depth, &req, &err)) {
+		answer_error(e, r, &err, req.token);
+		twin_request_free(&req);
+		return;
+	}
+	cJSON *body = cJSON_CreateObject();
+	struct history_read h = {&req, NULL, req.limit ? req.limit : TWIN_HISTORY_LIMIT_DEFAULT, false};
+	char *id_str = strndup(id, id_len);
+	bool ok = body && id_str && cJSON_AddStringToObject(body, "id", id_str) &&
+			(h.items = cJSON_AddArrayToObject(body, "items"));
+	free(id_str);
+	enum twin_rc rc = TWIN_ERR_STORE;
+	if (ok && twin_store_read_begin(e->store) == TWIN_OK) {
+		rc = twin_store_get(e->store, id, id_len, &val, &val_len);
+		if (rc == TWIN_OK) {
+			twin_store_history(e->store, id, id_len, history_item, &h);
+		}
+		twin_store_read_end(e->store);
+	}
+	if (rc == TWIN_OK && !h.oom) {
+		answer(e, twin_answer_json(r, body, req.token));
+	} else {
+		cJSON_Delete(body);
+		if (rc == TWIN_ERR_NOT_FOUND) {
+			twin_fail(&err, TWIN_ERR_NOT_FOUND, "twin '%.*s' not found", (int)id_len, id);
+		} else {
+			twin_fail(&err, TWIN_ERR_STORE, "the history of '%.*s' could not be read", (int)id_len, id);
+		}
+		answer_error(e, r, &err, req.token);
+	}
+	twin_request_free(&req);
+}
+
+/* The reads answered on this thread. */
+static void run_read(struct twin_engine *e, enum twin_verb verb, struct twin_route *r,
+		const char *id, size_t id_len, const char *payload, size_t len)
+{
+	if (verb == TWIN_VERB_HISTORY) {
+		run_history(e, r, id, id_len, payload, len);
+	} else {
+		run_get(e, r, id, id_len, payload, len);
+	}
+}
+
 static void run_stats(struct twin_engine *e, const struct twin_route *r, const char *payload,
 		size_t len)
 {
@@ -323,12 +408,15 @@ static struct twin_route *route_new(const struct twin_request_in *in)
 	return r;
 }
 
-/* Queues a write or a deferred get; the route then belongs to the op. */
-static void queue_request(struct twin_engine *e, enum twin_op_kind kind, const char *id,
-		size_t id_len, const struct twin_request_in *in, struct twin_route *r)
+/* Queues a write or a deferred read; the route then belongs to the op. */
+static void queue_request(struct twin_engine *e, enum twin_op_kind kind, enum twin_verb verb,
+		const char *id, size_t id_len, const struct twin_request_in *in, struct twin_route *r)
 {
 	struct twin_error err;
 	struct twin_op *op = twin_op_new(kind, id, id_len, in->payload, in->payload_len, r);
+	if (op) {
+		op->verb = (int)verb;
+	}
 	if (op && enqueue(e, op, twin_now_ms()) == TWIN_OK) {
 		return;
 	}
@@ -360,7 +448,7 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 	} else if (m->verb == TWIN_VERB_UNKNOWN) {
 		twin_fail(&err, TWIN_ERR_BAD_REQUEST,
 				"unknown request '%.*s' (known: $twin/{id}/get, $twin/{id}/update, "
-				"$twin/{id}/delete, $twin/stats)",
+				"$twin/{id}/delete, $twin/{id}/history, $twin/search, $twin/stats)",
 				(int)m->verb_len, m->verb_name);
 		answer_error(e, r, &err, NULL);
 	} else if (in->payload_len > e->cfg->max_twin_bytes) {
@@ -369,18 +457,24 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 		answer_error(e, r, &err, NULL);
 	} else if (m->verb == TWIN_VERB_STATS) {
 		run_stats(e, r, in->payload, in->payload_len);
+	} else if (m->verb == TWIN_VERB_SEARCH) {
+		if (twin_searcher_submit(e->searcher, r, in->payload, in->payload_len, e->next_seq) == TWIN_OK) {
+			return;
+		}
+		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
+		answer_error(e, r, &err, NULL);
 	} else if (!twin_topic_id_valid(m->id, m->id_len, &err)) {
 		answer_error(e, r, &err, NULL);
-	} else if (m->verb == TWIN_VERB_GET &&
-			!twin_pending_busy(&e->pending, m->id, m->id_len,
-					atomic_load_explicit(&e->done_seq, memory_order_acquire))) {
-		run_get(e, r, m->id, m->id_len, in->payload, in->payload_len);
-	} else {
-		enum twin_op_kind kind = m->verb == TWIN_VERB_GET ? TWIN_OP_BARRIER
-				: m->verb == TWIN_VERB_UPDATE           ? TWIN_OP_UPDATE
-														: TWIN_OP_DELETE;
-		queue_request(e, kind, m->id, m->id_len, in, r);
+	} else if (m->verb == TWIN_VERB_UPDATE || m->verb == TWIN_VERB_DELETE) {
+		queue_request(e, m->verb == TWIN_VERB_UPDATE ? TWIN_OP_UPDATE : TWIN_OP_DELETE, m->verb,
+				m->id, m->id_len, in, r);
 		return;
+	} else if (twin_pending_busy(&e->pending, m->id, m->id_len,
+					   atomic_load_explicit(&e->done_seq, memory_order_acquire))) {
+		queue_request(e, TWIN_OP_BARRIER, m->verb, m->id, m->id_len, in, r);
+		return;
+	} else {
+		run_read(e, m->verb, r, m->id, m->id_len, in->payload, in->payload_len);
 	}
 	twin_route_free(r);
 }
@@ -407,7 +501,8 @@ struct twin_out *twin_engine_take(struct twin_engine *e)
 			list->next = NULL;
 			if (list->kind == TWIN_OUT_RETRY_GET) {
 				struct twin_op *op = list->op;
-				run_get(e, op->route, op->id, op->id_len, op->payload, op->payload_len);
+				run_read(e, (enum twin_verb)op->verb, op->route, op->id, op->id_len, op->payload,
+						op->payload_len);
 				twin_out_free(list);
 			} else {
 				twin_out_list_add(&e->local, list);

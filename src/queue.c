@@ -22,6 +22,8 @@ struct twin_op *twin_op_new(enum twin_op_kind kind, const char *id, size_t id_le
 	op->ts = 0;
 	op->route = route;
 	op->answer = NULL;
+	op->event = NULL;
+	op->verb = 0;
 	op->id = op->data;
 	op->id_len = id_len;
 	memcpy(op->id, id, id_len);
@@ -51,6 +53,7 @@ void twin_op_free(struct twin_op *op)
 	if (op) {
 		twin_route_free(op->route);
 		twin_out_free(op->answer);
+		twin_out_free(op->event);
 		free(op);
 	}
 }
@@ -192,6 +195,17 @@ void twin_opq_stop(struct twin_opq *q)
 	q->stop = true;
 	pthread_mutex_unlock(&q->lock);
 	pthread_cond_signal(&q->cond);
+}
+
+void twin_opq_hurry(struct twin_opq *q)
+{
+	pthread_mutex_lock(&q->lock);
+	bool wake = q->head && !q->urgent;
+	q->urgent = q->urgent || q->head;
+	pthread_mutex_unlock(&q->lock);
+	if (wake) {
+		pthread_cond_signal(&q->cond);
+	}
 }
 
 void twin_outq_init(struct twin_outq *q)

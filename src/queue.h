@@ -32,6 +32,8 @@ struct twin_op {
 	int64_t ts;
 	struct twin_route *route; /* NULL for telemetry */
 	struct twin_out *answer;  /* writer thread: the answer, sent if the batch commits */
+	struct twin_out *event;   /* writer thread: the $twin/{id}/events message, likewise */
+	int verb;                 /* TWIN_OP_BARRIER: the read to run again (enum twin_verb) */
 	char *id, *payload;       /* point into data[] */
 	size_t id_len, payload_len;
 	char data[];
@@ -89,6 +91,8 @@ void twin_opq_init(struct twin_opq *q, size_t cap);
 void twin_opq_destroy(struct twin_opq *q);
 enum twin_rc twin_opq_push(struct twin_opq *q, struct twin_op *op, int64_t now_ms);
 void twin_opq_stop(struct twin_opq *q);
+/* Asks the writer to commit what is queued now, without waiting for the commit interval. */
+void twin_opq_hurry(struct twin_opq *q);
 
 /* Outbound messages, writer -> broker. */
 struct twin_outq {

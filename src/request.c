@@ -18,6 +18,10 @@ static const char *allowed_fields(enum twin_verb verb)
 			return "desired, attributes, reported, version, token";
 		case TWIN_VERB_DELETE:
 			return "version, token";
+		case TWIN_VERB_HISTORY:
+			return "limit, since, fields, token";
+		case TWIN_VERB_SEARCH:
+			return "filter, fields, sort, limit, cursor, count, token";
 		default:
 			return "token";
 	}
@@ -73,6 +77,30 @@ static enum twin_rc check_member(enum twin_verb verb, const cJSON *m, struct twi
 	} else if (!strcmp(name, "fields")) {
 		req->fields = m;
 		return check_fields(m, err);
+	} else if (!strcmp(name, "limit")) {
+		int64_t max = verb == TWIN_VERB_SEARCH ? TWIN_SEARCH_LIMIT_MAX : TWIN_HISTORY_LIMIT_MAX;
+		if (!twin_json_int64(m, &req->limit) || req->limit < 1 || req->limit > max) {
+			return twin_fail(err, TWIN_ERR_BAD_REQUEST, "'limit' must be an integer from 1 to %lld",
+					(long long)max);
+		}
+	} else if (!strcmp(name, "since")) {
+		if (!twin_json_int64(m, &req->since) || req->since < 0) {
+			return twin_fail(err, TWIN_ERR_BAD_REQUEST,
+					"'since' must be a time in epoch milliseconds (a non-negative integer)");
+		}
+	} else if (!strcmp(name, "filter") || !strcmp(name, "cursor")) {
+		if (!cJSON_IsString(m) || strlen(m->valuestring) > TWIN_FILTER_MAX_LEN) {
+			return twin_fail(err, TWIN_ERR_BAD_REQUEST, "'%s' must be a string of at most %d bytes",
+					name, TWIN_FILTER_MAX_LEN);
+		}
+		*(name[0] == 'f' ? &req->filter : &req->cursor) = m->valuestring;
+	} else if (!strcmp(name, "sort")) {
+		req->sort = m;
+	} else if (!strcmp(name, "count")) {
+		if (!cJSON_IsBool(m)) {
+			return twin_fail(err, TWIN_ERR_BAD_REQUEST, "'count' must be true or false");
+		}
+		req->count = cJSON_IsTrue(m);
 	} else if (strcmp(name, "token") != 0) {
 		for (int s = 0; s < TWIN_N_SECTIONS; s++) {
 			if (!strcmp(name, twin_section_names[s])) {

@@ -18,7 +18,19 @@ struct twin_request {
 	const char *token;                         /* echoed in the answer */
 	bool has_version;
 	int64_t version;
+	int64_t limit;        /* search, history: 0 = the default */
+	int64_t since;        /* history: entries at or after this time */
+	const char *filter;   /* search */
+	const char *cursor;   /* search */
+	const cJSON *sort;    /* search: checked by twin_sort_parse */
+	bool count;           /* search */
 };
+
+#define TWIN_SEARCH_LIMIT_DEFAULT  25
+#define TWIN_SEARCH_LIMIT_MAX      200
+#define TWIN_HISTORY_LIMIT_DEFAULT 10
+#define TWIN_HISTORY_LIMIT_MAX     1000
+#define TWIN_FILTER_MAX_LEN        4096
 
 /* Parses and validates the payload of a request with this verb. On failure req->token is still set when
  * the payload was a JSON object with a string token, so the error can echo it. */

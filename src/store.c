@@ -26,7 +26,7 @@
 
 struct twin_store {
 	MDB_env *env;
-	MDB_dbi twins, tombstones, desired, meta;
+	MDB_dbi twins, tombstones, desired, history, meta;
 	MDB_txn *rtxn; /* broker thread */
 	MDB_txn *wtxn; /* writer thread */
 	pthread_rwlock_t map_lock;
@@ -142,7 +142,8 @@ static enum twin_rc open_tables(struct twin_store *s, const char *path, struct t
 	}
 	if (rc || (rc = mdb_dbi_open(txn, "twins", MDB_CREATE, &s->twins)) ||
 			(rc = mdb_dbi_open(txn, "tombstones", MDB_CREATE, &s->tombstones)) ||
-			(rc = mdb_dbi_open(txn, "desired", MDB_CREATE, &s->desired))) {
+			(rc = mdb_dbi_open(txn, "desired", MDB_CREATE, &s->desired)) ||
+			(rc = mdb_dbi_open(txn, "history", MDB_CREATE, &s->history))) {
 		mdb_txn_abort(txn);
 		return mdb_fail(err, rc, "opening the tables");
 	}
@@ -348,6 +349,158 @@ enum twin_rc twin_store_each_desired(struct twin_store *s, twin_store_id_fn fn, 
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? TWIN_OK : TWIN_ERR_STORE;
+}
+
+/* ---- history ---- */
+
+#define HKEY_MAX (TWIN_MAX_ID_LEN + 9)
+
+static size_t history_key(char *buf, const char *id, size_t id_len, int64_t version)
+{
+	memcpy(buf, id, id_len);
+	buf[id_len] = '\0';
+	for (int i = 0; i < 8; i++) {
+		buf[id_len + 1 + (size_t)i] = (char)(((uint64_t)version >> (56 - 8 * i)) & 0xFF);
+	}
+	return id_len + 9;
+}
+
+static bool history_of(const MDB_val *k, const char *id, size_t id_len)
+{
+	return k->mv_size == id_len + 9 && !memcmp(k->mv_data, id, id_len) &&
+			((const char *)k->mv_data)[id_len] == '\0';
+}
+
+static int64_t history_version(const MDB_val *k)
+{
+	const unsigned char *b = (const unsigned char *)k->mv_data + k->mv_size - 8;
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++) {
+		v = v << 8 | b[i];
+	}
+	return (int64_t)v;
+}
+
+static int64_t history_ts(const MDB_val *v)
+{
+	int64_t ts = 0;
+	if (v->mv_size >= sizeof(ts)) {
+		memcpy(&ts, v->mv_data, sizeof(ts));
+	}
+	return ts;
+}
+
+enum twin_rc twin_store_history_add(struct twin_store *s, const char *id, size_t id_len,
+		int64_t version, int64_t ts, const char *json, size_t json_len, int max_entries,
+		int64_t min_ts, struct twin_error *err)
+{
+	char kbuf[HKEY_MAX];
+	MDB_val k = {history_key(kbuf, id, id_len, version), kbuf}, v = {sizeof(ts) + json_len, NULL};
+	MDB_cursor *cur;
+	int rc = mdb_put(s->wtxn, s->history, &k, &v, MDB_RESERVE);
+	if (rc) {
+		return mdb_fail(err, rc, "writing history");
+	}
+	memcpy(v.mv_data, &ts, sizeof(ts));
+	memcpy((char *)v.mv_data + sizeof(ts), json, json_len);
+	if ((rc = mdb_cursor_open(s->wtxn, s->history, &cur))) {
+		return mdb_fail(err, rc, "pruning history");
+	}
+	/* count this twin's entries, then drop the oldest beyond the bounds */
+	MDB_val first = {history_key(kbuf, id, id_len, 0), kbuf};
+	int n = 0;
+	k = first;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc && history_of(&k, id, id_len);
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		n++;
+	}
+	k = first;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc && history_of(&k, id, id_len);
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (n <= max_entries && history_ts(&v) >= min_ts) {
+			break;
+		}
+		if ((rc = mdb_cursor_del(cur, 0))) {
+			break;
+		}
+		n--;
+	}
+	mdb_cursor_close(cur);
+	return (rc && rc != MDB_NOTFOUND) ? mdb_fail(err, rc, "pruning history") : TWIN_OK;
+}
+
+enum twin_rc twin_store_history_drop(struct twin_store *s, const char *id, size_t id_len,
+		struct twin_error *err)
+{
+	char kbuf[HKEY_MAX];
+	MDB_val k = {history_key(kbuf, id, id_len, 0), kbuf}, v;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(s->wtxn, s->history, &cur);
+	if (rc) {
+		return mdb_fail(err, rc, "deleting history");
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc && history_of(&k, id, id_len);
+			rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT)) {
+		if ((rc = mdb_cursor_del(cur, 0))) {
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	return (rc && rc != MDB_NOTFOUND && rc != EINVAL) ? mdb_fail(err, rc, "deleting history")
+													  : TWIN_OK;
+}
+
+enum twin_rc twin_store_history(struct twin_store *s, const char *id, size_t id_len,
+		twin_store_history_fn fn, void *ctx)
+{
+	char kbuf[HKEY_MAX];
+	MDB_val k = {history_key(kbuf, id, id_len, INT64_MAX), kbuf}, v;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(s->rtxn, s->history, &cur);
+	if (rc) {
+		return TWIN_ERR_STORE;
+	}
+	/* the newest entry is the last key below id+NUL+max */
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	rc = rc ? mdb_cursor_get(cur, &k, &v, MDB_LAST) : mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	for (; !rc && history_of(&k, id, id_len); rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+		if (v.mv_size < sizeof(int64_t) ||
+				!fn(ctx, history_version(&k), history_ts(&v), (const char *)v.mv_data + 8,
+						v.mv_size - 8)) {
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	return TWIN_OK;
+}
+
+/* ---- scans for search ---- */
+
+enum twin_rc twin_store_scan(struct twin_store *s, const char *from, size_t from_len,
+		twin_store_scan_fn fn, void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k = {from_len, (void *)from}, v;
+	pthread_rwlock_rdlock(&s->map_lock);
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (!rc && (rc = mdb_cursor_open(txn, s->twins, &cur)) != 0) {
+		mdb_txn_abort(txn);
+	}
+	if (rc) {
+		pthread_rwlock_unlock(&s->map_lock);
+		return TWIN_ERR_STORE;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, from ? MDB_SET_RANGE : MDB_FIRST); !rc;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (!fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size)) {
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&s->map_lock);
+	return TWIN_OK;
 }
 
 enum twin_rc twin_store_commit(struct twin_store *s, struct twin_error *err)

@@ -41,6 +41,26 @@ enum twin_rc twin_store_mark_desired(struct twin_store *s, const char *id, size_
 typedef void (*twin_store_id_fn)(void *ctx, const char *id, size_t id_len, const void *val,
 		size_t len);
 enum twin_rc twin_store_each_desired(struct twin_store *s, twin_store_id_fn fn, void *ctx);
+/* History: one entry per twin version written, key id + NUL + big-endian version, value = ts + JSON.
+ * add keeps at most max_entries per twin and drops entries older than min_ts. */
+enum twin_rc twin_store_history_add(struct twin_store *s, const char *id, size_t id_len,
+		int64_t version, int64_t ts, const char *json, size_t json_len, int max_entries,
+		int64_t min_ts, struct twin_error *err);
+enum twin_rc twin_store_history_drop(struct twin_store *s, const char *id, size_t id_len,
+		struct twin_error *err);
+/* Broker thread, inside read_begin/read_end: entries newest first until fn returns false. */
+typedef bool (*twin_store_history_fn)(void *ctx, int64_t version, int64_t ts, const char *json,
+		size_t json_len);
+enum twin_rc twin_store_history(struct twin_store *s, const char *id, size_t id_len,
+		twin_store_history_fn fn, void *ctx);
+
+/* Any thread but the broker's: scans twins in id order from `from` (inclusive; NULL = first) in its own
+ * read snapshot until fn returns false. */
+typedef bool (*twin_store_scan_fn)(void *ctx, const char *id, size_t id_len, const void *val,
+		size_t len);
+enum twin_rc twin_store_scan(struct twin_store *s, const char *from, size_t from_len,
+		twin_store_scan_fn fn, void *ctx);
+
 /* Commits and fsyncs. TWIN_ERR_STORE_FULL when the map filled (the transaction is gone either way). */
 enum twin_rc twin_store_commit(struct twin_store *s, struct twin_error *err);
 void twin_store_abort(struct twin_store *s);

@@ -66,7 +66,9 @@ static void classify_twin(const char *rest, size_t rest_len, struct twin_topic_m
 		m->route = TWIN_ROUTE_REQUEST;
 		m->verb_name = rest;
 		m->verb_len = rest_len;
-		m->verb = (rest_len == 5 && !memcmp(rest, "stats", 5)) ? TWIN_VERB_STATS : TWIN_VERB_UNKNOWN;
+		m->verb = (rest_len == 5 && !memcmp(rest, "stats", 5))    ? TWIN_VERB_STATS
+				: (rest_len == 6 && !memcmp(rest, "search", 6)) ? TWIN_VERB_SEARCH
+																: TWIN_VERB_UNKNOWN;
 		return;
 	}
 	const char *verb = slash + 1;
@@ -86,6 +88,8 @@ static void classify_twin(const char *rest, size_t rest_len, struct twin_topic_m
 		m->verb = TWIN_VERB_UPDATE;
 	} else if (verb_len == 6 && !memcmp(verb, "delete", 6)) {
 		m->verb = TWIN_VERB_DELETE;
+	} else if (verb_len == 7 && !memcmp(verb, "history", 7)) {
+		m->verb = TWIN_VERB_HISTORY;
 	} else {
 		m->verb = TWIN_VERB_UNKNOWN;
 	}

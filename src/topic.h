@@ -14,7 +14,15 @@ enum twin_topic_route {
 	TWIN_ROUTE_RESERVED,  /* any other $twin topic (answers, events): consume silently */
 };
 
-enum twin_verb { TWIN_VERB_UNKNOWN, TWIN_VERB_GET, TWIN_VERB_UPDATE, TWIN_VERB_DELETE, TWIN_VERB_STATS };
+enum twin_verb {
+	TWIN_VERB_UNKNOWN,
+	TWIN_VERB_GET,
+	TWIN_VERB_UPDATE,
+	TWIN_VERB_DELETE,
+	TWIN_VERB_HISTORY,
+	TWIN_VERB_STATS,
+	TWIN_VERB_SEARCH,
+};
 
 /* A compiled telemetry pattern: prefix + one id level + suffix, or an exact topic (id from client id). */
 struct twin_topic_pattern {

@@ -191,16 +191,19 @@ static bool select_path(const cJSON *doc, cJSON *out, const char *path)
 
 cJSON *twin_doc_select(const cJSON *doc, const cJSON *fields)
 {
+	static const char *const always[] = {"id", "version", "ts"};
 	cJSON *out = cJSON_CreateObject();
 	const cJSON *f;
-	if (!out || !twin_json_set(out, "id", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(doc, "id"), 1)) ||
-			!twin_json_add_int64(out, "version", twin_doc_version(doc))) {
-		cJSON_Delete(out);
-		return NULL;
+	for (size_t i = 0; out && i < sizeof(always) / sizeof(always[0]); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, always[i]);
+		if (v && !twin_json_set(out, always[i], cJSON_Duplicate(v, 1))) {
+			cJSON_Delete(out);
+			return NULL;
+		}
 	}
 	cJSON_ArrayForEach(f, fields)
 	{
-		if (!strcmp(f->valuestring, "id") || !strcmp(f->valuestring, "version")) {
+		if (!out || cJSON_GetObjectItemCaseSensitive(out, f->valuestring)) {
 			continue;
 		}
 		if (!select_path(doc, out, f->valuestring)) {

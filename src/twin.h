@@ -36,8 +36,9 @@ int twin_doc_bump(cJSON *doc, unsigned mask, int64_t ts);
 
 void twin_doc_seen(cJSON *doc, int64_t ts);
 
-/* A new object with id, version and each selected path ("reported", "desired/fanSpeed", ...). Unknown
- * paths are left out. fields must be an array of strings (checked by the caller). */
+/* A new object with each selected path ("reported", "desired/fanSpeed", ...) plus, when doc has them, id,
+ * version and ts. Unknown paths are left out. fields must be an array of strings (checked by the
+ * caller). Used for twins and history entries alike. */
 cJSON *twin_doc_select(const cJSON *doc, const cJSON *fields);
 
 #endif

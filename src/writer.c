@@ -14,6 +14,7 @@
 #include "writer.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ struct entry {
 	cJSON *doc;            /* NULL: absent (never existed, or deleted in this batch) */
 	cJSON *delta_before;   /* the delta when the batch started; NULL if absent */
 	int64_t last_version;  /* when (re)created, versions continue after this one */
+	int64_t version_before; /* the version when the batch started (0: absent) */
 	size_t size_bound;     /* upper bound of the serialised size */
 	bool dirty, deleted, broken;
 	bool fresh; /* created in this batch and not yet versioned: never stored as is */
@@ -108,6 +110,7 @@ static struct entry *get_entry(struct twin_writer *w, struct batch *b, const cha
 	if (rc == TWIN_OK) {
 		e->doc = twin_doc_load(val, val_len);
 		e->size_bound = val_len;
+		e->version_before = e->doc ? twin_doc_version(e->doc) : 0;
 		if (!e->doc || !(e->delta_before = cJSON_Duplicate(
 									 cJSON_GetObjectItemCaseSensitive(e->doc, "delta"), 1))) {
 			e->broken = true;
@@ -202,6 +205,77 @@ static void guard_cancel(struct entry *e, struct size_guard *g)
 	}
 }
 
+/* ---- events: one $twin/{id}/events message per change, released with the commit ---- */
+
+struct changes {
+	cJSON *sections[TWIN_N_SECTIONS]; /* the effective patch per section, NULL when not tracked */
+};
+
+static void changes_init(struct twin_writer *w, struct changes *c, unsigned mask)
+{
+	for (int s = 0; s < TWIN_N_SECTIONS; s++) {
+		c->sections[s] = (w->d.cfg->events && (mask & (1u << s))) ? cJSON_CreateObject() : NULL;
+	}
+}
+
+static void changes_free(struct changes *c)
+{
+	for (int s = 0; s < TWIN_N_SECTIONS; s++) {
+		cJSON_Delete(c->sections[s]);
+		c->sections[s] = NULL;
+	}
+}
+
+static struct twin_out *event_message(const char *id, size_t id_len, const cJSON *body)
+{
+	char topic[TWIN_MAX_ID_LEN + 32];
+	size_t len;
+	snprintf(topic, sizeof(topic), "$twin/%.*s/events", (int)id_len, id);
+	char *text = twin_json_print(body, &len);
+	struct twin_out *o = text ? twin_out_publish(NULL, topic, text, len, 0, false) : NULL;
+	cJSON_free(text);
+	return o;
+}
+
+/* {"id","version","ts","type", <each section that changed: its changed leaves>} */
+static void add_event(struct twin_writer *w, struct twin_op *op, const char *type, int64_t version,
+		struct changes *c)
+{
+	if (!w->d.cfg->events) {
+		return;
+	}
+	cJSON *body = cJSON_CreateObject();
+	bool ok = body && cJSON_AddStringToObject(body, "id", op->id) &&
+			twin_json_add_int64(body, "version", version) && twin_json_add_int64(body, "ts", op->ts) &&
+			cJSON_AddStringToObject(body, "type", type);
+	for (int s = 0; ok && c && s < TWIN_N_SECTIONS; s++) {
+		if (c->sections[s] && c->sections[s]->child) {
+			ok = cJSON_AddItemToObject(body, twin_section_names[s], c->sections[s]);
+			c->sections[s] = NULL;
+		}
+	}
+	if (ok) {
+		twin_out_free(op->event);
+		op->event = event_message(op->id, op->id_len, body);
+	}
+	cJSON_Delete(body);
+}
+
+/* Telemetry that could not be applied is reported as an event too. */
+static void add_error_event(struct twin_writer *w, struct twin_op *op, const char *error)
+{
+	if (!w->d.cfg->events) {
+		return;
+	}
+	cJSON *body = cJSON_CreateObject();
+	if (body && cJSON_AddStringToObject(body, "id", op->id) &&
+			twin_json_add_int64(body, "ts", op->ts) && cJSON_AddStringToObject(body, "type", "error") &&
+			cJSON_AddStringToObject(body, "error", error)) {
+		op->event = event_message(op->id, op->id_len, body);
+	}
+	cJSON_Delete(body);
+}
+
 /* ---- applying operations ---- */
 
 static void apply_telemetry(struct twin_writer *w, struct batch *b, struct twin_op *op)
@@ -214,6 +288,7 @@ static void apply_telemetry(struct twin_writer *w, struct batch *b, struct twin_
 		wlog(w, LOG_INVALID, TWIN_LOG_WARNING,
 				"telemetry for '%s' ignored: JSON nested deeper than max_depth=%d", op->id,
 				cfg->max_depth);
+		add_error_event(w, op, "telemetry ignored: JSON nested deeper than max_depth");
 		return;
 	}
 	cJSON *patch = twin_json_parse(op->payload, op->payload_len, &err);
@@ -221,6 +296,7 @@ static void apply_telemetry(struct twin_writer *w, struct batch *b, struct twin_
 		b->invalid++;
 		wlog(w, LOG_INVALID, TWIN_LOG_WARNING, "telemetry for '%s' ignored: %s", op->id,
 				patch ? "not a JSON object" : err.msg);
+		add_error_event(w, op, patch ? "telemetry ignored: not a JSON object" : err.msg);
 		cJSON_Delete(patch);
 		return;
 	}
@@ -233,10 +309,14 @@ static void apply_telemetry(struct twin_writer *w, struct batch *b, struct twin_
 		cJSON_Delete(patch);
 		return;
 	}
-	int n = twin_doc_patch(e->doc, TWIN_SEC_REPORTED, patch, op->ts, NULL);
+	struct changes c;
+	changes_init(w, &c, 1u << TWIN_SEC_REPORTED);
+	bool created = e->fresh;
+	int n = twin_doc_patch(e->doc, TWIN_SEC_REPORTED, patch, op->ts, c.sections[TWIN_SEC_REPORTED]);
 	cJSON_Delete(patch);
 	if (n < 0 || ((n > 0 || e->fresh) && twin_doc_bump(e->doc, 1u << TWIN_SEC_REPORTED, op->ts) < 0)) {
 		guard_cancel(e, &g);
+		changes_free(&c);
 		b->dropped++;
 		return;
 	}
@@ -247,18 +327,22 @@ static void apply_telemetry(struct twin_writer *w, struct batch *b, struct twin_
 	twin_doc_seen(e->doc, op->ts);
 	size_t too_big = guard_end(w, e, &g);
 	if (too_big) {
+		changes_free(&c);
 		b->invalid++;
 		wlog(w, LOG_INVALID, TWIN_LOG_WARNING,
 				"telemetry for '%s' ignored: the twin would be %zu bytes, over max_twin_bytes=%zu",
 				op->id, too_big, cfg->max_twin_bytes);
+		add_error_event(w, op, "telemetry ignored: the twin would exceed max_twin_bytes");
 		return;
 	}
 	e->dirty = true;
 	if (changed) {
 		b->applied++;
+		add_event(w, op, created ? "created" : "updated", twin_doc_version(e->doc), &c);
 	} else {
 		b->unchanged++;
 	}
+	changes_free(&c);
 }
 
 static void answer_error(struct batch *b, struct twin_op *op, const struct twin_error *err,
@@ -332,15 +416,19 @@ static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op 
 	}
 	unsigned mask = 0;
 	int n = 0;
+	struct changes c;
+	bool created = e->fresh;
+	changes_init(w, &c, 7u);
 	for (int s = 0; s < TWIN_N_SECTIONS && n >= 0; s++) {
 		if (req.sections[s]) {
-			n = twin_doc_patch(e->doc, (enum twin_section)s, req.sections[s], op->ts, NULL);
+			n = twin_doc_patch(e->doc, (enum twin_section)s, req.sections[s], op->ts, c.sections[s]);
 			if (n > 0 || e->fresh) {
 				mask |= 1u << s;
 			}
 		}
 	}
 	if (n < 0 || (mask && twin_doc_bump(e->doc, mask, op->ts) < 0)) {
+		changes_free(&c);
 		guard_cancel(e, &g);
 		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
 		answer_error(b, op, &err, req.token);
@@ -349,6 +437,7 @@ static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op 
 	}
 	size_t too_big = guard_end(w, e, &g);
 	if (too_big) {
+		changes_free(&c);
 		twin_fail(&err, TWIN_ERR_TOO_LARGE,
 				"twin '%s' would be %zu bytes, over max_twin_bytes=%zu; nothing was changed",
 				op->id, too_big, w->d.cfg->max_twin_bytes);
@@ -359,7 +448,9 @@ static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op 
 	if (mask) {
 		e->fresh = false;
 		e->dirty = true;
+		add_event(w, op, created ? "created" : "updated", twin_doc_version(e->doc), &c);
 	}
+	changes_free(&c);
 	op->answer = twin_answer_json(op->route, update_answer(e, &req), req.token);
 	twin_request_free(&req);
 }
@@ -385,6 +476,7 @@ static void apply_delete(struct twin_writer *w, struct batch *b, struct twin_op 
 	cJSON_Delete(e->doc);
 	e->doc = NULL;
 	e->deleted = e->dirty = true;
+	add_event(w, op, "deleted", e->last_version, NULL);
 	cJSON *body = cJSON_CreateObject();
 	if (body && (!cJSON_AddStringToObject(body, "id", op->id) ||
 						!twin_json_add_int64(body, "version", e->last_version))) {
@@ -419,6 +511,30 @@ static bool nonempty(const cJSON *obj)
 	return obj && obj->child;
 }
 
+/* A history entry: the twin's sections as of this commit. */
+static enum twin_rc add_history(struct twin_writer *w, struct entry *e, struct twin_error *err)
+{
+	const struct twin_config *cfg = w->d.cfg;
+	cJSON *h = cJSON_CreateObject();
+	int64_t updated = 0, version = twin_doc_version(e->doc);
+	twin_json_int64(cJSON_GetObjectItemCaseSensitive(e->doc, "updated"), &updated);
+	bool ok = h && twin_json_add_int64(h, "version", version) && twin_json_add_int64(h, "ts", updated);
+	for (int s = 0; ok && s < TWIN_N_SECTIONS; s++) {
+		ok = twin_json_set(h, twin_section_names[s], cJSON_Duplicate(twin_doc_section(e->doc, (enum twin_section)s), 1));
+	}
+	size_t len;
+	char *text = ok ? twin_json_print(h, &len) : NULL;
+	cJSON_Delete(h);
+	if (!text) {
+		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+	}
+	int64_t min_ts = cfg->history_max_age_s ? updated - cfg->history_max_age_s * 1000 : INT64_MIN;
+	enum twin_rc rc = twin_store_history_add(w->d.store, e->id, e->id_len, version, updated, text,
+			len, cfg->history_max, min_ts, err);
+	cJSON_free(text);
+	return rc;
+}
+
 static enum twin_rc flush(struct twin_writer *w, struct batch *b, struct twin_error *err)
 {
 	struct entry *e, *tmp;
@@ -437,12 +553,16 @@ static enum twin_rc flush(struct twin_writer *w, struct batch *b, struct twin_er
 			}
 			rc = twin_store_put(w->d.store, e->id, e->id_len, val, len, err);
 			free(val);
+			if (!rc && w->d.cfg->history_max > 0 && twin_doc_version(e->doc) > e->version_before) {
+				rc = add_history(w, e, err);
+			}
 			bool has_delta = nonempty(cJSON_GetObjectItemCaseSensitive(e->doc, "delta"));
 			if (!rc && has_delta != had_delta) {
 				rc = twin_store_mark_desired(w->d.store, e->id, e->id_len, has_delta, err);
 			}
 		} else if (e->deleted) {
 			if (!(rc = twin_store_del(w->d.store, e->id, e->id_len, err)) &&
+					!(rc = twin_store_history_drop(w->d.store, e->id, e->id_len, err)) &&
 					!(rc = twin_store_set_tombstone(w->d.store, e->id, e->id_len, e->last_version, err)) &&
 					had_delta) {
 				rc = twin_store_mark_desired(w->d.store, e->id, e->id_len, false, err);
@@ -520,7 +640,8 @@ static void reset_batch(struct batch *b, struct twin_op *ops)
 	memset(b, 0, sizeof(*b));
 	for (struct twin_op *op = ops; op; op = op->next) {
 		twin_out_free(op->answer);
-		op->answer = NULL;
+		twin_out_free(op->event);
+		op->answer = op->event = NULL;
 	}
 }
 
@@ -567,8 +688,9 @@ void twin_writer_process(struct twin_writer *w, struct twin_op *ops, struct twin
 		} else if (rc != TWIN_OK) {
 			answer_error(&b, op, &err, NULL);
 		}
+		twin_out_list_add(out, op->event);
 		twin_out_list_add(out, op->answer);
-		op->answer = NULL;
+		op->answer = op->event = NULL;
 		twin_op_free(op);
 	}
 	if (rc == TWIN_OK) {

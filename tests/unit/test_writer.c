@@ -24,10 +24,11 @@ static void no_wake(void *ctx)
 static void setup(struct fixture *f, const char *key, const char *value)
 {
 	struct twin_error err;
-	const char *keys[] = {key}, *values[] = {value};
+	/* events are off unless a test turns them on, so answers come first in the output */
+	const char *keys[] = {"events", key}, *values[] = {"false", value};
 	memset(f, 0, sizeof(*f));
 	f->dir = check_tmpdir();
-	twin_config_parse(&f->cfg, keys, values, key ? 1 : 0, &err);
+	twin_config_parse(&f->cfg, keys, values, key ? 2 : 1, &err);
 	twin_store_open(f->dir, f->cfg.map_size, f->cfg.map_size_max, &f->store, &err);
 	struct twin_writer_deps d = {f->store, &f->cfg, NULL, NULL, &f->metrics, &f->done_seq, no_wake, NULL};
 	f->w = twin_writer_new(&d);
@@ -234,5 +235,56 @@ TEST(writer_should_answer_507_when_the_store_cannot_grow)
 	CHECK(first != NULL);
 	cJSON_Delete(first);
 	free(body);
+	teardown(&f);
+}
+
+TEST(writer_should_emit_one_event_per_change_after_the_commit)
+{
+	struct fixture f;
+	setup(&f, "events", "true");
+	struct twin_out *out = run(&f, op(TWIN_OP_TELEMETRY, "r5", "{\"t\":1,\"h\":2}"),
+			op(TWIN_OP_TELEMETRY, "r5", "{\"t\":1,\"h\":3}"), op(TWIN_OP_TELEMETRY, "r5", "{\"t\":1}"),
+			op(TWIN_OP_DELETE, "r5", ""), NULL);
+	CHECK_STR(out->topic, "$twin/r5/events");
+	CHECK_STR(out->payload, "{\"id\":\"r5\",\"version\":1,\"ts\":1001,\"type\":\"created\",\"reported\":{\"t\":1,\"h\":2}}");
+	CHECK_STR(out->next->payload, "{\"id\":\"r5\",\"version\":2,\"ts\":1002,\"type\":\"updated\",\"reported\":{\"h\":3}}");
+	/* the unchanged third message made no event */
+	CHECK_STR(out->next->next->payload, "{\"id\":\"r5\",\"version\":3,\"ts\":1004,\"type\":\"deleted\"}");
+	free_outs(out);
+	teardown(&f);
+}
+
+static bool collect(void *ctx, int64_t version, int64_t ts, const char *json, size_t len)
+{
+	(void)ts;
+	(void)json;
+	(void)len;
+	int64_t *versions = ctx;
+	versions[++versions[0]] = version;
+	return versions[0] < 8;
+}
+
+TEST(writer_should_keep_bounded_history_and_drop_it_on_delete)
+{
+	struct fixture f;
+	setup(&f, "history_max", "3");
+	for (int i = 0; i < 5; i++) {
+		char body[32];
+		snprintf(body, sizeof(body), "{\"t\":%d}", i);
+		free_outs(run(&f, op(TWIN_OP_TELEMETRY, "r6", body), NULL));
+	}
+	int64_t versions[9] = {0};
+	twin_store_read_begin(f.store);
+	twin_store_history(f.store, "r6", 2, collect, versions);
+	twin_store_read_end(f.store);
+	CHECK_INT(versions[0], 3);
+	CHECK_INT(versions[1], 5); /* newest first */
+	CHECK_INT(versions[3], 3);
+	free_outs(run(&f, op(TWIN_OP_DELETE, "r6", ""), NULL));
+	memset(versions, 0, sizeof(versions));
+	twin_store_read_begin(f.store);
+	twin_store_history(f.store, "r6", 2, collect, versions);
+	twin_store_read_end(f.store);
+	CHECK_INT(versions[0], 0);
 	teardown(&f);
 }

@@ -1,0 +1,280 @@
+/* search.c - $twin/search (see search.h).
+ *
+ * Execution: one pass over the twins table in id order. Each twin is parsed, tested against the filter,
+ * counted, and kept if it sorts after the cursor and among the first limit+1 rows (a sorted array of at
+ * most 201 rows). Ordered by id alone and without count, the scan starts at the cursor and stops as soon as
+ * limit+1 rows matched. The cursor is the last row's sort key (keyset pagination), so a page continues
+ * correctly whatever was written between the pages.
+ * Thread: the searcher thread; the broker thread only submits. */
+#include "search.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jsonx.h"
+#include "query.h"
+#include "request.h"
+#include "twin.h"
+
+#define WAIT_FOR_WRITES_MS 10000
+
+struct row {
+	struct twin_sort_key key;
+	cJSON *doc;
+};
+
+struct scan {
+	const struct twin_query *filter;
+	const struct twin_sort *sort;
+	const struct twin_sort_key *after; /* the cursor, or NULL */
+	int limit;
+	bool count_all, early_stop;
+	struct row rows[TWIN_SEARCH_LIMIT_MAX + 1];
+	int n_rows;
+	int64_t count;
+	bool oom;
+};
+
+static void drop_row(struct row *r)
+{
+	twin_sort_key_free(&r->key);
+	cJSON_Delete(r->doc);
+}
+
+static bool scan_one(void *ctx, const char *id, size_t id_len, const void *val, size_t len)
+{
+	struct scan *sc = ctx;
+	struct row r = {0};
+	(void)id;
+	(void)id_len;
+	if (!(r.doc = twin_doc_load(val, len))) {
+		return true; /* unreadable twins are skipped */
+	}
+	if (sc->filter && !twin_query_match(sc->filter, r.doc)) {
+		cJSON_Delete(r.doc);
+		return true;
+	}
+	sc->count++;
+	if (!twin_sort_key_of(sc->sort, r.doc, &r.key)) {
+		sc->oom = true;
+		cJSON_Delete(r.doc);
+		return false;
+	}
+	int cap = sc->limit + 1;
+	if ((sc->after && twin_sort_compare(sc->sort, &r.key, sc->after) <= 0) ||
+			(sc->n_rows == cap &&
+					twin_sort_compare(sc->sort, &r.key, &sc->rows[cap - 1].key) >= 0)) {
+		drop_row(&r);
+		return true;
+	}
+	int at = sc->n_rows < cap ? sc->n_rows++ : cap - 1;
+	if (at == cap - 1 && sc->n_rows == cap) {
+		drop_row(&sc->rows[at]);
+	}
+	while (at > 0 && twin_sort_compare(sc->sort, &r.key, &sc->rows[at - 1].key) < 0) {
+		sc->rows[at] = sc->rows[at - 1];
+		at--;
+	}
+	sc->rows[at] = r;
+	return !(sc->early_stop && sc->n_rows == cap);
+}
+
+static struct twin_out *answer_rows(const struct twin_route *route, struct scan *sc,
+		const struct twin_request *req)
+{
+	cJSON *body = cJSON_CreateObject(), *items = body ? cJSON_AddArrayToObject(body, "items") : NULL;
+	bool ok = items != NULL;
+	int n = sc->n_rows < sc->limit ? sc->n_rows : sc->limit;
+	for (int i = 0; ok && i < n; i++) {
+		cJSON *item = req->fields ? twin_doc_select(sc->rows[i].doc, req->fields) : sc->rows[i].doc;
+		if (!req->fields) {
+			sc->rows[i].doc = NULL; /* moved into the answer */
+		}
+		ok = item && cJSON_AddItemToArray(items, item);
+	}
+	if (ok && sc->n_rows > sc->limit) {
+		char *cursor = twin_cursor_encode(sc->sort, &sc->rows[sc->limit - 1].key);
+		ok = cursor && cJSON_AddStringToObject(body, "cursor", cursor);
+		free(cursor);
+	}
+	if (ok && req->count) {
+		ok = twin_json_add_int64(body, "count", sc->count);
+	}
+	if (!ok) {
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return twin_answer_json(route, body, req->token);
+}
+
+struct twin_out *twin_search_run(struct twin_store *store, const struct twin_route *route,
+		const char *payload, size_t len, int max_depth)
+{
+	struct twin_request req;
+	struct twin_error err = {TWIN_OK, ""};
+	struct twin_sort sort = {0};
+	struct twin_sort_key after = {0};
+	struct twin_query *filter = NULL;
+	struct scan *sc = NULL;
+	struct twin_out *o = NULL;
+	if (twin_request_parse(TWIN_VERB_SEARCH, payload, len, max_depth, &req, &err) ||
+			twin_sort_parse(&sort, req.sort, &err) ||
+			(req.filter && !(filter = twin_query_parse(req.filter, &err))) ||
+			(req.cursor && twin_cursor_decode(&sort, req.cursor, &after, &err))) {
+		goto done;
+	}
+	if (!(sc = calloc(1, sizeof(*sc)))) {
+		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	sc->filter = filter;
+	sc->sort = &sort;
+	sc->after = req.cursor ? &after : NULL;
+	sc->limit = req.limit ? (int)req.limit : TWIN_SEARCH_LIMIT_DEFAULT;
+	sc->count_all = req.count;
+	sc->early_stop = sort.n == 0 && !req.count;
+	const char *from = sc->early_stop && sc->after ? after.id : NULL;
+	if (twin_store_scan(store, from, from ? strlen(from) : 0, scan_one, sc) != TWIN_OK || sc->oom) {
+		twin_fail(&err, TWIN_ERR_STORE, "the search could not read the twin store");
+		goto done;
+	}
+	if (!(o = answer_rows(route, sc, &req))) {
+		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
+	}
+done:
+	if (!o) {
+		o = twin_answer_error(route, &err, req.token);
+	}
+	for (int i = 0; sc && i < sc->n_rows; i++) {
+		drop_row(&sc->rows[i]);
+	}
+	free(sc);
+	twin_query_free(filter);
+	twin_sort_key_free(&after);
+	twin_sort_free(&sort);
+	twin_request_free(&req);
+	return o;
+}
+
+/* ---- the thread ---- */
+
+struct job {
+	struct job *next;
+	struct twin_route *route;
+	uint64_t min_seq;
+	size_t len;
+	char payload[];
+};
+
+struct twin_searcher {
+	struct twin_searcher_deps d;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct job *head, *tail;
+	bool stop;
+};
+
+/* Read-your-writes: wait until the writer committed everything queued before the search. */
+static void wait_for_writes(struct twin_searcher *s, uint64_t min_seq)
+{
+	struct timespec nap = {0, 500000};
+	for (int waited = 0; waited < WAIT_FOR_WRITES_MS * 2; waited++) {
+		if (atomic_load_explicit(s->d.done_seq, memory_order_acquire) >= min_seq) {
+			return;
+		}
+		twin_opq_hurry(s->d.writes);
+		nanosleep(&nap, NULL);
+	}
+}
+
+static void *searcher_main(void *arg)
+{
+	struct twin_searcher *s = arg;
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		while (!s->head && !s->stop) {
+			pthread_cond_wait(&s->cond, &s->lock);
+		}
+		struct job *job = s->head;
+		if (job) {
+			s->head = job->next;
+			if (!s->head) {
+				s->tail = NULL;
+			}
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (!job) {
+			return NULL; /* stopped and drained */
+		}
+		wait_for_writes(s, job->min_seq);
+		struct twin_out_list out = {0};
+		twin_out_list_add(&out, twin_search_run(s->d.store, job->route, job->payload, job->len,
+				s->d.max_depth));
+		twin_outq_push(s->d.out, &out);
+		s->d.wake(s->d.wake_ctx);
+		twin_route_free(job->route);
+		free(job);
+	}
+}
+
+enum twin_rc twin_searcher_start(const struct twin_searcher_deps *deps, struct twin_searcher **out)
+{
+	struct twin_searcher *s = calloc(1, sizeof(*s));
+	if (!s) {
+		return TWIN_ERR_NOMEM;
+	}
+	s->d = *deps;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	if (pthread_create(&s->thread, NULL, searcher_main, s) != 0) {
+		pthread_cond_destroy(&s->cond);
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+		return TWIN_ERR_NOMEM;
+	}
+	*out = s;
+	return TWIN_OK;
+}
+
+void twin_searcher_stop(struct twin_searcher *s)
+{
+	if (!s) {
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_mutex_unlock(&s->lock);
+	pthread_cond_signal(&s->cond);
+	pthread_join(s->thread, NULL);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+enum twin_rc twin_searcher_submit(struct twin_searcher *s, struct twin_route *r,
+		const void *payload, size_t len, uint64_t min_seq)
+{
+	struct job *job = malloc(sizeof(*job) + len + 1);
+	if (!job) {
+		return TWIN_ERR_NOMEM;
+	}
+	job->next = NULL;
+	job->route = r;
+	job->min_seq = min_seq;
+	job->len = len;
+	memcpy(job->payload, payload, len);
+	job->payload[len] = '\0';
+	pthread_mutex_lock(&s->lock);
+	if (s->tail) {
+		s->tail->next = job;
+	} else {
+		s->head = job;
+	}
+	s->tail = job;
+	pthread_mutex_unlock(&s->lock);
+	pthread_cond_signal(&s->cond);
+	return TWIN_OK;
+}
