@@ -30,7 +30,7 @@ static void publish_one(const struct twin_out *o)
 	if (o->corr_len) {
 		rc = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, o->corr, o->corr_len);
 	}
-	if (!rc && o->payload_len) {
+	if (!rc && o->status > 0) { /* answers: content type and status; device messages and events go bare */
 		rc = mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, "application/json");
 	}
 	if (!rc && o->status > 0) {

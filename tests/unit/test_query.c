@@ -103,6 +103,7 @@ TEST(sort_should_order_by_keys_then_id_and_round_trip_cursors)
 	char *cursor = twin_cursor_encode(&s, &ka);
 	CHECK_INT(twin_cursor_decode(&s, cursor, &back, &err), TWIN_OK);
 	CHECK_INT(twin_sort_compare(&s, &back, &ka), 0);
+	twin_sort_key_free(&back);
 	CHECK_INT(twin_cursor_decode(&s, "!!notacursor", &back, &err), TWIN_ERR_BAD_REQUEST);
 	CHECK_CONTAINS(err.msg, "invalid 'cursor'");
 	free(cursor);
