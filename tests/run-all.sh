@@ -21,6 +21,8 @@ echo "== schemas and README examples"
 "$python" schemas/check_examples.py
 echo "== end-to-end tests"
 TWIN_PLUGIN="$PWD/build/mosquitto_twin.so" "$python" -m pytest tests/e2e -q
+echo "== benchmark smoke run (seconds, no thresholds)"
+build/bench/twin_bench --smoke
 
 echo "== AddressSanitizer + UBSan build"
 build build-asan -DCMAKE_BUILD_TYPE=Debug -DTWIN_SANITIZE=address,undefined

@@ -1,0 +1,169 @@
+/* main.c - twin_bench: command line, the machine line, and the order of the run: the 10 k group
+ * ((a), (c)), then the large group ((b), (d), (f), (e)), each against its own bare + plugin broker pair;
+ * finally the report table. Exits 0 when every selected scenario ran (there are no thresholds). */
+#include <ctype.h>
+#include <mosquitto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "scenarios.h"
+#include "stats.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: twin_bench [--quick | --smoke] [--rounds N] [--seconds S] [--only a,b,c,d,e,f]\n"
+			"  (a) ingest, 10k devices      (b) ingest, 1M devices (100k with --quick)\n"
+			"  (c) GET round trip            (d) durable desired updates\n"
+			"  (e) restart to first GET      (f) disk and heap per twin\n"
+			"env: MOSQUITTO (broker binary), TWIN_PLUGIN (mosquitto_twin.so), TWIN_KEEP_TMP=1,\n"
+			"     TWIN_BENCH_OPTS=\"events false,history_max 0\" (extra plugin_opt_ lines)\n");
+}
+
+static int parse(int argc, char **argv, struct plan *p, const char **mode)
+{
+	*p = (struct plan){.rounds = 5, .seconds = 5, .small_n = 10000, .big_n = 1000000,
+			.idle_samples = 20000, .restarts = 3, .conns = 16, .window = 100, .requesters = 64,
+			.only = "abcdef"};
+	*mode = "full";
+	int rounds = 0;
+	double seconds = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--quick") == 0) {
+			p->rounds = 2, p->seconds = 0.5, p->big_n = 100000, p->idle_samples = 2000, p->restarts = 1;
+			*mode = "quick (NOT the full benchmark: 2 rounds x 0.5 s, 100k twins instead of 1M)";
+		} else if (strcmp(a, "--smoke") == 0) {
+			p->rounds = 1, p->seconds = 0.2, p->small_n = 1000, p->big_n = 2000, p->idle_samples = 200;
+			p->restarts = 1, p->requesters = 8;
+			*mode = "smoke (only proves every scenario runs: the figures mean nothing)";
+		} else if (strcmp(a, "--rounds") == 0 && v) {
+			rounds = atoi(v), i++;
+		} else if (strcmp(a, "--seconds") == 0 && v) {
+			seconds = atof(v), i++;
+		} else if (strcmp(a, "--only") == 0 && v) {
+			size_t n = 0;
+			for (const char *c = v; *c && n < sizeof(p->only) - 1; c++) {
+				if (strchr("abcdef", *c)) {
+					p->only[n++] = *c;
+				} else if (*c != ',') {
+					return -1;
+				}
+			}
+			p->only[n] = '\0';
+			i++;
+		} else {
+			return -1;
+		}
+	}
+	if (rounds > 0) {
+		p->rounds = rounds < BENCH_MAX_ROUNDS ? rounds : BENCH_MAX_ROUNDS;
+	}
+	if (seconds > 0) {
+		p->seconds = seconds;
+	}
+	return p->only[0] ? 0 : -1;
+}
+
+static void print_machine(const struct plan *p, const char *mode)
+{
+	char model[256] = "unknown", line[512], version[128] = "unknown", cmd[4200];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+		if (strncmp(line, "model name", 10) == 0 && colon) {
+			snprintf(model, sizeof(model), "%s", colon + 2);
+			model[strcspn(model, "\n")] = '\0';
+			break;
+		}
+	}
+	if (f) {
+		fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd), "'%s' -h 2>&1", bench_mosquitto());
+	if ((f = popen(cmd, "r"))) {
+		if (fgets(version, sizeof(version), f)) {
+			version[strcspn(version, "\n")] = '\0';
+		}
+		pclose(f);
+	}
+	const char *extra = getenv("TWIN_BENCH_OPTS");
+	printf("machine: %ld CPUs, %s; %s\n", sysconf(_SC_NPROCESSORS_ONLN), model, version);
+	if (extra && *extra) {
+		printf("extra plugin options: %s\n", extra);
+	}
+	printf("run: %s; %d rounds x %.1f s per arm, alternated bare/plugin; %d publisher connections, "
+			"QoS 1 window %d; scenarios %s\n", mode, p->rounds, p->seconds, p->conns, p->window, p->only);
+	fflush(stdout);
+}
+
+static int run_group(const struct plan *p, unsigned ndev, const char *letters)
+{
+	struct group g;
+	int rc = 0;
+	if (group_start(&g, p, ndev) != 0 || group_precreate(&g) != 0) {
+		group_stop(&g);
+		return -1;
+	}
+	for (const char *l = letters; *l && rc == 0; l++) {
+		if (!plan_wants(p, *l)) {
+			continue;
+		}
+		switch (*l) {
+			case 'a':
+			case 'b':
+				rc = scen_ingest(&g, *l);
+				break;
+			case 'c':
+				rc = scen_get_latency(&g);
+				break;
+			case 'd':
+				rc = scen_desired(&g);
+				break;
+			case 'e':
+				rc = scen_restart(&g);
+				break;
+			case 'f':
+				rc = scen_footprint(&g);
+				break;
+		}
+		if (rc != 0) {
+			fprintf(stderr, "twin_bench: scenario (%c) failed\n", *l);
+		}
+	}
+	group_stop(&g);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct plan p;
+	const char *mode;
+	if (parse(argc, argv, &p, &mode) != 0) {
+		usage(stderr);
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	print_machine(&p, mode);
+	if (access(bench_plugin(), R_OK) != 0) {
+		fprintf(stderr, "twin_bench: plugin %s not found (set TWIN_PLUGIN)\n", bench_plugin());
+		return 1;
+	}
+	mosquitto_lib_init();
+	if (bench_env_init() != 0) {
+		return 1;
+	}
+	int rc = 0;
+	if (plan_wants(&p, 'a') || plan_wants(&p, 'c')) {
+		rc |= run_group(&p, p.small_n, "ac");
+	}
+	if (plan_wants(&p, 'b') || plan_wants(&p, 'd') || plan_wants(&p, 'e') || plan_wants(&p, 'f')) {
+		rc |= run_group(&p, p.big_n, "bdfe");
+	}
+	report_print();
+	bench_env_cleanup();
+	mosquitto_lib_cleanup();
+	return rc ? 1 : 0;
+}
