@@ -14,7 +14,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: twin_bench [--quick | --smoke] [--rounds N] [--seconds S] [--only a,b,c,d,e,f]\n"
+	fprintf(f, "usage: twin_bench [--quick | --smoke] [--rounds N] [--seconds S] [--only a,b,c,d,e,f,g]\n"
 			"  (a) ingest, 10k devices      (b) ingest, 1M devices (100k with --quick)\n"
 			"  (c) GET round trip            (d) durable desired updates\n"
 			"  (e) restart to first GET      (f) disk and heap per twin\n"
@@ -26,7 +26,7 @@ static int parse(int argc, char **argv, struct plan *p, const char **mode)
 {
 	*p = (struct plan){.rounds = 5, .seconds = 5, .small_n = 10000, .big_n = 1000000,
 			.idle_samples = 20000, .restarts = 3, .conns = 16, .window = 100, .requesters = 64,
-			.only = "abcdef"};
+			.only = "abcdefg"};
 	*mode = "full";
 	int rounds = 0;
 	double seconds = 0;
@@ -46,7 +46,7 @@ static int parse(int argc, char **argv, struct plan *p, const char **mode)
 		} else if (strcmp(a, "--only") == 0 && v) {
 			size_t n = 0;
 			for (const char *c = v; *c && n < sizeof(p->only) - 1; c++) {
-				if (strchr("abcdef", *c)) {
+				if (strchr("abcdefg", *c)) {
 					p->only[n++] = *c;
 				} else if (*c != ',') {
 					return -1;
@@ -128,6 +128,9 @@ static int run_group(const struct plan *p, unsigned ndev, const char *letters)
 			case 'f':
 				rc = scen_footprint(&g);
 				break;
+			case 'g':
+				rc = scen_search(&g);
+				break;
 		}
 		if (rc != 0) {
 			fprintf(stderr, "twin_bench: scenario (%c) failed\n", *l);
@@ -159,8 +162,9 @@ int main(int argc, char **argv)
 	if (plan_wants(&p, 'a') || plan_wants(&p, 'c')) {
 		rc |= run_group(&p, p.small_n, "ac");
 	}
-	if (plan_wants(&p, 'b') || plan_wants(&p, 'd') || plan_wants(&p, 'e') || plan_wants(&p, 'f')) {
-		rc |= run_group(&p, p.big_n, "bdfe");
+	if (plan_wants(&p, 'b') || plan_wants(&p, 'd') || plan_wants(&p, 'e') || plan_wants(&p, 'f') ||
+			plan_wants(&p, 'g')) {
+		rc |= run_group(&p, p.big_n, "bdgfe");
 	}
 	report_print();
 	bench_env_cleanup();

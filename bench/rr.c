@@ -189,6 +189,10 @@ static int issue(const struct rr_opts *o, struct client *c, int slot, uint64_t *
 			snprintf(topic, sizeof(topic), "$twin/dev-%07u/update", dev);
 			snprintf(payload, sizeof(payload), "{\"desired\":{\"fanSpeed\":%u}}", ++fan);
 			return send_request(c, slot, topic, payload);
+		case RR_SEARCH:
+			return send_request(c, slot, "$twin/search",
+					"{\"filter\":\"gt(reported/tempTop,20)\",\"sort\":[\"-reported/tempTop\"],"
+					"\"count\":true,\"limit\":10}");
 	}
 	return -1;
 }

@@ -10,6 +10,7 @@ enum rr_op {
 	RR_ECHO,   /* publish to an own subscribed topic: the bare broker's round-trip floor */
 	RR_GET,    /* $twin/{id}/get */
 	RR_UPDATE, /* $twin/{id}/update {"desired":{"fanSpeed":n}} */
+	RR_SEARCH, /* $twin/search: a full scan with filter, sort and count */
 };
 
 struct rr_opts {

@@ -194,3 +194,59 @@ int scen_footprint(struct group *g)
 	report_single(name, text, heap <= 64);
 	return 0;
 }
+
+struct bg_search {
+	int port;
+	unsigned ndev;
+	double seconds;
+	struct samples lat;
+	struct rr_result r;
+	int rc;
+};
+
+static void *bg_search_main(void *arg)
+{
+	struct bg_search *s = arg;
+	struct rr_opts ro = {.port = s->port, .op = RR_SEARCH, .clients = 1, .inflight = 1,
+			.ndev = s->ndev, .seconds = s->seconds};
+	s->rc = rr_run(&ro, &s->lat, &s->r);
+	return NULL;
+}
+
+/* (g) A full-scan search (filter, sort, count) over every stored twin runs on the plugin's search thread:
+ * its duration, and GET round trips idle and while such searches run back to back, which shows what a
+ * search costs the broker thread (a GET is answered on the broker thread). */
+int scen_search(struct group *g)
+{
+	const struct plan *p = g->p;
+	struct samples idle = {0}, during = {0};
+	struct rr_result rr;
+	struct twin_stats s;
+	struct rr_opts ro = {.port = g->twin.port, .op = RR_GET, .clients = 1, .inflight = 1,
+			.ndev = g->ndev, .max_samples = p->idle_samples};
+	int rc = twin_settle(&g->twin, 0, 600, &s) || rr_run(&ro, &idle, &rr);
+	struct bg_search bg = {.port = g->twin.port, .ndev = g->ndev, .seconds = p->seconds * 3 + 1};
+	pthread_t th;
+	if (rc == 0 && pthread_create(&th, NULL, bg_search_main, &bg) == 0) {
+		usleep(200000);
+		ro.max_samples = 0;
+		ro.seconds = p->seconds * 3;
+		rc = rr_run(&ro, &during, &rr);
+		pthread_join(th, NULL);
+		rc = rc || bg.rc || bg.r.answered == 0;
+	}
+	if (rc == 0) {
+		char name[64], text[240];
+		snprintf(name, sizeof(name), "(g) search, %lld twins", s.twins);
+		snprintf(text, sizeof(text),
+				"%.0f ms per full-scan search (p50 of %llu, off the broker thread); GET p99 %.0f us idle, "
+				"%.0f us during searches (max %.0f us)",
+				samples_pct(&bg.lat, 50) / 1e3, (unsigned long long)bg.r.answered,
+				samples_pct(&idle, 99), samples_pct(&during, 99), samples_pct(&during, 100));
+		report_single(name, text, -1);
+	}
+	samples_free(&idle);
+	samples_free(&during);
+	samples_free(&bg.lat);
+	return rc;
+}

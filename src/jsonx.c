@@ -4,6 +4,7 @@
 #include "jsonx.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,11 +167,176 @@ bool twin_json_set(cJSON *obj, const char *name, cJSON *item)
 	return true;
 }
 
+bool twin_buf_reserve(struct twin_buf *b, size_t extra)
+{
+	if (b->len + extra <= b->cap) {
+		return true;
+	}
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra) {
+		cap *= 2;
+	}
+	char *data = realloc(b->data, cap);
+	if (!data) {
+		return false;
+	}
+	b->data = data;
+	b->cap = cap;
+	return true;
+}
+
+void twin_buf_free(struct twin_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+static bool put(struct twin_buf *b, const char *s, size_t n)
+{
+	if (!twin_buf_reserve(b, n)) {
+		return false;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	return true;
+}
+
+static bool write_number(struct twin_buf *b, double d)
+{
+	char tmp[32];
+	int n;
+	if (!isfinite(d)) {
+		return put(b, "null", 4);
+	}
+	if (d == floor(d) && fabs(d) <= MAX_SAFE_INT) {
+		int64_t v = (int64_t)d;
+		uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+		char *end = tmp + sizeof(tmp), *p = end;
+		do {
+			*--p = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (v < 0) {
+			*--p = '-';
+		}
+		return put(b, p, (size_t)(end - p));
+	}
+	n = snprintf(tmp, sizeof(tmp), "%.15g", d);
+	if (strtod(tmp, NULL) != d) {
+		n = snprintf(tmp, sizeof(tmp), "%.17g", d);
+	}
+	return n > 0 && put(b, tmp, (size_t)n);
+}
+
+static bool write_string(struct twin_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(s);
+	if (!twin_buf_reserve(b, n + 2)) {
+		return false;
+	}
+	b->data[b->len++] = '"';
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		char esc = 0;
+		switch (*c) {
+			case '"':
+				esc = '"';
+				break;
+			case '\\':
+				esc = '\\';
+				break;
+			case '\n':
+				esc = 'n';
+				break;
+			case '\r':
+				esc = 'r';
+				break;
+			case '\t':
+				esc = 't';
+				break;
+			case '\b':
+				esc = 'b';
+				break;
+			case '\f':
+				esc = 'f';
+				break;
+			default:
+				break;
+		}
+		if (esc) {
+			char two[2] = {'\\', esc};
+			if (!put(b, two, 2)) {
+				return false;
+			}
+		} else if (*c < 0x20) {
+			char six[6] = {'\\', 'u', '0', '0', hex[*c >> 4], hex[*c & 15]};
+			if (!put(b, six, 6)) {
+				return false;
+			}
+		} else if (!put(b, (const char *)c, 1)) {
+			return false;
+		}
+	}
+	return put(b, "\"", 1);
+}
+
+bool twin_json_write(struct twin_buf *b, const cJSON *item)
+{
+	const cJSON *c;
+	bool first = true;
+	switch (item->type & 0xFF) {
+		case cJSON_False:
+			return put(b, "false", 5);
+		case cJSON_True:
+			return put(b, "true", 4);
+		case cJSON_NULL:
+			return put(b, "null", 4);
+		case cJSON_Number:
+			return write_number(b, item->valuedouble);
+		case cJSON_String:
+			return write_string(b, item->valuestring);
+		case cJSON_Raw:
+			return put(b, item->valuestring, strlen(item->valuestring));
+		case cJSON_Array:
+			if (!put(b, "[", 1)) {
+				return false;
+			}
+			cJSON_ArrayForEach(c, item)
+			{
+				if ((!first && !put(b, ",", 1)) || !twin_json_write(b, c)) {
+					return false;
+				}
+				first = false;
+			}
+			return put(b, "]", 1);
+		case cJSON_Object:
+			if (!put(b, "{", 1)) {
+				return false;
+			}
+			cJSON_ArrayForEach(c, item)
+			{
+				if ((!first && !put(b, ",", 1)) || !write_string(b, c->string) || !put(b, ":", 1) ||
+						!twin_json_write(b, c)) {
+					return false;
+				}
+				first = false;
+			}
+			return put(b, "}", 1);
+		default:
+			return false;
+	}
+}
+
 char *twin_json_print(const cJSON *item, size_t *len)
 {
-	char *s = cJSON_PrintUnformatted(item);
-	if (s && len) {
-		*len = strlen(s);
+	struct twin_buf b = {0};
+	if (!twin_json_write(&b, item) || !put(&b, "", 1)) {
+		twin_buf_free(&b);
+		return NULL;
 	}
-	return s;
+	if (len) {
+		*len = b.len - 1;
+	}
+	return b.data;
 }

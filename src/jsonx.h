@@ -27,7 +27,19 @@ bool twin_json_add_int64(cJSON *obj, const char *name, int64_t v);
 /* Replaces (or adds) member name of obj with item; takes ownership of item even on failure. */
 bool twin_json_set(cJSON *obj, const char *name, cJSON *item);
 
-/* Unformatted print; malloc'd, *len set to strlen. */
+/* A growable byte buffer. */
+struct twin_buf {
+	char *data;
+	size_t len, cap;
+};
+bool twin_buf_reserve(struct twin_buf *b, size_t extra);
+void twin_buf_free(struct twin_buf *b);
+
+/* Appends item as compact JSON. Integers up to 2^53 (versions, timestamps) print without going
+ * through printf; other numbers print as the shortest of %.15g / %.17g that reads back exactly. */
+bool twin_json_write(struct twin_buf *b, const cJSON *item);
+
+/* Unformatted print; malloc'd (free with cJSON_free or free), *len set to strlen. */
 char *twin_json_print(const cJSON *item, size_t *len);
 
 #endif

@@ -60,19 +60,17 @@ cJSON *twin_doc_load(const void *val, size_t len)
 
 char *twin_doc_store(const cJSON *doc, size_t *len)
 {
-	size_t json_len;
-	char *json = twin_json_print(doc, &json_len);
-	if (!json) {
+	struct twin_buf b = {0};
+	if (!twin_buf_reserve(&b, 1)) {
 		return NULL;
 	}
-	char *val = malloc(json_len + 1);
-	if (val) {
-		val[0] = TWIN_FORMAT_JSON1;
-		memcpy(val + 1, json, json_len);
-		*len = json_len + 1;
+	b.data[b.len++] = TWIN_FORMAT_JSON1;
+	if (!twin_json_write(&b, doc)) {
+		twin_buf_free(&b);
+		return NULL;
 	}
-	cJSON_free(json);
-	return val;
+	*len = b.len;
+	return b.data;
 }
 
 int64_t twin_doc_version(const cJSON *doc)

@@ -26,6 +26,7 @@
 #include "twin.h"
 
 #define LOG_EVERY_MS    10000
+#define BATCH_MAX       4096 /* ops per commit */
 #define SIZE_SLACK      256 /* bytes a change may add beyond 20x its patch (metadata, versions) */
 #define SIZE_GROWTH_PER 20  /* a patch byte can grow a stored twin by at most this many bytes */
 
@@ -762,10 +763,26 @@ static struct twin_op *wait_for_batch(struct twin_writer *w)
 			pthread_cond_wait(&q->cond, &q->lock);
 		}
 	}
+	/* at most BATCH_MAX ops per commit, so an answer never waits behind an unbounded batch */
 	ops = q->head;
-	q->head = q->tail = NULL;
-	q->count = 0;
-	q->urgent = false;
+	struct twin_op *last = ops;
+	size_t n = 1;
+	while (last && last->next && n < BATCH_MAX) {
+		last = last->next;
+		n++;
+	}
+	if (last) {
+		q->head = last->next;
+		last->next = NULL;
+		q->count -= n;
+		if (!q->head) {
+			q->tail = NULL;
+		}
+	}
+	q->urgent = q->head != NULL; /* a backlog: go on at once */
+	if (q->head) {
+		q->oldest_ms = q->head->ts;
+	}
 	pthread_mutex_unlock(&q->lock);
 	return ops;
 }

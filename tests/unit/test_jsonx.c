@@ -58,3 +58,19 @@ TEST(jsonx_should_accept_only_exact_integers)
 	CHECK(!twin_json_int64(s, &v));
 	cJSON_Delete(s);
 }
+
+TEST(jsonx_should_print_exact_compact_json)
+{
+	cJSON *j = cJSON_Parse("{\"ts\":1763884860456,\"neg\":-5,\"t\":24.1,\"tenth\":0.1,\"big\":1e300,"
+						   "\"third\":0.3333333333333333,\"s\":\"a\\\"b\\\\c\\n\\u0001\",\"arr\":[true,false,null,{}],"
+						   "\"o\":{\"x\":[]}}");
+	char *out = twin_json_print(j, NULL);
+	CHECK_STR(out, "{\"ts\":1763884860456,\"neg\":-5,\"t\":24.1,\"tenth\":0.1,\"big\":1e+300,"
+				   "\"third\":0.33333333333333331,\"s\":\"a\\\"b\\\\c\\n\\u0001\",\"arr\":[true,false,null,{}],"
+				   "\"o\":{\"x\":[]}}");
+	cJSON *back = cJSON_Parse(out);
+	CHECK(cJSON_Compare(j, back, 1));
+	free(out);
+	cJSON_Delete(back);
+	cJSON_Delete(j);
+}
