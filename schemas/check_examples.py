@@ -10,17 +10,20 @@ What it checks:
      an `$id` of https://mosquitto-twin.dev/schemas/<file name>, a title and a
      description, and every `$ref` in it is relative and resolves.
   2. The README's ```json blocks: the twin document (against twin.json and
-     get.response.json) and the $twin/stats example (stats.response.json).
+     get.response.json), the $twin/stats example (stats.response.json) and the
+     change event (event.json).
      A block is matched to a schema by its keys, or explicitly by an HTML
      comment on the line before its fence: `<!-- schema: update.response.json -->`
      (`<!-- schema: none -->` skips a block). A block that matches nothing fails.
-     The twin and stats blocks must exist.
+     The twin, stats and event blocks must exist.
   3. The README's inline examples: JSON objects in the payload column of the
-     `$twin/...` request table (against <verb>.request.json; placeholders such
-     as `{"desired": {..}}` are not JSON and are skipped), inline error bodies
-     (error.json), and the shell examples: `-m '<json>'` of mosquitto_rr/_pub on
-     `$twin/<id>/<verb>` (against <verb>.request.json), telemetry payloads (must
-     be JSON objects) and the ids in example topics (twin.json#/$defs/id).
+     `$twin/...` request table (against <verb>.request.json; placeholders
+     `{..}` and `[...]` are read as an empty object / array), inline error bodies
+     (error.json), and the shell examples (a line ending in `\` continues on the
+     next): `-m '<json>'` of mosquitto_rr/_pub on `$twin/<id>/<verb>` and
+     `$twin/search` (against <verb>.request.json; the search example must
+     exist), telemetry payloads (must be JSON objects) and the ids in example
+     topics (twin.json#/$defs/id).
   4. A few built-in documents that each schema must accept or reject, so that a
      schema that silently became permissive is noticed.
 
@@ -204,6 +207,10 @@ def classify(doc):
         return ["stats.response.json"]
     if "status" in doc and "error" in doc:
         return ["error.json"]
+    if "type" in doc and "ts" in doc:
+        return ["event.json"]
+    if "items" in doc:
+        return ["history.response.json"] if "id" in doc else ["search.response.json"]
     if "metadata" in doc or "versions" in doc or "created" in doc:
         return ["twin.json", "get.response.json"]
     return []
@@ -234,11 +241,14 @@ def check_readme(store):
                 expect(store, name, doc, True, label)
                 found.add(name)
         elif lang in ("sh", "bash", "shell", "console"):
-            for k, line in enumerate(text.splitlines()):
-                check_shell_line(store, f"README.md:{lineno + k}", line, id_schema)
+            for k, line in shell_lines(text):
+                check_shell_line(store, f"README.md:{lineno + k}", line, id_schema, found)
 
     check("twin.json" in found, "README.md: the twin document example (```json with metadata) was not found")
     check("stats.response.json" in found, "README.md: the $twin/stats example (```json) was not found")
+    check("event.json" in found, "README.md: the $twin/{id}/events example (```json with type and ts) was not found")
+    check("search.request.json" in found,
+          "README.md: the $twin/search shell example (mosquitto_rr ... -m '<json>') was not found")
 
     # request table rows: | `$twin/{id}/verb` | payload | answer |
     for n, line in enumerate(lines, 1):
@@ -247,6 +257,8 @@ def check_readme(store):
             verb, payload = m.group(1), m.group(2)
             for span in CODE_SPAN.findall(payload):
                 doc = json_object(span)
+                if doc is None:
+                    doc = json_object(span.replace("{..}", "{}").replace("[...]", "[]"))
                 if doc is not None and verb != "stats":
                     expect(store, f"{verb}.request.json", doc, True, f"README.md:{n} ({verb} request)")
         # inline error bodies anywhere
@@ -256,7 +268,21 @@ def check_readme(store):
                 expect(store, "error.json", doc, True, f"README.md:{n} (error body)")
 
 
-def check_shell_line(store, label, line, id_schema):
+def shell_lines(text):
+    """(offset of the first line, logical line): lines ending in a backslash are
+    joined with the next, as the shell does."""
+    lines = text.splitlines()
+    k = 0
+    while k < len(lines):
+        start, line = k, lines[k]
+        while line.rstrip().endswith("\\") and k + 1 < len(lines):
+            k += 1
+            line = line.rstrip()[:-1] + " " + lines[k].strip()
+        yield start, line
+        k += 1
+
+
+def check_shell_line(store, label, line, id_schema, found=None):
     line = line.strip()
     if not line or line.startswith("#") or not line.startswith(("mosquitto_rr", "mosquitto_pub")):
         return
@@ -273,17 +299,24 @@ def check_shell_line(store, label, line, id_schema):
             payload = b
     if topic is None:
         return
-    m = re.match(r"^\$twin/([^/]+)/(\w+)$", topic)
+    m = re.match(r"^\$twin/(?:([^/]+)/)?(\w+)$", topic)
     d = re.match(r"^devices/([^/]+)/telemetry$", topic)
     if m:
-        checks_id(store, label, m.group(1), id_schema)
+        twin_id, verb = m.group(1), m.group(2)
+        if twin_id is None:
+            if not check(verb in ("search", "stats"), f"{label}: unknown request topic {topic!r}"):
+                return
+        else:
+            checks_id(store, label, twin_id, id_schema)
         if payload is not None:
             try:
                 doc = json.loads(payload)
             except ValueError as e:
                 fail(f"{label}: request payload is not JSON: {e}")
                 return
-            expect(store, f"{m.group(2)}.request.json", doc, True, f"{label} ({m.group(2)} request)")
+            expect(store, f"{verb}.request.json", doc, True, f"{label} ({verb} request)")
+            if found is not None:
+                found.add(f"{verb}.request.json")
     elif d:
         checks_id(store, label, d.group(1), id_schema)
         if payload is not None:
@@ -389,6 +422,88 @@ CASES = [
     ("desired.message.json", {"id": "rack-12", "version": 43}, False, "desired message without delta"),
     ("desired.message.json", {"id": "rack-12", "version": 43, "delta": {}, "desired": {}}, False,
      "desired message with unknown property"),
+    # search
+    ("search.request.json", {}, True, "search: everything by default"),
+    ("search.request.json", {"filter": "and(eq(attributes/site,\"dc1\"),gt(reported/tempTop,30))",
+                             "sort": ["-reported/tempTop", "+id", "attributes/row"], "limit": 200,
+                             "cursor": "eyJrIjpbXX0", "count": False, "fields": ["reported"], "token": "t"},
+     True, "search: every field"),
+    ("search.request.json", {"limit": 0}, False, "search: limit 0"),
+    ("search.request.json", {"limit": 201}, False, "search: limit 201"),
+    ("search.request.json", {"limit": 2.5}, False, "search: fractional limit"),
+    ("search.request.json", {"filter": 5}, False, "search: filter not a string"),
+    ("search.request.json", {"filter": "x" * 4097}, False, "search: filter over 4096 characters"),
+    ("search.request.json", {"count": "yes"}, False, "search: count not a boolean"),
+    ("search.request.json", {"sort": "-reported/t"}, False, "search: sort not an array"),
+    ("search.request.json", {"sort": ["a", "b", "c", "d", "e"]}, False, "search: 5 sort paths"),
+    ("search.request.json", {"sort": [""]}, False, "search: empty sort path"),
+    ("search.request.json", {"sort": ["-"]}, False, "search: sort sign without path"),
+    ("search.request.json", {"sort": ["/a"]}, False, "search: sort path starting with /"),
+    ("search.request.json", {"fields": "reported"}, False, "search: fields not an array"),
+    ("search.request.json", {"query": "eq(id,\"a\")"}, False, "search: unknown field"),
+    ("search.response.json", {"items": []}, True, "search answer: no match, last page"),
+    ("search.response.json", {"items": [variant(TWIN, connected=...), {"id": "b", "version": 1}],
+                              "cursor": "eyJrIjpbXX0", "count": 40, "token": "t"},
+     True, "search answer: stored twin and selection, cursor, count, token"),
+    ("search.response.json", {"items": [TWIN]}, False, "search answer: item with connected"),
+    ("search.response.json", {"items": [{"id": "a", "version": 1, "token": "t"}]}, False,
+     "search answer: item with token"),
+    ("search.response.json", {"items": [{"id": "a"}]}, False, "search answer: item without version"),
+    ("search.response.json", {"items": [], "count": -1}, False, "search answer: negative count"),
+    ("search.response.json", {"items": [], "cursor": ""}, False, "search answer: empty cursor"),
+    ("search.response.json", {"items": [], "cursor": 5}, False, "search answer: cursor not a string"),
+    ("search.response.json", {"cursor": "x"}, False, "search answer: no items"),
+    ("search.response.json", {"items": [], "total": 3}, False, "search answer: unknown property"),
+    # history
+    ("history.request.json", {}, True, "history: defaults"),
+    ("history.request.json", {"limit": 1000, "since": 0, "fields": ["reported/t"], "token": "t"}, True,
+     "history: every field"),
+    ("history.request.json", {"limit": 0}, False, "history: limit 0"),
+    ("history.request.json", {"limit": 1001}, False, "history: limit 1001"),
+    ("history.request.json", {"since": -1}, False, "history: negative since"),
+    ("history.request.json", {"since": "2025-01-01"}, False, "history: since not a number"),
+    ("history.request.json", {"version": 3}, False, "history: unknown field"),
+    ("history.response.json", {"id": "rack-12", "items": []}, True, "history answer: empty"),
+    ("history.response.json", {"id": "rack-12", "token": "t", "items": [
+        {"version": 2, "ts": 5, "attributes": {}, "reported": {"a": [1, None]}, "desired": {"f": 3}},
+        {"version": 1, "ts": 4, "reported": {"a": 1}}]}, True, "history answer: full and selected entries"),
+    ("history.response.json", {"items": []}, False, "history answer without id"),
+    ("history.response.json", {"id": "rack-12", "items": [{"ts": 5}]}, False, "history entry without version"),
+    ("history.response.json", {"id": "rack-12", "items": [{"version": 1}]}, False, "history entry without ts"),
+    ("history.response.json", {"id": "rack-12", "items": [{"version": 1, "ts": 1, "reported": {"a": None}}]},
+     False, "history entry with a null member"),
+    ("history.response.json", {"id": "rack-12", "items": [{"version": 1, "ts": 1, "delta": {}}]}, False,
+     "history entry with delta"),
+    ("history.response.json", {"id": "rack-12", "items": [{"version": 1, "ts": 1, "id": "rack-12"}]}, False,
+     "history entry with id"),
+    # events
+    ("event.json", {"id": "rack-12", "version": 1, "ts": 5, "type": "created",
+                    "reported": {"t": 1, "o": {"a": [1]}}, "attributes": {"site": "dc1"}, "desired": {"f": 3}},
+     True, "event: created"),
+    ("event.json", {"id": "rack-12", "version": 7, "ts": 5, "type": "updated", "reported": {"o": {"a": None}}},
+     True, "event: updated with a removed leaf"),
+    ("event.json", {"id": "rack-12", "version": 8, "ts": 5, "type": "deleted"}, True, "event: deleted"),
+    ("event.json", {"id": "rack-12", "ts": 5, "type": "error", "error": "telemetry ignored: not a JSON object"},
+     True, "event: error"),
+    ("event.json", {"id": "rack-12", "ts": 5, "type": "updated", "reported": {"a": 1}}, False,
+     "event: updated without version"),
+    ("event.json", {"id": "rack-12", "version": 3, "ts": 5, "type": "error", "error": "x"}, False,
+     "event: error with version"),
+    ("event.json", {"id": "rack-12", "ts": 5, "type": "error"}, False, "event: error without error"),
+    ("event.json", {"id": "rack-12", "ts": 5, "type": "error", "error": "x", "reported": {"a": 1}}, False,
+     "event: error with a section"),
+    ("event.json", {"id": "rack-12", "version": 3, "ts": 5, "type": "updated", "error": "x"}, False,
+     "event: updated with error"),
+    ("event.json", {"id": "rack-12", "version": 3, "ts": 5, "type": "changed"}, False, "event: unknown type"),
+    ("event.json", {"id": "rack-12", "version": 3, "ts": 5, "type": "updated", "reported": {}}, False,
+     "event: empty section"),
+    ("event.json", {"id": "rack-12", "version": 3, "ts": 5, "type": "updated", "reported": 5}, False,
+     "event: section not an object"),
+    ("event.json", {"id": "rack-12", "version": 3, "ts": 5, "type": "updated", "delta": {"a": 1}}, False,
+     "event: delta"),
+    ("event.json", {"id": "a/b", "version": 3, "ts": 5, "type": "updated"}, False, "event: invalid id"),
+    ("event.json", {"version": 3, "ts": 5, "type": "updated"}, False, "event: no id"),
+    ("event.json", {"id": "rack-12", "version": 3, "type": "updated"}, False, "event: no ts"),
 ]
 
 
@@ -408,7 +523,9 @@ def main():
     schemas = load_schemas()
     expected = {"twin.json", "get.request.json", "get.response.json", "update.request.json",
                 "update.response.json", "delete.request.json", "delete.response.json", "error.json",
-                "desired.message.json", "stats.response.json"}
+                "desired.message.json", "stats.response.json", "search.request.json",
+                "search.response.json", "history.request.json", "history.response.json",
+                "event.json"}
     for name in sorted(expected - set(schemas)):
         fail(f"{name}: missing or invalid")
     store = Schemas(schemas)

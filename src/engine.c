@@ -126,14 +126,19 @@ void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match 
 	const char *id = m->id ? m->id : client_id;
 	size_t id_len = m->id ? m->id_len : strlen(client_id);
 	twin_metric_add(&e->metrics, telemetry_received, 1);
-	if (!twin_topic_id_valid(id, id_len, NULL) || len > e->cfg->max_twin_bytes) {
+	if (!twin_topic_id_valid(id, id_len, NULL)) {
 		twin_metric_add(&e->metrics, telemetry_invalid, 1);
 		return;
 	}
 	if (strlen(client_id) == id_len && !memcmp(client_id, id, id_len)) {
 		twin_presence_set(&e->presence, id, id_len);
 	}
-	struct twin_op *op = twin_op_new(TWIN_OP_TELEMETRY, id, id_len, payload, len, NULL);
+	bool oversize = len > e->cfg->max_twin_bytes; /* not copied: the writer only reports it */
+	struct twin_op *op = twin_op_new(oversize ? TWIN_OP_OVERSIZE : TWIN_OP_TELEMETRY, id, id_len,
+			payload, oversize ? 0 : len, NULL);
+	if (op && oversize) {
+		op->oversize = len;
+	}
 	if (!op || enqueue(e, op, twin_now_ms()) != TWIN_OK) {
 		twin_op_free(op);
 		twin_metric_add(&e->metrics, telemetry_dropped, 1);

@@ -24,6 +24,7 @@ struct twin_op *twin_op_new(enum twin_op_kind kind, const char *id, size_t id_le
 	op->answer = NULL;
 	op->event = NULL;
 	op->verb = 0;
+	op->oversize = 0;
 	op->id = op->data;
 	op->id_len = id_len;
 	memcpy(op->id, id, id_len);

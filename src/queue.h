@@ -23,6 +23,7 @@ enum twin_op_kind {
 	TWIN_OP_UPDATE,
 	TWIN_OP_DELETE,
 	TWIN_OP_BARRIER, /* a get that must wait until earlier writes to its twin are committed */
+	TWIN_OP_OVERSIZE, /* telemetry over max_twin_bytes: not copied, only reported (oversize bytes) */
 };
 
 struct twin_op {
@@ -34,6 +35,7 @@ struct twin_op {
 	struct twin_out *answer;  /* writer thread: the answer, sent if the batch commits */
 	struct twin_out *event;   /* writer thread: the $twin/{id}/events message, likewise */
 	int verb;                 /* TWIN_OP_BARRIER: the read to run again (enum twin_verb) */
+	size_t oversize;          /* TWIN_OP_OVERSIZE: the payload's size */
 	char *id, *payload;       /* point into data[] */
 	size_t id_len, payload_len;
 	char data[];

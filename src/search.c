@@ -265,7 +265,9 @@ enum twin_rc twin_searcher_submit(struct twin_searcher *s, struct twin_route *r,
 	job->route = r;
 	job->min_seq = min_seq;
 	job->len = len;
-	memcpy(job->payload, payload, len);
+	if (len) {
+		memcpy(job->payload, payload, len);
+	}
 	job->payload[len] = '\0';
 	pthread_mutex_lock(&s->lock);
 	if (s->tail) {

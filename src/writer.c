@@ -488,9 +488,21 @@ static void apply_delete(struct twin_writer *w, struct batch *b, struct twin_op 
 	twin_request_free(&req);
 }
 
+static void apply_oversize(struct twin_writer *w, struct batch *b, struct twin_op *op)
+{
+	b->invalid++;
+	wlog(w, LOG_INVALID, TWIN_LOG_WARNING,
+			"telemetry for '%s' ignored: %zu bytes, over max_twin_bytes=%zu", op->id, op->oversize,
+			w->d.cfg->max_twin_bytes);
+	add_error_event(w, op, "telemetry ignored: the payload is over max_twin_bytes");
+}
+
 static void apply(struct twin_writer *w, struct batch *b, struct twin_op *op)
 {
 	switch (op->kind) {
+		case TWIN_OP_OVERSIZE:
+			apply_oversize(w, b, op);
+			break;
 		case TWIN_OP_TELEMETRY:
 			apply_telemetry(w, b, op);
 			break;
@@ -684,7 +696,7 @@ void twin_writer_process(struct twin_writer *w, struct twin_op *ops, struct twin
 				twin_out_list_add(out, o);
 				continue;
 			}
-		} else if (op->kind == TWIN_OP_TELEMETRY) {
+		} else if (op->kind == TWIN_OP_TELEMETRY || op->kind == TWIN_OP_OVERSIZE) {
 			b.dropped += rc != TWIN_OK;
 		} else if (rc != TWIN_OK) {
 			answer_error(&b, op, &err, NULL);

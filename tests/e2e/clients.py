@@ -94,7 +94,7 @@ def corr_of(msg):
 class Client:
     """A connected paho client (loop_start) that queues every message it receives."""
 
-    def __init__(self, port, client_id=None, v5=True, clean=True, keepalive=60):
+    def __init__(self, port, client_id=None, v5=True, clean=True, keepalive=60, username=None):
         self.port = port
         self.client_id = client_id if client_id is not None else uniq("c")
         self.v5 = v5
@@ -104,6 +104,8 @@ class Client:
             self.c = mqtt.Client(client_id=self.client_id, clean_session=clean,
                                  protocol=mqtt.MQTTv311)
         self.c.reconnect_delay_set(0.1, 1)
+        if username is not None:       # for acl_file users (no password_file: not checked)
+            self.c.username_pw_set(username)
         self.q = queue.Queue()
         self.all = []           # every message ever received
         self._cond = threading.Condition()
@@ -409,10 +411,10 @@ def publish_as(port, topic, payload, client_id=None, qos=1, v5=False, retain=Fal
 class Subscriber(Client):
     """Collects messages (topic, payload, qos, retain) on the given filters."""
 
-    def __init__(self, port, topics, qos=1, v5=True, client_id=None):
-        super().__init__(port, client_id=client_id, v5=v5)
+    def __init__(self, port, topics, qos=1, v5=True, client_id=None, username=None):
+        super().__init__(port, client_id=client_id, v5=v5, username=username)
         self.topics = [topics] if isinstance(topics, str) else list(topics)
-        self.subscribe(self.topics, qos=qos)
+        self.granted = self.subscribe(self.topics, qos=qos)
 
     def on(self, topic):
         return [m for m in self.messages() if m.topic == topic]

@@ -8,7 +8,8 @@ import jsonschema
 import pytest
 from jsonschema.validators import validator_for
 
-from clients import Device, Requester311, Subscriber, nested, parse_json, publish_as, uniq
+from clients import (Device, Requester311, Subscriber, nested, parse_json, publish_as,
+                     uniq, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCHEMA_DIR = os.path.abspath(os.path.join(HERE, "..", "..", "schemas"))
@@ -59,7 +60,9 @@ def invalid(name, instance):
 
 EXPECTED = ["twin.json", "get.request.json", "get.response.json", "update.request.json",
             "update.response.json", "delete.request.json", "delete.response.json",
-            "error.json", "desired.message.json", "stats.response.json"]
+            "error.json", "desired.message.json", "stats.response.json",
+            "search.request.json", "search.response.json", "history.request.json",
+            "history.response.json", "event.json"]
 
 
 @pytest.mark.parametrize("name", EXPECTED)
@@ -182,6 +185,106 @@ def test_stats_answer(broker, rr5):
         r311.close()
 
 
+def test_search_answers(broker, rr5, rr311):
+    p = uniq("sch-srch")
+    dev = Device(broker.port, p + "-dev")
+    try:
+        dev.telemetry({"tempTop": 24.1, "nested": {"a": [1, None], "b": {"c": True}}})
+        rr5.ok(f"$twin/{p}-a/update", {"desired": {"fanSpeed": 3}, "attributes": {"site": "dc1"}})
+        rr5.ok(f"$twin/{p}-b/update", {"reported": {"tempTop": 31}, "attributes": {"site": "dc1"}})
+        mine = 'like(id,"%s-*")' % p
+        requests = [
+            {"filter": mine},
+            {"filter": mine, "limit": 1, "count": True, "token": "s1"},
+            {"filter": "and(%s,eq(attributes/site,\"dc1\"))" % mine, "sort": ["-reported/tempTop"],
+             "fields": ["reported", "desired/fanSpeed", "metadata", "versions", "connected",
+                        "lastSeen", "nosuch"], "count": True},
+            {"filter": "and(%s,eq(id,\"nobody\"))" % mine, "count": True},
+            {"limit": 200},
+        ]
+        first = None
+        for req in requests:
+            valid("search.request.json", req)
+            body = rr5.ok("$twin/search", req)
+            valid("search.response.json", body)
+            assert body["items"] or req.get("count")
+            first = first or (body if "cursor" in body else None)
+        assert first is not None
+        nxt = {"filter": mine, "limit": 1, "count": True, "cursor": first["cursor"]}
+        valid("search.request.json", nxt)
+        valid("search.response.json", rr5.ok("$twin/search", nxt))
+        b = rr311("$twin/search", {"filter": mine, "token": "v311"}, token="v311")
+        assert b.outcome == "accepted"
+        valid("search.response.json", b.body)
+        for bad in ({"filter": "eq(id,", "token": "e"}, {"limit": 201}, {"sort": [1]}):
+            a = rr5("$twin/search", bad)
+            assert a.status == 400
+            valid("error.json", a.body)
+        b = rr311("$twin/search", {"filter": "x(", "token": "r311"}, token="r311")
+        assert b.outcome == "rejected"
+        valid("error.json", b.body)
+    finally:
+        dev.close()
+
+
+def test_history_answers(broker, rr5, rr311):
+    tid = uniq("sch-hist")
+    publish_as(broker.port, f"devices/{tid}/telemetry", {"t": 1, "n": {"a": [1, None]}}, client_id=tid)
+    rr5.ok(f"$twin/{tid}/update", {"desired": {"f": 3}, "attributes": {"s": "x"}})
+    rr5.ok(f"$twin/{tid}/update", {"desired": {"f": None}})
+    for req in ({}, {"limit": 2, "token": "h"}, {"since": 0, "fields": ["reported/n", "desired"]},
+                {"fields": []}, {"since": 9999999999999}, {"limit": 1000}):
+        valid("history.request.json", req)
+        body = rr5.ok(f"$twin/{tid}/history", req)
+        valid("history.response.json", body)
+    assert rr5.ok(f"$twin/{tid}/history")["items"]
+    b = rr311(f"$twin/{tid}/history", {"token": "v311"})
+    assert b.outcome == "accepted"
+    valid("history.response.json", b.body)
+    for topic, payload, status in ((f"$twin/{tid}-missing/history", {"token": "m"}, 404),
+                                   (f"$twin/{tid}/history", {"limit": 0}, 400)):
+        a = rr5(topic, payload)
+        assert a.status == status
+        valid("error.json", a.body)
+
+
+def test_event_messages(broker, rr5):
+    tid = uniq("sch-ev")
+    sub = Subscriber(broker.port, "$twin/+/events")
+    dev = Device(broker.port, tid)
+    try:
+        dev.telemetry({"t": 1, "o": {"a": 1, "b": [1, None]}})
+        dev.telemetry({"o": {"a": None}})
+        dev.telemetry(b"not json")
+        dev.telemetry(nested(40))
+        rr5.ok(f"$twin/{tid}/update", {"desired": {"f": 3}, "attributes": {"s": {"x": 1}}})
+        rr5.ok(f"$twin/{tid}/update", {"desired": {"f": None}, "attributes": {"s": None}})
+        assert rr5(f"$twin/{tid}/delete").status == 200
+        topic = f"$twin/{tid}/events"
+        wait_until(lambda: len(sub.messages(topic)) >= 7, msg="7 events")
+        sub.sync()
+        events = [parse_json(m.payload) for m in sub.messages(topic)]
+    finally:
+        dev.close()
+        sub.close()
+    assert [e["type"] for e in events] == ["created", "updated", "error", "error", "updated",
+                                           "updated", "deleted"]
+    for e in events:
+        valid("event.json", e)
+
+
+@pytest.mark.parametrize("doc", [
+    {"limit": 0}, {"limit": 201}, {"limit": "5"}, {"filter": 5}, {"count": "yes"},
+    {"sort": "-reported/t"}, {"sort": ["a", "b", "c", "d", "e"]}, {"sort": [""]}, {"sort": ["-"]},
+    {"fields": "reported"}, {"token": 5}, {"query": "eq(id,\"a\")"}, {"desired": {}},
+])
+def test_search_request_schema_refuses_what_the_plugin_refuses(broker, rr5, doc):
+    invalid("search.request.json", doc)
+    a = rr5("$twin/search", doc)
+    assert a.status == 400, (doc, a.status, a.body)
+    valid("error.json", a.body)
+
+
 @pytest.mark.parametrize("name,doc", [
     ("update.request.json", {"desire": {"a": 1}}),
     ("update.request.json", {"desired": 5}),
@@ -192,6 +295,12 @@ def test_stats_answer(broker, rr5):
     ("get.request.json", {"fields": "reported"}),
     ("get.request.json", {"token": 5}),
     ("delete.request.json", {"desired": {"a": 1}}),
+    ("history.request.json", {"limit": 0}),
+    ("history.request.json", {"limit": 1001}),
+    ("history.request.json", {"since": -1}),
+    ("history.request.json", {"since": "yesterday"}),
+    ("history.request.json", {"fields": "reported"}),
+    ("history.request.json", {"version": 1}),
 ])
 def test_request_schemas_refuse_what_the_plugin_refuses(broker, rr5, name, doc):
     invalid(name, doc)
