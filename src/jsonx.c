@@ -222,6 +222,30 @@ static bool write_number(struct twin_buf *b, double d)
 		}
 		return put(b, p, (size_t)(end - p));
 	}
+	/* short decimals (sensor values such as 24.1 or 1234.56): when d == v / 10^k exactly (a correctly
+	 * rounded division of exact operands), the text of v with k decimals reads back as d */
+	static const double pow10[] = {1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+	for (int k = 0; k < 6 && fabs(d) * pow10[k] < MAX_SAFE_INT / 16; k++) {
+		double v = round(d * pow10[k]);
+		if (v / pow10[k] != d) {
+			continue;
+		}
+		uint64_t u = (uint64_t)fabs(v);
+		char *end = tmp + sizeof(tmp), *p = end;
+		for (int i = 0; i <= k; i++) {
+			*--p = (char)('0' + u % 10);
+			u /= 10;
+		}
+		*--p = '.';
+		do {
+			*--p = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (d < 0) {
+			*--p = '-';
+		}
+		return put(b, p, (size_t)(end - p));
+	}
 	n = snprintf(tmp, sizeof(tmp), "%.15g", d);
 	if (strtod(tmp, NULL) != d) {
 		n = snprintf(tmp, sizeof(tmp), "%.17g", d);
@@ -232,53 +256,28 @@ static bool write_number(struct twin_buf *b, double d)
 static bool write_string(struct twin_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t n = strlen(s);
-	if (!twin_buf_reserve(b, n + 2)) {
+	if (!put(b, "\"", 1)) {
 		return false;
 	}
-	b->data[b->len++] = '"';
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		char esc = 0;
-		switch (*c) {
-			case '"':
-				esc = '"';
-				break;
-			case '\\':
-				esc = '\\';
-				break;
-			case '\n':
-				esc = 'n';
-				break;
-			case '\r':
-				esc = 'r';
-				break;
-			case '\t':
-				esc = 't';
-				break;
-			case '\b':
-				esc = 'b';
-				break;
-			case '\f':
-				esc = 'f';
-				break;
-			default:
-				break;
+	for (const unsigned char *c = (const unsigned char *)s;;) {
+		const unsigned char *run = c;
+		while (*c >= 0x20 && *c != '"' && *c != '\\') {
+			c++;
 		}
-		if (esc) {
-			char two[2] = {'\\', esc};
-			if (!put(b, two, 2)) {
-				return false;
-			}
-		} else if (*c < 0x20) {
-			char six[6] = {'\\', 'u', '0', '0', hex[*c >> 4], hex[*c & 15]};
-			if (!put(b, six, 6)) {
-				return false;
-			}
-		} else if (!put(b, (const char *)c, 1)) {
+		if (c > run && !put(b, (const char *)run, (size_t)(c - run))) {
 			return false;
 		}
+		if (!*c) {
+			return put(b, "\"", 1);
+		}
+		const char *esc = *c == '"' ? "\\\"" : *c == '\\' ? "\\\\" : *c == '\n' ? "\\n"
+				: *c == '\r' ? "\\r" : *c == '\t' ? "\\t" : *c == '\b' ? "\\b" : *c == '\f' ? "\\f" : NULL;
+		char six[6] = {'\\', 'u', '0', '0', hex[*c >> 4], hex[*c & 15]};
+		if (!(esc ? put(b, esc, 2) : put(b, six, 6))) {
+			return false;
+		}
+		c++;
 	}
-	return put(b, "\"", 1);
 }
 
 bool twin_json_write(struct twin_buf *b, const cJSON *item)

@@ -74,3 +74,27 @@ TEST(jsonx_should_print_exact_compact_json)
 	cJSON_Delete(back);
 	cJSON_Delete(j);
 }
+
+TEST(jsonx_should_print_decimals_that_read_back_exactly)
+{
+	static const double values[] = {24.1, -0.5, 0.25, 1234.56, 21.33, 0.1, 0.3, 100.001, 1e-7, 3.14159265358979,
+			-45.8, 512.7, 0.000001, 123456.789012, 2.5e-3};
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		cJSON *n = cJSON_CreateNumber(values[i]);
+		char *out = twin_json_print(n, NULL);
+		if (strtod(out, NULL) != values[i] || strlen(out) > 20) {
+			CHECK_FAIL("%.17g printed as %s", values[i], out);
+		}
+		free(out);
+		cJSON_Delete(n);
+	}
+	cJSON *n = cJSON_CreateNumber(24.1);
+	char *out = twin_json_print(n, NULL);
+	CHECK_STR(out, "24.1");
+	free(out);
+	cJSON_SetNumberValue(n, -0.05);
+	out = twin_json_print(n, NULL);
+	CHECK_STR(out, "-0.05");
+	free(out);
+	cJSON_Delete(n);
+}
