@@ -192,7 +192,7 @@ void twin_buf_free(struct twin_buf *b)
 	b->len = b->cap = 0;
 }
 
-static bool put(struct twin_buf *b, const char *s, size_t n)
+bool twin_buf_put(struct twin_buf *b, const char *s, size_t n)
 {
 	if (!twin_buf_reserve(b, n)) {
 		return false;
@@ -207,7 +207,7 @@ static bool write_number(struct twin_buf *b, double d)
 	char tmp[32];
 	int n;
 	if (!isfinite(d)) {
-		return put(b, "null", 4);
+		return twin_buf_put(b, "null", 4);
 	}
 	if (d == floor(d) && fabs(d) <= MAX_SAFE_INT) {
 		int64_t v = (int64_t)d;
@@ -220,7 +220,7 @@ static bool write_number(struct twin_buf *b, double d)
 		if (v < 0) {
 			*--p = '-';
 		}
-		return put(b, p, (size_t)(end - p));
+		return twin_buf_put(b, p, (size_t)(end - p));
 	}
 	/* short decimals (sensor values such as 24.1 or 1234.56): when d == v / 10^k exactly (a correctly
 	 * rounded division of exact operands), the text of v with k decimals reads back as d */
@@ -244,19 +244,19 @@ static bool write_number(struct twin_buf *b, double d)
 		if (d < 0) {
 			*--p = '-';
 		}
-		return put(b, p, (size_t)(end - p));
+		return twin_buf_put(b, p, (size_t)(end - p));
 	}
 	n = snprintf(tmp, sizeof(tmp), "%.15g", d);
 	if (strtod(tmp, NULL) != d) {
 		n = snprintf(tmp, sizeof(tmp), "%.17g", d);
 	}
-	return n > 0 && put(b, tmp, (size_t)n);
+	return n > 0 && twin_buf_put(b, tmp, (size_t)n);
 }
 
-static bool write_string(struct twin_buf *b, const char *s)
+bool twin_json_write_string(struct twin_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	if (!put(b, "\"", 1)) {
+	if (!twin_buf_put(b, "\"", 1)) {
 		return false;
 	}
 	for (const unsigned char *c = (const unsigned char *)s;;) {
@@ -264,20 +264,25 @@ static bool write_string(struct twin_buf *b, const char *s)
 		while (*c >= 0x20 && *c != '"' && *c != '\\') {
 			c++;
 		}
-		if (c > run && !put(b, (const char *)run, (size_t)(c - run))) {
+		if (c > run && !twin_buf_put(b, (const char *)run, (size_t)(c - run))) {
 			return false;
 		}
 		if (!*c) {
-			return put(b, "\"", 1);
+			return twin_buf_put(b, "\"", 1);
 		}
 		const char *esc = *c == '"' ? "\\\"" : *c == '\\' ? "\\\\" : *c == '\n' ? "\\n"
 				: *c == '\r' ? "\\r" : *c == '\t' ? "\\t" : *c == '\b' ? "\\b" : *c == '\f' ? "\\f" : NULL;
 		char six[6] = {'\\', 'u', '0', '0', hex[*c >> 4], hex[*c & 15]};
-		if (!(esc ? put(b, esc, 2) : put(b, six, 6))) {
+		if (!(esc ? twin_buf_put(b, esc, 2) : twin_buf_put(b, six, 6))) {
 			return false;
 		}
 		c++;
 	}
+}
+
+bool twin_json_write_int(struct twin_buf *b, int64_t v)
+{
+	return write_number(b, (double)v);
 }
 
 bool twin_json_write(struct twin_buf *b, const cJSON *item)
@@ -286,42 +291,42 @@ bool twin_json_write(struct twin_buf *b, const cJSON *item)
 	bool first = true;
 	switch (item->type & 0xFF) {
 		case cJSON_False:
-			return put(b, "false", 5);
+			return twin_buf_put(b, "false", 5);
 		case cJSON_True:
-			return put(b, "true", 4);
+			return twin_buf_put(b, "true", 4);
 		case cJSON_NULL:
-			return put(b, "null", 4);
+			return twin_buf_put(b, "null", 4);
 		case cJSON_Number:
 			return write_number(b, item->valuedouble);
 		case cJSON_String:
-			return write_string(b, item->valuestring);
+			return twin_json_write_string(b, item->valuestring);
 		case cJSON_Raw:
-			return put(b, item->valuestring, strlen(item->valuestring));
+			return twin_buf_put(b, item->valuestring, strlen(item->valuestring));
 		case cJSON_Array:
-			if (!put(b, "[", 1)) {
+			if (!twin_buf_put(b, "[", 1)) {
 				return false;
 			}
 			cJSON_ArrayForEach(c, item)
 			{
-				if ((!first && !put(b, ",", 1)) || !twin_json_write(b, c)) {
+				if ((!first && !twin_buf_put(b, ",", 1)) || !twin_json_write(b, c)) {
 					return false;
 				}
 				first = false;
 			}
-			return put(b, "]", 1);
+			return twin_buf_put(b, "]", 1);
 		case cJSON_Object:
-			if (!put(b, "{", 1)) {
+			if (!twin_buf_put(b, "{", 1)) {
 				return false;
 			}
 			cJSON_ArrayForEach(c, item)
 			{
-				if ((!first && !put(b, ",", 1)) || !write_string(b, c->string) || !put(b, ":", 1) ||
+				if ((!first && !twin_buf_put(b, ",", 1)) || !twin_json_write_string(b, c->string) || !twin_buf_put(b, ":", 1) ||
 						!twin_json_write(b, c)) {
 					return false;
 				}
 				first = false;
 			}
-			return put(b, "}", 1);
+			return twin_buf_put(b, "}", 1);
 		default:
 			return false;
 	}
@@ -330,7 +335,7 @@ bool twin_json_write(struct twin_buf *b, const cJSON *item)
 char *twin_json_print(const cJSON *item, size_t *len)
 {
 	struct twin_buf b = {0};
-	if (!twin_json_write(&b, item) || !put(&b, "", 1)) {
+	if (!twin_json_write(&b, item) || !twin_buf_put(&b, "", 1)) {
 		twin_buf_free(&b);
 		return NULL;
 	}

@@ -33,6 +33,10 @@ struct twin_buf {
 	size_t len, cap;
 };
 bool twin_buf_reserve(struct twin_buf *b, size_t extra);
+bool twin_buf_put(struct twin_buf *b, const char *s, size_t n);
+/* Appends a JSON string literal / an exact integer. */
+bool twin_json_write_string(struct twin_buf *b, const char *s);
+bool twin_json_write_int(struct twin_buf *b, int64_t v);
 void twin_buf_free(struct twin_buf *b);
 
 /* Appends item as compact JSON. Integers up to 2^53 (versions, timestamps) print without going

@@ -43,6 +43,7 @@ struct twin_writer {
 	bool started;
 	struct rate_limit rl[N_LOG_KINDS];
 	struct twin_out_list logs;
+	struct twin_buf scratch; /* events and history entries are written here, without cJSON trees */
 };
 
 /* A twin as this batch sees it. */
@@ -227,54 +228,55 @@ static void changes_free(struct changes *c)
 	}
 }
 
-static struct twin_out *event_message(const char *id, size_t id_len, const cJSON *body)
+static struct twin_out *event_message(const char *id, size_t id_len, const struct twin_buf *body)
 {
 	char topic[TWIN_MAX_ID_LEN + 32];
-	size_t len;
 	snprintf(topic, sizeof(topic), "$twin/%.*s/events", (int)id_len, id);
-	char *text = twin_json_print(body, &len);
-	struct twin_out *o = text ? twin_out_publish(NULL, topic, text, len, 0, false) : NULL;
-	cJSON_free(text);
-	return o;
+	return twin_out_publish(NULL, topic, body->data, body->len, 0, false);
+}
+
+/* Starts {"id":..,"version":..,"ts":..,"type":.. in the scratch buffer (no version when < 0). */
+static bool event_begin(struct twin_writer *w, const struct twin_op *op, int64_t version,
+		const char *type)
+{
+	struct twin_buf *b = &w->scratch;
+	b->len = 0;
+	return twin_buf_put(b, "{\"id\":", 6) && twin_json_write_string(b, op->id) &&
+			(version < 0 ||
+					(twin_buf_put(b, ",\"version\":", 11) && twin_json_write_int(b, version))) &&
+			twin_buf_put(b, ",\"ts\":", 6) && twin_json_write_int(b, op->ts) &&
+			twin_buf_put(b, ",\"type\":", 8) && twin_json_write_string(b, type);
 }
 
 /* {"id","version","ts","type", <each section that changed: its changed leaves>} */
 static void add_event(struct twin_writer *w, struct twin_op *op, const char *type, int64_t version,
 		struct changes *c)
 {
+	struct twin_buf *b = &w->scratch;
 	if (!w->d.cfg->events) {
 		return;
 	}
-	cJSON *body = cJSON_CreateObject();
-	bool ok = body && cJSON_AddStringToObject(body, "id", op->id) &&
-			twin_json_add_int64(body, "version", version) && twin_json_add_int64(body, "ts", op->ts) &&
-			cJSON_AddStringToObject(body, "type", type);
+	bool ok = event_begin(w, op, version, type);
 	for (int s = 0; ok && c && s < TWIN_N_SECTIONS; s++) {
 		if (c->sections[s] && c->sections[s]->child) {
-			ok = cJSON_AddItemToObject(body, twin_section_names[s], c->sections[s]);
-			c->sections[s] = NULL;
+			ok = twin_buf_put(b, ",", 1) && twin_json_write_string(b, twin_section_names[s]) &&
+					twin_buf_put(b, ":", 1) && twin_json_write(b, c->sections[s]);
 		}
 	}
-	if (ok) {
+	if (ok && twin_buf_put(b, "}", 1)) {
 		twin_out_free(op->event);
-		op->event = event_message(op->id, op->id_len, body);
+		op->event = event_message(op->id, op->id_len, b);
 	}
-	cJSON_Delete(body);
 }
 
 /* Telemetry that could not be applied is reported as an event too. */
 static void add_error_event(struct twin_writer *w, struct twin_op *op, const char *error)
 {
-	if (!w->d.cfg->events) {
-		return;
+	struct twin_buf *b = &w->scratch;
+	if (w->d.cfg->events && event_begin(w, op, -1, "error") && twin_buf_put(b, ",\"error\":", 9) &&
+			twin_json_write_string(b, error) && twin_buf_put(b, "}", 1)) {
+		op->event = event_message(op->id, op->id_len, b);
 	}
-	cJSON *body = cJSON_CreateObject();
-	if (body && cJSON_AddStringToObject(body, "id", op->id) &&
-			twin_json_add_int64(body, "ts", op->ts) && cJSON_AddStringToObject(body, "type", "error") &&
-			cJSON_AddStringToObject(body, "error", error)) {
-		op->event = event_message(op->id, op->id_len, body);
-	}
-	cJSON_Delete(body);
 }
 
 /* ---- applying operations ---- */
@@ -524,28 +526,27 @@ static bool nonempty(const cJSON *obj)
 	return obj && obj->child;
 }
 
-/* A history entry: the twin's sections as of this commit. */
+/* A history entry: {"version","ts","attributes","reported","desired"} as of this commit. */
 static enum twin_rc add_history(struct twin_writer *w, struct entry *e, struct twin_error *err)
 {
 	const struct twin_config *cfg = w->d.cfg;
-	cJSON *h = cJSON_CreateObject();
+	struct twin_buf *b = &w->scratch;
 	int64_t updated = 0, version = twin_doc_version(e->doc);
 	twin_json_int64(cJSON_GetObjectItemCaseSensitive(e->doc, "updated"), &updated);
-	bool ok = h && twin_json_add_int64(h, "version", version) && twin_json_add_int64(h, "ts", updated);
+	b->len = 0;
+	bool ok = twin_buf_put(b, "{\"version\":", 11) && twin_json_write_int(b, version) &&
+			twin_buf_put(b, ",\"ts\":", 6) && twin_json_write_int(b, updated);
 	for (int s = 0; ok && s < TWIN_N_SECTIONS; s++) {
-		ok = twin_json_set(h, twin_section_names[s], cJSON_Duplicate(twin_doc_section(e->doc, (enum twin_section)s), 1));
+		ok = twin_buf_put(b, ",", 1) && twin_json_write_string(b, twin_section_names[s]) &&
+				twin_buf_put(b, ":", 1) &&
+				twin_json_write(b, twin_doc_section(e->doc, (enum twin_section)s));
 	}
-	size_t len;
-	char *text = ok ? twin_json_print(h, &len) : NULL;
-	cJSON_Delete(h);
-	if (!text) {
+	if (!ok || !twin_buf_put(b, "}", 1)) {
 		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 	}
 	int64_t min_ts = cfg->history_max_age_s ? updated - cfg->history_max_age_s * 1000 : INT64_MIN;
-	enum twin_rc rc = twin_store_history_add(w->d.store, e->id, e->id_len, version, updated, text,
-			len, cfg->history_max, min_ts, err);
-	cJSON_free(text);
-	return rc;
+	return twin_store_history_add(w->d.store, e->id, e->id_len, version, updated, b->data, b->len,
+			cfg->history_max, min_ts, err);
 }
 
 static enum twin_rc flush(struct twin_writer *w, struct batch *b, struct twin_error *err)
@@ -833,6 +834,7 @@ void twin_writer_free(struct twin_writer *w)
 		next = o->next;
 		twin_out_free(o);
 	}
+	twin_buf_free(&w->scratch);
 	free(w);
 }
 
