@@ -16,7 +16,7 @@ build() {
 echo "== build"
 build build
 echo "== unit tests"
-ctest --test-dir build -L unit --output-on-failure
+ctest --test-dir build -L 'unit|fuzz-replay' --output-on-failure
 echo "== schemas and README examples"
 "$python" schemas/check_examples.py
 echo "== end-to-end tests"
@@ -27,7 +27,7 @@ build/bench/twin_bench --smoke
 echo "== AddressSanitizer + UBSan build"
 build build-asan -DCMAKE_BUILD_TYPE=Debug -DTWIN_SANITIZE=address,undefined
 echo "== unit tests (sanitized)"
-ctest --test-dir build-asan -L unit --output-on-failure
+ctest --test-dir build-asan -L 'unit|fuzz-replay' --output-on-failure
 echo "== end-to-end tests (sanitized plugin in the stock broker)"
 TWIN_PLUGIN="$PWD/build-asan/mosquitto_twin.so" \
 	TWIN_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
