@@ -31,6 +31,9 @@ static bool field_allowed(enum twin_verb verb, const char *name)
 {
 	const char *list = allowed_fields(verb);
 	size_t n = strlen(name);
+	if (n == 0) {
+		return false; /* also keys cut short by an embedded \u0000 */
+	}
 	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n) {
 		if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0')) {
 			return true;

@@ -40,6 +40,7 @@ TEST(request_should_refuse_with_a_message_naming_the_problem)
 			{"g", "{\"fields\":[1]}", "non-empty strings"},
 			{"g", "{\"token\":7}", "'token' must be a string"},
 			{"d", "{\"desired\":{}}", "unknown field 'desired'"},
+			{"g", "{\"\\u0000x\":1}", "unknown field ''"}, /* found by fuzzing: once an endless loop */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct twin_request req;
