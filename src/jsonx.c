@@ -62,6 +62,20 @@ static const char *find_duplicate(const cJSON *item)
 	return dup;
 }
 
+/* Numbers beyond the double range parse as infinity; they could not be stored as JSON. */
+static bool has_nonfinite(const cJSON *item)
+{
+	if (cJSON_IsNumber(item)) {
+		return !isfinite(item->valuedouble);
+	}
+	for (const cJSON *c = item->child; c; c = c->next) {
+		if (has_nonfinite(c)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 cJSON *twin_json_parse(const char *buf, size_t len, struct twin_error *err)
 {
 	const char *end = NULL;
@@ -81,6 +95,11 @@ cJSON *twin_json_parse(const char *buf, size_t len, struct twin_error *err)
 	if (end != buf + len) {
 		twin_fail(err, TWIN_ERR_BAD_REQUEST, "malformed JSON: unexpected data at byte %zu",
 				(size_t)(end - buf));
+		cJSON_Delete(root);
+		return NULL;
+	}
+	if (has_nonfinite(root)) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST, "a number in the JSON is out of range (beyond +-1.7e308)");
 		cJSON_Delete(root);
 		return NULL;
 	}

@@ -17,6 +17,8 @@ TEST(jsonx_should_reject_malformed_trailing_and_duplicates)
 	CHECK(!parse("{\"a\":1,\"b\":{\"c\":1,\"c\":2}}", &err));
 	CHECK_CONTAINS(err.msg, "duplicate key 'c'");
 	CHECK(!parse("", &err));
+	CHECK(!parse("{\"q\":2e308}", &err)); /* found by fuzz_merge: infinity cannot be stored */
+	CHECK_CONTAINS(err.msg, "out of range");
 	cJSON *ok = parse("  {\"a\":[1,2]}\n", &err);
 	CHECK(ok != NULL);
 	cJSON_Delete(ok);
