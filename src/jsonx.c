@@ -137,21 +137,6 @@ bool twin_json_depth_within(const char *buf, size_t len, int limit)
 	return true;
 }
 
-int twin_json_depth(const cJSON *item)
-{
-	if (!cJSON_IsObject(item) && !cJSON_IsArray(item)) {
-		return 0;
-	}
-	int deepest = 0;
-	for (const cJSON *c = item->child; c; c = c->next) {
-		int d = twin_json_depth(c);
-		if (d > deepest) {
-			deepest = d;
-		}
-	}
-	return deepest + 1;
-}
-
 bool twin_json_int64(const cJSON *item, int64_t *out)
 {
 	if (!cJSON_IsNumber(item)) {

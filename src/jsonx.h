@@ -15,9 +15,6 @@ cJSON *twin_json_parse(const char *buf, size_t len, struct twin_error *err);
 /* A cheap scan before parsing: false when brackets nest deeper than limit (strings are skipped). */
 bool twin_json_depth_within(const char *buf, size_t len, int limit);
 
-/* Nesting depth: a scalar is 0, {} or [] is 1, {"a":{}} is 2. */
-int twin_json_depth(const cJSON *item);
-
 /* An integral number within +-2^53. */
 bool twin_json_int64(const cJSON *item, int64_t *out);
 
