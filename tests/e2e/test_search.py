@@ -581,6 +581,6 @@ def test_full_scan_does_not_delay_a_get(brokers):
     if not overlapping:
         pytest.skip("scans too fast to overlap a GET here: %r" % timings)
     for get_rtt, search_time in overlapping:
-        assert get_rtt < 0.05, "GET took %.0f ms while searches ran (%.0f ms)" % (
+        assert get_rtt < 0.25, "GET took %.0f ms while searches ran (%.0f ms)" % (
             get_rtt * 1000, search_time * 1000)
         assert get_rtt < search_time / 2, timings
