@@ -38,8 +38,7 @@ struct twin_engine {
 	struct twin_pending pending;
 	struct twin_presence *presence;
 	struct twin_out_list local; /* answers made on this thread, not yet taken */
-	char *buf;                  /* get answers are assembled here */
-	size_t buf_cap;
+	struct twin_buf buf;        /* get answers are assembled here */
 };
 
 enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *ctx),
@@ -98,7 +97,7 @@ void twin_engine_close(struct twin_engine *e)
 	twin_opq_destroy(&e->in);
 	twin_topic_pattern_free(&e->pattern);
 	twin_presence_free(&e->presence);
-	free(e->buf);
+	twin_buf_free(&e->buf);
 	free(e);
 }
 
@@ -168,54 +167,19 @@ static void answer_error(struct twin_engine *e, const struct twin_route *r,
 	answer(e, twin_answer_error(r, err, token));
 }
 
-static bool reserve(struct twin_engine *e, size_t need)
-{
-	if (need <= e->buf_cap) {
-		return true;
-	}
-	size_t cap = need < 4096 ? 4096 : need * 2;
-	char *buf = realloc(e->buf, cap);
-	if (!buf) {
-		return false;
-	}
-	e->buf = buf;
-	e->buf_cap = cap;
-	return true;
-}
-
 /* The stored JSON with `connected` (and the token) spliced in before the closing brace: no parse. */
 static struct twin_out *splice_answer(struct twin_engine *e, const struct twin_route *r,
 		const char *json, size_t len, bool connected, const char *token)
 {
-	char *token_json = NULL;
-	if (token) {
-		cJSON *s = cJSON_CreateString(token);
-		token_json = s ? cJSON_PrintUnformatted(s) : NULL;
-		cJSON_Delete(s);
-		if (!token_json) {
-			return NULL;
-		}
-	}
 	static const char conn_true[] = ",\"connected\":true", conn_false[] = ",\"connected\":false";
-	const char *conn = connected ? conn_true : conn_false;
-	size_t conn_len = connected ? sizeof(conn_true) - 1 : sizeof(conn_false) - 1;
-	size_t token_len = token_json ? strlen(token_json) + 9 : 0;
-	struct twin_out *o = NULL;
-	if (reserve(e, len + conn_len + token_len + 1)) {
-		size_t n = len - 1; /* without '}' */
-		memcpy(e->buf, json, n);
-		memcpy(e->buf + n, conn, conn_len);
-		n += conn_len;
-		if (token_json) {
-			memcpy(e->buf + n, ",\"token\":", 9);
-			memcpy(e->buf + n + 9, token_json, token_len - 9);
-			n += token_len;
-		}
-		e->buf[n++] = '}';
-		o = twin_answer_raw(r, 200, e->buf, n);
-	}
-	cJSON_free(token_json);
-	return o;
+	struct twin_buf *b = &e->buf;
+	b->len = 0;
+	bool ok = twin_buf_put(b, json, len - 1) && /* without '}' */
+			(connected ? twin_buf_put(b, conn_true, sizeof(conn_true) - 1)
+					   : twin_buf_put(b, conn_false, sizeof(conn_false) - 1)) &&
+			(!token || (twin_buf_put(b, ",\"token\":", 9) && twin_json_write_string(b, token))) &&
+			twin_buf_put(b, "}", 1);
+	return ok ? twin_answer_raw(r, 200, b->data, b->len) : NULL;
 }
 
 static struct twin_out *selected_answer(const struct twin_route *r, const char *json, size_t len,
