@@ -69,8 +69,11 @@ static bool scan_one(void *ctx, const char *id, size_t id_len, const void *val, 
 		drop_row(&r);
 		return true;
 	}
-	int at = sc->n_rows < cap ? sc->n_rows++ : cap - 1;
-	if (at == cap - 1 && sc->n_rows == cap) {
+	int at;
+	if (sc->n_rows < cap) {
+		at = sc->n_rows++;
+	} else { /* full: the new row sorts before the last one, which makes room */
+		at = cap - 1;
 		drop_row(&sc->rows[at]);
 	}
 	while (at > 0 && twin_sort_compare(sc->sort, &r.key, &sc->rows[at - 1].key) < 0) {

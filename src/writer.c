@@ -421,7 +421,7 @@ static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op 
 	int n = 0;
 	struct changes c;
 	bool created = e->fresh;
-	changes_init(w, &c, 7u);
+	changes_init(w, &c, (1u << TWIN_N_SECTIONS) - 1);
 	for (int s = 0; s < TWIN_N_SECTIONS && n >= 0; s++) {
 		if (req.sections[s]) {
 			n = twin_doc_patch(e->doc, (enum twin_section)s, req.sections[s], op->ts, c.sections[s]);
