@@ -24,6 +24,10 @@
 #include "twin.h"
 #include "writer.h"
 
+/* Reads wait for queued telemetry of their twin only while the writer is at most this many operations
+ * behind (about one small commit); past it they answer from the committed state at once. */
+#define RYW_TELEMETRY_BACKLOG 256
+
 struct twin_engine {
 	const struct twin_config *cfg;
 	struct twin_topic_pattern pattern;
@@ -33,9 +37,11 @@ struct twin_engine {
 	struct twin_metrics metrics;
 	_Atomic uint64_t done_seq;
 	uint64_t next_seq;
+	uint64_t last_request_seq; /* the newest queued update or delete */
 	struct twin_writer *writer;
 	struct twin_searcher *searcher;
-	struct twin_pending pending;
+	struct twin_pending pending;          /* every queued write */
+	struct twin_pending pending_requests; /* queued updates and deletes only */
 	struct twin_presence *presence;
 	struct twin_out_list local; /* answers made on this thread, not yet taken */
 	struct twin_buf buf;        /* get answers are assembled here */
@@ -113,7 +119,28 @@ static enum twin_rc enqueue(struct twin_engine *e, struct twin_op *op, int64_t n
 	/* marked before the push: once pushed, the op belongs to the writer and may already be freed. A
 	 * refused push leaves a mark no op will clear; the next op's commit passes it. */
 	twin_pending_mark(&e->pending, op->id, op->id_len, op->seq);
+	if (op->kind == TWIN_OP_UPDATE || op->kind == TWIN_OP_DELETE) {
+		e->last_request_seq = op->seq;
+		twin_pending_mark(&e->pending_requests, op->id, op->id_len, op->seq);
+	}
 	return twin_opq_push(&e->in, op, now);
+}
+
+/* The newest operation a read must see: every request, and telemetry too unless the writer is more
+ * than RYW_TELEMETRY_BACKLOG operations behind (then reads answer from what is committed at once
+ * instead of waiting behind the backlog). */
+static uint64_t read_horizon(struct twin_engine *e, uint64_t done)
+{
+	return e->next_seq - done <= RYW_TELEMETRY_BACKLOG ? e->next_seq : e->last_request_seq;
+}
+
+static bool read_must_wait(struct twin_engine *e, const char *id, size_t id_len)
+{
+	uint64_t done = atomic_load_explicit(&e->done_seq, memory_order_acquire);
+	if (twin_pending_busy(&e->pending_requests, id, id_len, done)) {
+		return true;
+	}
+	return read_horizon(e, done) == e->next_seq && twin_pending_busy(&e->pending, id, id_len, done);
 }
 
 void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match *m,
@@ -427,7 +454,8 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 	} else if (m->verb == TWIN_VERB_STATS) {
 		run_stats(e, r, in->payload, in->payload_len);
 	} else if (m->verb == TWIN_VERB_SEARCH) {
-		if (twin_searcher_submit(e->searcher, r, in->payload, in->payload_len, e->next_seq) == TWIN_OK) {
+		if (twin_searcher_submit(e->searcher, r, in->payload, in->payload_len,
+					read_horizon(e, atomic_load_explicit(&e->done_seq, memory_order_acquire))) == TWIN_OK) {
 			return;
 		}
 		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
@@ -438,8 +466,7 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 		queue_request(e, m->verb == TWIN_VERB_UPDATE ? TWIN_OP_UPDATE : TWIN_OP_DELETE, m->verb,
 				m->id, m->id_len, in, r);
 		return;
-	} else if (twin_pending_busy(&e->pending, m->id, m->id_len,
-					   atomic_load_explicit(&e->done_seq, memory_order_acquire))) {
+	} else if (read_must_wait(e, m->id, m->id_len)) {
 		queue_request(e, TWIN_OP_BARRIER, m->verb, m->id, m->id_len, in, r);
 		return;
 	} else {

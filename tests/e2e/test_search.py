@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from clients import TIMEOUT, Client, Device, Requester5, corr_of, parse_json, uniq
+from clients import TIMEOUT, Client, Device, Requester5, corr_of, parse_json, uniq, wait_until
 
 
 def search(rr5, req=None, timeout=TIMEOUT, **kw):
@@ -542,8 +542,10 @@ def test_full_scan_does_not_delay_a_get(brokers):
     telemetry_many(b.port, data)
     searcher = brokers.track(Requester5(b.port))
     getter = brokers.track(Requester5(b.port))
-    # waits for the commit of all of it (read-your-writes)
-    assert search(searcher, count=True, limit=1, timeout=30)["count"] == n
+    # 3000 messages put the writer more than 256 operations behind: a search then answers from what is
+    # committed without waiting, so wait here until all of it is
+    wait_until(lambda: search(searcher, count=True, limit=1, timeout=30)["count"] == n, timeout=60,
+               msg="all %d twins committed" % n)
 
     req = {"filter": "gt(reported/t3,500)", "sort": ["-reported/t5", "reported/t1"],
            "count": True, "limit": 200}

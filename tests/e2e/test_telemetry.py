@@ -1,7 +1,9 @@
 """Device telemetry on devices/{id}/telemetry: twin creation, RFC 7396 merge, per-leaf
 metadata, version/lastSeen, presence, pass-through to subscribers, invalid payloads,
 QoS 2 retransmissions."""
-from clients import (Client, Device, RawClient, Subscriber, assert_ts, nested,
+import time
+
+from clients import (Client, Device, RawClient, Requester5, Subscriber, assert_ts, nested,
                      now_ms, publish_as, sleep_ms_tick, uniq, wait_until)
 
 PUBREC, PUBCOMP = 0x50, 0x70
@@ -344,3 +346,27 @@ def test_read_your_writes_same_connection(broker, rr5):
     t = rr5.twin(tid)
     assert t["reported"]["n"] == 49
     assert t["version"] == 50
+
+
+def test_read_does_not_wait_behind_a_telemetry_backlog(brokers):
+    """With more than 256 operations queued (the writer is behind), a get answers at once from the
+    committed twin instead of waiting for the backlog; with a short queue it waits (read-your-writes).
+    A 60 s commit interval keeps telemetry queued: only a request or a waiting get commits it."""
+    b = brokers({"commit_interval_ms": 60000})
+    rr = brokers.track(Requester5(b.port))
+    tid = uniq("tel-backlog")
+    assert rr.update(tid, {"attributes": {"site": "a"}}).status == 200
+    c = brokers.track(Client(b.port))
+    for i in range(400):
+        c.publish(tel("%s-other-%03d" % (tid, i)), {"n": i}, qos=0)
+    c.publish(tel(tid), {"n": 1}, qos=1)                 # PUBACKed: queued behind 400 others
+    t0 = time.monotonic()
+    t = rr.twin(tid)
+    assert time.monotonic() - t0 < 5, "the get waited for the backlog"
+    assert t["reported"] == {}, "answered from the committed state, without the queued telemetry"
+    assert t["version"] == 1
+    # a request commits the whole queue; then a short queue is waited for again
+    assert rr.update(tid, {"attributes": {"site": "b"}}).status == 200
+    c.publish(tel(tid), {"n": 2}, qos=1)
+    t = rr.twin(tid)
+    assert t["reported"] == {"n": 2}
