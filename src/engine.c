@@ -22,6 +22,7 @@
 #include "search.h"
 #include "store.h"
 #include "twin.h"
+#include "twin_format.h"
 #include "writer.h"
 
 /* Reads wait for queued telemetry of their twin only while the writer is at most this many operations
@@ -194,14 +195,18 @@ static void answer_error(struct twin_engine *e, const struct twin_route *r,
 	answer(e, twin_answer_error(r, err, token));
 }
 
-/* The stored JSON with `connected` (and the token) spliced in before the closing brace: no parse. */
-static struct twin_out *splice_answer(struct twin_engine *e, const struct twin_route *r,
-		const char *json, size_t len, bool connected, const char *token)
+/* The twin's public JSON with `connected` (and the token) after its stored members. */
+static struct twin_out *full_answer(struct twin_engine *e, const struct twin_route *r, const cJSON *doc,
+		bool connected, const char *token)
 {
 	static const char conn_true[] = ",\"connected\":true", conn_false[] = ",\"connected\":false";
 	struct twin_buf *b = &e->buf;
 	b->len = 0;
-	bool ok = twin_buf_put(b, json, len - 1) && /* without '}' */
+	bool ok = twin_json_write(b, doc) && b->len > 0;
+	if (ok) {
+		b->len--; /* the closing brace */
+	}
+	ok = ok &&
 			(connected ? twin_buf_put(b, conn_true, sizeof(conn_true) - 1)
 					   : twin_buf_put(b, conn_false, sizeof(conn_false) - 1)) &&
 			(!token || (twin_buf_put(b, ",\"token\":", 9) && twin_json_write_string(b, token))) &&
@@ -209,12 +214,10 @@ static struct twin_out *splice_answer(struct twin_engine *e, const struct twin_r
 	return ok ? twin_answer_raw(r, 200, b->data, b->len) : NULL;
 }
 
-static struct twin_out *selected_answer(const struct twin_route *r, const char *json, size_t len,
-		bool connected, const struct twin_request *req)
+static struct twin_out *selected_answer(const struct twin_route *r, const cJSON *doc, bool connected,
+		const struct twin_request *req)
 {
-	cJSON *doc = cJSON_ParseWithLength(json, len);
-	cJSON *sel = doc ? twin_doc_select(doc, req->fields) : NULL;
-	cJSON_Delete(doc);
+	cJSON *sel = twin_doc_select(doc, req->fields);
 	if (!sel) {
 		return NULL;
 	}
@@ -235,7 +238,7 @@ static void run_get(struct twin_engine *e, struct twin_route *r, const char *id,
 	struct twin_request req;
 	struct twin_error err;
 	const void *val;
-	size_t val_len, json_len;
+	size_t val_len;
 	if (twin_request_parse(TWIN_VERB_GET, payload, len, e->cfg->max_depth, &req, &err)) {
 		answer_error(e, r, &err, req.token);
 		twin_request_free(&req);
@@ -248,11 +251,12 @@ static void run_get(struct twin_engine *e, struct twin_route *r, const char *id,
 		return;
 	}
 	enum twin_rc rc = twin_store_get(e->store, id, id_len, &val, &val_len);
-	const char *json = rc == TWIN_OK ? twin_doc_json(val, val_len, &json_len) : NULL;
+	cJSON *doc = rc == TWIN_OK ? twin_doc_load(id, id_len, val, val_len) : NULL;
 	bool connected = twin_presence_has(e->presence, id, id_len);
-	if (json) {
-		struct twin_out *o = req.fields ? selected_answer(r, json, json_len, connected, &req)
-										: splice_answer(e, r, json, json_len, connected, req.token);
+	if (doc) {
+		struct twin_out *o = req.fields ? selected_answer(r, doc, connected, &req)
+										: full_answer(e, r, doc, connected, req.token);
+		cJSON_Delete(doc);
 		if (o) {
 			answer(e, o);
 		} else {

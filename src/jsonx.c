@@ -155,20 +155,46 @@ bool twin_json_add_int64(cJSON *obj, const char *name, int64_t v)
 	return cJSON_AddNumberToObject(obj, name, (double)v) != NULL;
 }
 
+bool twin_json_replace(cJSON *obj, cJSON *old, cJSON *item)
+{
+	if (!item || item == old) {
+		return item != NULL;
+	}
+	/* item takes over old's key: no copy of the name */
+	if (item->string && !(item->type & cJSON_StringIsConst)) {
+		cJSON_free(item->string);
+	}
+	item->string = old->string;
+	item->type = (item->type & ~cJSON_StringIsConst) | (old->type & cJSON_StringIsConst);
+	old->string = NULL;
+	old->type &= ~cJSON_StringIsConst;
+	return cJSON_ReplaceItemViaPointer(obj, old, item) != 0;
+}
+
 bool twin_json_set(cJSON *obj, const char *name, cJSON *item)
 {
 	if (!item) {
 		return false;
 	}
-	if (cJSON_GetObjectItemCaseSensitive(obj, name)) {
-		return cJSON_ReplaceItemInObjectCaseSensitive(obj, name, item) ||
-				(cJSON_Delete(item), false);
+	cJSON *old = cJSON_GetObjectItemCaseSensitive(obj, name);
+	if (old) {
+		return twin_json_replace(obj, old, item);
 	}
 	if (!cJSON_AddItemToObject(obj, name, item)) {
 		cJSON_Delete(item);
 		return false;
 	}
 	return true;
+}
+
+bool twin_json_set_int64(cJSON *obj, const char *name, int64_t v)
+{
+	cJSON *old = cJSON_GetObjectItemCaseSensitive(obj, name);
+	if (cJSON_IsNumber(old)) {
+		cJSON_SetNumberValue(old, (double)v);
+		return true;
+	}
+	return twin_json_set(obj, name, cJSON_CreateNumber((double)v));
 }
 
 bool twin_buf_reserve(struct twin_buf *b, size_t extra)

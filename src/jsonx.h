@@ -23,6 +23,10 @@ bool twin_json_add_int64(cJSON *obj, const char *name, int64_t v);
 
 /* Replaces (or adds) member name of obj with item; takes ownership of item even on failure. */
 bool twin_json_set(cJSON *obj, const char *name, cJSON *item);
+/* Replaces member old of obj with item, which takes old's name (item's own name is dropped). */
+bool twin_json_replace(cJSON *obj, cJSON *old, cJSON *item);
+/* Sets member name to the exact integer v, in place when it is already a number. */
+bool twin_json_set_int64(cJSON *obj, const char *name, int64_t v);
 
 /* A growable byte buffer. */
 struct twin_buf {

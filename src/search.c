@@ -17,6 +17,7 @@
 #include "query.h"
 #include "request.h"
 #include "twin.h"
+#include "twin_format.h"
 
 #define WAIT_FOR_WRITES_MS 10000
 
@@ -47,9 +48,7 @@ static bool scan_one(void *ctx, const char *id, size_t id_len, const void *val, 
 {
 	struct scan *sc = ctx;
 	struct row r = {0};
-	(void)id;
-	(void)id_len;
-	if (!(r.doc = twin_doc_load(val, len))) {
+	if (!(r.doc = twin_doc_load(id, id_len, val, len))) {
 		return true; /* unreadable twins are skipped */
 	}
 	if (sc->filter && !twin_query_match(sc->filter, r.doc)) {

@@ -36,43 +36,6 @@ cJSON *twin_doc_create(const char *id, size_t id_len, int64_t last_version, int6
 	return doc;
 }
 
-const char *twin_doc_json(const void *val, size_t len, size_t *json_len)
-{
-	const char *bytes = val;
-	if (len < 3 || bytes[0] != TWIN_FORMAT_JSON1 || bytes[1] != '{' || bytes[len - 1] != '}') {
-		return NULL;
-	}
-	*json_len = len - 1;
-	return bytes + 1;
-}
-
-cJSON *twin_doc_load(const void *val, size_t len)
-{
-	size_t json_len;
-	const char *json = twin_doc_json(val, len, &json_len);
-	cJSON *doc = json ? cJSON_ParseWithLength(json, json_len) : NULL;
-	if (doc && !cJSON_IsObject(doc)) {
-		cJSON_Delete(doc);
-		doc = NULL;
-	}
-	return doc;
-}
-
-char *twin_doc_store(const cJSON *doc, size_t *len)
-{
-	struct twin_buf b = {0};
-	if (!twin_buf_reserve(&b, 1)) {
-		return NULL;
-	}
-	b.data[b.len++] = TWIN_FORMAT_JSON1;
-	if (!twin_json_write(&b, doc)) {
-		twin_buf_free(&b);
-		return NULL;
-	}
-	*len = b.len;
-	return b.data;
-}
-
 int64_t twin_doc_version(const cJSON *doc)
 {
 	int64_t v = 0;
@@ -112,16 +75,11 @@ int twin_doc_patch(cJSON *doc, enum twin_section s, const cJSON *patch, int64_t 
 	return twin_merge_apply(target, patch, meta, ts, changed);
 }
 
-static bool set_int(cJSON *obj, const char *name, int64_t v)
-{
-	return twin_json_set(obj, name, cJSON_CreateNumber((double)v));
-}
-
 int twin_doc_bump(cJSON *doc, unsigned mask, int64_t ts)
 {
 	cJSON *versions = object_member(doc, "versions");
-	if (!versions || !set_int(doc, "version", twin_doc_version(doc) + 1) ||
-			!set_int(doc, "updated", ts)) {
+	if (!versions || !twin_json_set_int64(doc, "version", twin_doc_version(doc) + 1) ||
+			!twin_json_set_int64(doc, "updated", ts)) {
 		return -1;
 	}
 	for (int s = 0; s < TWIN_N_SECTIONS; s++) {
@@ -130,7 +88,7 @@ int twin_doc_bump(cJSON *doc, unsigned mask, int64_t ts)
 			continue;
 		}
 		twin_json_int64(cJSON_GetObjectItemCaseSensitive(versions, twin_section_names[s]), &v);
-		if (!set_int(versions, twin_section_names[s], v + 1)) {
+		if (!twin_json_set_int64(versions, twin_section_names[s], v + 1)) {
 			return -1;
 		}
 	}
@@ -148,7 +106,7 @@ int twin_doc_bump(cJSON *doc, unsigned mask, int64_t ts)
 
 void twin_doc_seen(cJSON *doc, int64_t ts)
 {
-	set_int(doc, "lastSeen", ts);
+	twin_json_set_int64(doc, "lastSeen", ts);
 }
 
 /* Copies the value at path (a/b/c) from doc into out, creating the intermediate objects; a path that

@@ -1,6 +1,6 @@
-/* twin.h - the twin document model: creating, loading and storing a twin, patching its sections,
- * versioning, the derived delta, and field selection. A twin in memory is the cJSON tree of its public
- * document (without `connected`, which is live presence and never stored). */
+/* twin.h - the twin document model: creating a twin, patching its sections, versioning, the derived
+ * delta, and field selection (twin_format.h stores and loads it). A twin in memory is the cJSON tree
+ * of its public document (without `connected`, which is live presence and never stored). */
 #ifndef TWIN_TWIN_H
 #define TWIN_TWIN_H
 
@@ -12,16 +12,8 @@
 enum twin_section { TWIN_SEC_ATTRIBUTES, TWIN_SEC_REPORTED, TWIN_SEC_DESIRED, TWIN_N_SECTIONS };
 extern const char *const twin_section_names[TWIN_N_SECTIONS];
 
-/* Stored values are one format byte followed by the document's compact JSON. */
-#define TWIN_FORMAT_JSON1 '\x01'
-
 /* A new, empty twin; its first change makes it version last_version + 1. */
 cJSON *twin_doc_create(const char *id, size_t id_len, int64_t last_version, int64_t ts);
-cJSON *twin_doc_load(const void *val, size_t len);
-/* The JSON text of a stored value (skips the format byte); NULL if the value is not ours. */
-const char *twin_doc_json(const void *val, size_t len, size_t *json_len);
-/* Serialises for storage (format byte + JSON); malloc'd. */
-char *twin_doc_store(const cJSON *doc, size_t *len);
 
 int64_t twin_doc_version(const cJSON *doc);
 cJSON *twin_doc_section(cJSON *doc, enum twin_section s);

@@ -24,6 +24,7 @@
 #include "jsonx.h"
 #include "request.h"
 #include "twin.h"
+#include "twin_format.h"
 
 #define LOG_EVERY_MS    10000
 #define BATCH_MAX       4096 /* ops per commit */
@@ -110,7 +111,7 @@ static struct entry *get_entry(struct twin_writer *w, struct batch *b, const cha
 	e->id_len = len;
 	enum twin_rc rc = twin_store_wget(w->d.store, id, len, &val, &val_len);
 	if (rc == TWIN_OK) {
-		e->doc = twin_doc_load(val, val_len);
+		e->doc = twin_doc_load(id, len, val, val_len);
 		e->size_bound = val_len;
 		e->version_before = e->doc ? twin_doc_version(e->doc) : 0;
 		if (!e->doc || !(e->delta_before = cJSON_Duplicate(
@@ -728,7 +729,7 @@ static void republish_one(void *ctx, const char *id, size_t id_len, const void *
 {
 	void **args = ctx;
 	struct twin_writer *w = args[0];
-	cJSON *doc = twin_doc_load(val, len);
+	cJSON *doc = twin_doc_load(id, id_len, val, len);
 	if (doc) {
 		twin_out_list_add(args[1], desired_message(w->d.cfg, id, id_len, doc));
 	}

@@ -7,6 +7,7 @@
 
 #include "jsonx.h"
 #include "twin.h"
+#include "twin_format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		size_t len;
 		char *val = twin_doc_store(doc, &len);
-		cJSON *back = val ? twin_doc_load(val, len) : NULL;
+		cJSON *back = val ? twin_doc_load("fuzz", 4, val, len) : NULL;
 		if (val && (!back || !cJSON_Compare(doc, back, 1))) {
 			abort(); /* what is stored must load back identically */
 		}

@@ -3,6 +3,7 @@
 #include "check.h"
 #include "search.h"
 #include "twin.h"
+#include "twin_format.h"
 
 static struct twin_route route = {"app", NULL, "$twin/search", NULL, 0};
 

@@ -1,4 +1,4 @@
-/* test_twin.c - the document model: create, patch, version, delta, store format, field selection. */
+/* test_twin.c - the document model: create, patch, version, delta, field selection. */
 #include "check.h"
 #include "twin.h"
 
@@ -42,22 +42,6 @@ TEST(twin_should_derive_delta_and_report_its_changes)
 	free(s);
 	cJSON_Delete(d);
 	cJSON_Delete(r);
-	cJSON_Delete(doc);
-}
-
-TEST(twin_should_round_trip_the_store_format)
-{
-	cJSON *doc = twin_doc_create("r", 1, 0, 1);
-	size_t len, json_len;
-	char *val = twin_doc_store(doc, &len);
-	CHECK(val[0] == TWIN_FORMAT_JSON1);
-	const char *json = twin_doc_json(val, len, &json_len);
-	CHECK(json && json[0] == '{' && json[json_len - 1] == '}');
-	cJSON *back = twin_doc_load(val, len);
-	CHECK(cJSON_Compare(doc, back, 1));
-	CHECK(twin_doc_load("{}", 2) == NULL); /* no format byte: not ours */
-	free(val);
-	cJSON_Delete(back);
 	cJSON_Delete(doc);
 }
 

@@ -2,6 +2,7 @@
  * after the commit, desired messages, size limit, invalid telemetry, and the store-full path. */
 #include "check.h"
 #include "twin.h"
+#include "twin_format.h"
 #include "writer.h"
 
 #include <stdarg.h>
@@ -90,7 +91,7 @@ static cJSON *stored(struct fixture *f, const char *id)
 	cJSON *doc = NULL;
 	twin_store_read_begin(f->store);
 	if (twin_store_get(f->store, id, strlen(id), &val, &len) == TWIN_OK) {
-		doc = twin_doc_load(val, len);
+		doc = twin_doc_load(id, strlen(id), val, len);
 	}
 	twin_store_read_end(f->store);
 	return doc;
