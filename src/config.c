@@ -40,7 +40,7 @@ static const struct opt_def options[] = {
 	{"retain_desired", OPT_BOOL, offsetof(struct twin_config, retain_desired), "true", 0, 0},
 	{"queue_size", OPT_SIZE, offsetof(struct twin_config, queue_size), "100000", 16, 10000000},
 	{"events", OPT_BOOL, offsetof(struct twin_config, events), "true", 0, 0},
-	{"history_max", OPT_INT, offsetof(struct twin_config, history_max), "10", 0, 10000},
+	{"history_max", OPT_INT, offsetof(struct twin_config, history_max), "0", 0, 10000},
 	{"history_max_age_s", OPT_INT, offsetof(struct twin_config, history_max_age_s), "0", 0,
 			100LL * 365 * 86400},
 };

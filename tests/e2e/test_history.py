@@ -8,6 +8,8 @@ import pytest
 
 from clients import Client, Device, Requester311, Requester5, now_ms, sleep_ms_tick, uniq
 
+BROKER_OPTS = {"history_max": 10}  # history is off by default
+
 
 def history(rr5, tid, req=None, **kw):
     """A history request that must succeed; returns the body."""
@@ -109,7 +111,7 @@ def test_limit(broker, rr5):
         assert "limit" in a.body["error"]
 
 
-def test_default_limit_and_default_history_max_are_10(broker, rr5):
+def test_default_limit_is_10(broker, rr5):
     tid = uniq("hi-ten")
     expected = make_versions(rr5, tid, 12)
     assert versions(history(rr5, tid)) == list(range(12, 2, -1))
@@ -230,7 +232,7 @@ def test_history_reads_its_writes(broker, rr5):
 # ------------------------------------------------------------------ dedicated brokers
 
 def test_a_telemetry_burst_in_one_commit_is_one_entry(brokers):
-    b = brokers({"commit_interval_ms": 60000})
+    b = brokers({"commit_interval_ms": 60000, "history_max": 10})
     r = brokers.track(Requester5(b.port))
     tid = uniq("hi-burst")
     r.ok(f"$twin/{tid}/update", {"attributes": {"a": 1}})
@@ -255,8 +257,8 @@ def test_history_max_3_keeps_the_3_newest(brokers):
     assert versions(history(r, tid, limit=1000)) == [8, 7, 6]
 
 
-def test_history_max_0_keeps_none(brokers):
-    b = brokers({"history_max": 0})
+def test_history_is_off_by_default(brokers):
+    b = brokers()
     r = brokers.track(Requester5(b.port))
     tid = uniq("hi-max0")
     make_versions(r, tid, 3)
@@ -267,7 +269,7 @@ def test_history_max_0_keeps_none(brokers):
 
 
 def test_history_max_age_s(brokers):
-    b = brokers({"history_max_age_s": 1})
+    b = brokers({"history_max_age_s": 1, "history_max": 10})
     r = brokers.track(Requester5(b.port))
     tid = uniq("hi-age")
     make_versions(r, tid, 2)
@@ -279,7 +281,7 @@ def test_history_max_age_s(brokers):
 
 @pytest.mark.slow
 def test_history_survives_a_restart(brokers):
-    b = brokers()
+    b = brokers({"history_max": 10})
     r = Requester5(b.port)
     tid = uniq("hi-restart")
     expected = make_versions(r, tid, 4)
