@@ -150,10 +150,13 @@ static int write_config(const struct broker *b)
 	if (b->with_plugin) {
 		fprintf(f, "plugin %s\nplugin_opt_db_path %s\nplugin_opt_map_size 4294967296\n"
 				"plugin_opt_queue_size %u\n", bench_plugin(), b->db, b->queue_size);
-		/* TWIN_BENCH_OPTS="events false,history_max 0": extra plugin options, for design experiments */
-		const char *extra = getenv("TWIN_BENCH_OPTS");
-		for (const char *o = extra; o && *o; o += strcspn(o, ",") + (o[strcspn(o, ",")] == ',')) {
-			fprintf(f, "plugin_opt_%.*s\n", (int)strcspn(o, ","), o);
+		/* the scenario's own options, then TWIN_BENCH_OPTS="events false,history_max 10" (design
+		 * experiments): "name value" pairs separated by commas */
+		const char *lists[] = {b->opts, getenv("TWIN_BENCH_OPTS")};
+		for (int l = 0; l < 2; l++) {
+			for (const char *o = lists[l]; o && *o; o += strcspn(o, ",") + (o[strcspn(o, ",")] == ',')) {
+				fprintf(f, "plugin_opt_%.*s\n", (int)strcspn(o, ","), o);
+			}
 		}
 	}
 	return fclose(f);
@@ -226,9 +229,8 @@ int broker_wait_ready(struct broker *b, double timeout)
 	return -1;
 }
 
-int broker_start(struct broker *b, const char *name, int with_plugin, unsigned queue_size)
+static int start(struct broker *b, const char *name, int with_plugin, unsigned queue_size)
 {
-	memset(b, 0, sizeof(*b));
 	snprintf(b->name, sizeof(b->name), "%s", name);
 	b->with_plugin = with_plugin;
 	b->queue_size = queue_size;
@@ -244,6 +246,20 @@ int broker_start(struct broker *b, const char *name, int with_plugin, unsigned q
 	}
 	return broker_wait_ready(b, 30);
 }
+
+int broker_start(struct broker *b, const char *name, int with_plugin, unsigned queue_size)
+{
+	memset(b, 0, sizeof(*b));
+	return start(b, name, with_plugin, queue_size);
+}
+
+int broker_start_opts(struct broker *b, const char *name, unsigned queue_size, const char *opts)
+{
+	memset(b, 0, sizeof(*b));
+	snprintf(b->opts, sizeof(b->opts), "%s", opts);
+	return start(b, name, 1, queue_size);
+}
+
 
 int broker_stop(struct broker *b, double *secs)
 {

@@ -10,6 +10,7 @@ struct broker {
 	int port;
 	int with_plugin;
 	unsigned queue_size; /* plugin_opt_queue_size */
+	char opts[128];      /* more plugin options, "name value,name value" */
 	double spawned_at;  /* mono_now() just before fork */
 	char name[32];
 	char dir[1100];     /* its own directory under the run's temp dir */
@@ -26,6 +27,8 @@ const char *bench_plugin(void);    /* env TWIN_PLUGIN, else the plugin of this b
 
 /* Writes the config, forks/execs and waits until the port accepts connections. */
 int broker_start(struct broker *b, const char *name, int with_plugin, unsigned queue_size);
+/* The same for a plugin broker with more plugin options ("max_twin_bytes 1048576,events false"). */
+int broker_start_opts(struct broker *b, const char *name, unsigned queue_size, const char *opts);
 /* Fork/exec only (same port, config and db), recording spawned_at; for restart timing. */
 int broker_spawn(struct broker *b);
 int broker_wait_ready(struct broker *b, double timeout);

@@ -24,6 +24,7 @@ struct plan {
 	int conns;           /* publisher connections */
 	int window;          /* QoS 1 messages in flight per connection */
 	int requesters;      /* concurrent requesters in (d) */
+	unsigned growth_n;   /* twins grown to 4 and 64 KiB in (h) */
 	char only[32];       /* scenario letters to run */
 };
 

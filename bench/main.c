@@ -14,10 +14,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: twin_bench [--quick | --smoke] [--rounds N] [--seconds S] [--only a,b,c,d,e,f,g]\n"
+	fprintf(f, "usage: twin_bench [--quick | --smoke] [--rounds N] [--seconds S] [--only a,b,c,d,e,f,g,h]\n"
 			"  (a) ingest, 10k devices      (b) ingest, 1M devices (100k with --quick)\n"
 			"  (c) GET round trip            (d) durable desired updates\n"
 			"  (e) restart to first GET      (f) disk and heap per twin\n"
+			"  (g) search over every twin    (h) cost growth: 1k..1M twins, 4 and 64 KiB twins\n"
 			"env: MOSQUITTO (broker binary), TWIN_PLUGIN (mosquitto_twin.so), TWIN_KEEP_TMP=1,\n"
 			"     TWIN_BENCH_OPTS=\"events false,history_max 0\" (extra plugin_opt_ lines)\n");
 }
@@ -26,7 +27,7 @@ static int parse(int argc, char **argv, struct plan *p, const char **mode)
 {
 	*p = (struct plan){.rounds = 5, .seconds = 5, .small_n = 10000, .big_n = 1000000,
 			.idle_samples = 20000, .restarts = 3, .conns = 16, .window = 100, .requesters = 64,
-			.only = "abcdefg"};
+			.growth_n = 1000, .only = "abcdefgh"};
 	*mode = "full";
 	int rounds = 0;
 	double seconds = 0;
@@ -37,7 +38,7 @@ static int parse(int argc, char **argv, struct plan *p, const char **mode)
 			*mode = "quick (NOT the full benchmark: 2 rounds x 0.5 s, 100k twins instead of 1M)";
 		} else if (strcmp(a, "--smoke") == 0) {
 			p->rounds = 1, p->seconds = 0.2, p->small_n = 1000, p->big_n = 2000, p->idle_samples = 200;
-			p->restarts = 1, p->requesters = 8;
+			p->restarts = 1, p->requesters = 8, p->growth_n = 50;
 			*mode = "smoke (only proves every scenario runs: the figures mean nothing)";
 		} else if (strcmp(a, "--rounds") == 0 && v) {
 			rounds = atoi(v), i++;
@@ -46,7 +47,7 @@ static int parse(int argc, char **argv, struct plan *p, const char **mode)
 		} else if (strcmp(a, "--only") == 0 && v) {
 			size_t n = 0;
 			for (const char *c = v; *c && n < sizeof(p->only) - 1; c++) {
-				if (strchr("abcdefg", *c)) {
+				if (strchr("abcdefgh", *c)) {
 					p->only[n++] = *c;
 				} else if (*c != ',') {
 					return -1;
@@ -165,6 +166,10 @@ int main(int argc, char **argv)
 	if (plan_wants(&p, 'b') || plan_wants(&p, 'd') || plan_wants(&p, 'e') || plan_wants(&p, 'f') ||
 			plan_wants(&p, 'g')) {
 		rc |= run_group(&p, p.big_n, "bdgfe");
+	}
+	if (plan_wants(&p, 'h') && scen_growth(&p) != 0) {
+		fprintf(stderr, "twin_bench: scenario (h) failed\n");
+		rc = 1;
 	}
 	report_print();
 	bench_env_cleanup();

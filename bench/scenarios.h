@@ -1,4 +1,4 @@
-/* scenarios.h - the benchmark scenarios (a)-(g) and the broker pair they run against. */
+/* scenarios.h - the benchmark scenarios (a)-(h) and the broker pair they run against. */
 #ifndef BENCH_SCENARIOS_H
 #define BENCH_SCENARIOS_H
 
@@ -27,5 +27,6 @@ int scen_desired(struct group *g);              /* (d) */
 int scen_restart(struct group *g);              /* (e) */
 int scen_footprint(struct group *g);            /* (f) */
 int scen_search(struct group *g);               /* (g) */
+int scen_growth(const struct plan *p);          /* (h): plugin brokers of its own */
 
 #endif

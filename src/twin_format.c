@@ -129,44 +129,54 @@ static const cJSON *object_or_null(const cJSON *obj, const char *name)
 	return cJSON_IsObject(m) ? m : NULL;
 }
 
-char *twin_doc_store(const cJSON *doc, size_t *len)
+/* Appends varint length + compact JSON of obj: the text is written first, then moved behind its length. */
+static bool put_section(struct twin_buf *b, const cJSON *obj)
+{
+	char len_bytes[10];
+	size_t start = b->len, n = 0;
+	if (!twin_json_write(b, obj)) {
+		return false;
+	}
+	uint64_t text_len = b->len - start;
+	do {
+		len_bytes[n++] = (char)((text_len & 0x7f) | (text_len > 0x7f ? 0x80 : 0));
+		text_len >>= 7;
+	} while (text_len);
+	if (!twin_buf_reserve(b, n)) {
+		return false;
+	}
+	memmove(b->data + start + n, b->data + start, b->len - start);
+	memcpy(b->data + start, len_bytes, n);
+	b->len += n;
+	return true;
+}
+
+bool twin_doc_store(const cJSON *doc, struct twin_buf *b)
 {
 	static const cJSON empty = {.type = cJSON_Object};
-	struct twin_buf b = {0};
 	const cJSON *versions = object_or_null(doc, "versions");
 	const cJSON *meta = object_or_null(doc, "metadata");
 	const cJSON *seen = cJSON_GetObjectItemCaseSensitive(doc, "lastSeen");
 	int64_t updated = member_int(doc, "updated");
-	bool ok = twin_buf_reserve(&b, 256);
-	if (ok) {
-		b.data[b.len++] = FORMAT_COMPACT2;
-	}
-	ok = ok && put_varint(&b, (uint64_t)member_int(doc, "version")) &&
-			put_varint(&b, (uint64_t)member_int(doc, "created")) && put_varint(&b, (uint64_t)updated);
+	char format = FORMAT_COMPACT2;
+	b->len = 0;
+	bool ok = twin_buf_put(b, &format, 1) && put_varint(b, (uint64_t)member_int(doc, "version")) &&
+			put_varint(b, (uint64_t)member_int(doc, "created")) && put_varint(b, (uint64_t)updated);
 	for (int s = 0; ok && s < TWIN_N_SECTIONS; s++) {
-		ok = put_varint(&b, (uint64_t)member_int(versions, twin_section_names[s]));
+		ok = put_varint(b, (uint64_t)member_int(versions, twin_section_names[s]));
 	}
-	ok = ok && twin_buf_put(&b, seen ? "\x01" : "\x00", 1) &&
-			(!seen || put_zigzag(&b, member_int(doc, "lastSeen") - updated));
-	struct twin_buf text = {0};
+	ok = ok && twin_buf_put(b, seen ? "\x01" : "\x00", 1) &&
+			(!seen || put_zigzag(b, member_int(doc, "lastSeen") - updated));
 	for (int s = 0; ok && s < TWIN_N_SECTIONS; s++) {
 		const cJSON *sec = object_or_null(doc, twin_section_names[s]);
-		text.len = 0;
-		ok = twin_json_write(&text, sec ? sec : &empty) && put_varint(&b, text.len) &&
-				twin_buf_put(&b, text.data, text.len);
+		ok = put_section(b, sec ? sec : &empty);
 	}
-	twin_buf_free(&text);
 	for (int s = TWIN_SEC_REPORTED; ok && s <= TWIN_SEC_DESIRED; s++) {
 		const cJSON *sec = object_or_null(doc, twin_section_names[s]);
-		ok = put_varint(&b, count_leaves(sec)) &&
-				(!sec || put_leaf_ts(&b, sec, object_or_null(meta, twin_section_names[s]), updated));
+		ok = put_varint(b, count_leaves(sec)) &&
+				(!sec || put_leaf_ts(b, sec, object_or_null(meta, twin_section_names[s]), updated));
 	}
-	if (!ok) {
-		twin_buf_free(&b);
-		return NULL;
-	}
-	*len = b.len;
-	return b.data;
+	return ok;
 }
 
 /* ---- reading ---- */

@@ -5,11 +5,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "jsonx.h"
 #include "twin.h"
 
 /* The public document of the stored value val (its key is id); NULL if the value is damaged or not ours. */
 cJSON *twin_doc_load(const char *id, size_t id_len, const void *val, size_t len);
-/* The stored form of doc; malloc'd, *len set. NULL on allocation failure. */
-char *twin_doc_store(const cJSON *doc, size_t *len);
+/* Writes the stored form of doc into b (replacing its contents). False on allocation failure. */
+bool twin_doc_store(const cJSON *doc, struct twin_buf *b);
 
 #endif

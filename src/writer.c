@@ -44,7 +44,8 @@ struct twin_writer {
 	bool started;
 	struct rate_limit rl[N_LOG_KINDS];
 	struct twin_out_list logs;
-	struct twin_buf scratch; /* events and history entries are written here, without cJSON trees */
+	struct twin_buf scratch; /* events, answers, desired messages and history entries are written here */
+	struct twin_buf stored;  /* the stored form of the twin being written */
 };
 
 /* A twin as this batch sees it. */
@@ -356,25 +357,33 @@ static void answer_error(struct batch *b, struct twin_op *op, const struct twin_
 	op->answer = twin_answer_error(op->route, err, token);
 }
 
-static cJSON *update_answer(struct entry *e, const struct twin_request *req)
+/* Writes a member "name":value (value as compact JSON) into b. */
+static bool put_member(struct twin_buf *b, const char *name, const cJSON *value)
 {
-	cJSON *body = cJSON_CreateObject();
-	bool ok = body && cJSON_AddStringToObject(body, "id", cJSON_GetObjectItemCaseSensitive(e->doc, "id")->valuestring) &&
-			twin_json_add_int64(body, "version", twin_doc_version(e->doc)) &&
-			twin_json_set(body, "updated", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(e->doc, "updated"), 1));
+	return twin_buf_put(b, ",", 1) && twin_json_write_string(b, name) && twin_buf_put(b, ":", 1) &&
+			twin_json_write(b, value);
+}
+
+/* {"id","version","updated", each section the request patched, "delta" if desired or reported, "token"} */
+static struct twin_out *update_answer(struct twin_writer *w, struct entry *e, struct twin_op *op,
+		const struct twin_request *req)
+{
+	struct twin_buf *b = &w->scratch;
+	b->len = 0;
+	bool ok = twin_buf_put(b, "{\"id\":", 6) && twin_json_write_string(b, op->id) &&
+			twin_buf_put(b, ",\"version\":", 11) && twin_json_write_int(b, twin_doc_version(e->doc)) &&
+			put_member(b, "updated", cJSON_GetObjectItemCaseSensitive(e->doc, "updated"));
 	for (int s = 0; ok && s < TWIN_N_SECTIONS; s++) {
 		if (req->sections[s]) {
-			ok = twin_json_set(body, twin_section_names[s], cJSON_Duplicate(twin_doc_section(e->doc, (enum twin_section)s), 1));
+			ok = put_member(b, twin_section_names[s], twin_doc_section(e->doc, (enum twin_section)s));
 		}
 	}
 	if (ok && (req->sections[TWIN_SEC_DESIRED] || req->sections[TWIN_SEC_REPORTED])) {
-		ok = twin_json_set(body, "delta", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(e->doc, "delta"), 1));
+		ok = put_member(b, "delta", cJSON_GetObjectItemCaseSensitive(e->doc, "delta"));
 	}
-	if (!ok) {
-		cJSON_Delete(body);
-		return NULL;
-	}
-	return body;
+	ok = ok && (!req->token || (twin_buf_put(b, ",\"token\":", 9) && twin_json_write_string(b, req->token))) &&
+			twin_buf_put(b, "}", 1);
+	return ok ? twin_answer_raw(op->route, 200, b->data, b->len) : NULL;
 }
 
 /* Shared checks of update and delete: readable twin, conditional version. */
@@ -455,7 +464,7 @@ static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op 
 		add_event(w, op, created ? "created" : "updated", twin_doc_version(e->doc), &c);
 	}
 	changes_free(&c);
-	op->answer = twin_answer_json(op->route, update_answer(e, &req), req.token);
+	op->answer = update_answer(w, e, op, &req);
 	twin_request_free(&req);
 }
 
@@ -561,13 +570,10 @@ static enum twin_rc flush(struct twin_writer *w, struct batch *b, struct twin_er
 		}
 		bool had_delta = nonempty(e->delta_before);
 		if (exists(e)) {
-			size_t len;
-			char *val = twin_doc_store(e->doc, &len);
-			if (!val) {
+			if (!twin_doc_store(e->doc, &w->stored)) {
 				return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 			}
-			rc = twin_store_put(w->d.store, e->id, e->id_len, val, len, err);
-			free(val);
+			rc = twin_store_put(w->d.store, e->id, e->id_len, w->stored.data, w->stored.len, err);
 			if (!rc && w->d.cfg->history_max > 0 && twin_doc_version(e->doc) > e->version_before) {
 				rc = add_history(w, e, err);
 			}
@@ -590,29 +596,25 @@ static enum twin_rc flush(struct twin_writer *w, struct batch *b, struct twin_er
 	return TWIN_OK;
 }
 
-/* The message a device gets on devices/{id}/desired. */
-static struct twin_out *desired_message(const struct twin_config *cfg, const char *id,
-		size_t id_len, const cJSON *doc)
+/* The message a device gets on devices/{id}/desired: {"id","version","delta"}. */
+static struct twin_out *desired_message(struct twin_writer *w, const char *id, size_t id_len,
+		const cJSON *doc)
 {
-	char topic[TWIN_MAX_ID_LEN + 32];
+	static const cJSON empty = {.type = cJSON_Object};
+	const struct twin_config *cfg = w->d.cfg;
+	struct twin_buf *b = &w->scratch;
+	char topic[TWIN_MAX_ID_LEN + 32], id_str[TWIN_MAX_ID_LEN + 1];
 	const cJSON *delta = doc ? cJSON_GetObjectItemCaseSensitive(doc, "delta") : NULL;
 	snprintf(topic, sizeof(topic), "devices/%.*s/desired", (int)id_len, id);
+	snprintf(id_str, sizeof(id_str), "%.*s", (int)id_len, id);
 	if (!nonempty(delta) && cfg->retain_desired) {
 		return twin_out_publish(NULL, topic, "", 0, 1, true); /* clears the retained message */
 	}
-	cJSON *body = cJSON_CreateObject();
-	struct twin_out *o = NULL;
-	size_t len;
-	char *text = NULL;
-	if (body && cJSON_AddStringToObject(body, "id", cJSON_GetObjectItemCaseSensitive(doc, "id")->valuestring) &&
-			twin_json_add_int64(body, "version", twin_doc_version(doc)) &&
-			twin_json_set(body, "delta", delta ? cJSON_Duplicate(delta, 1) : cJSON_CreateObject()) &&
-			(text = twin_json_print(body, &len))) {
-		o = twin_out_publish(NULL, topic, text, len, 1, cfg->retain_desired);
-	}
-	cJSON_free(text);
-	cJSON_Delete(body);
-	return o;
+	b->len = 0;
+	bool ok = twin_buf_put(b, "{\"id\":", 6) && twin_json_write_string(b, id_str) &&
+			twin_buf_put(b, ",\"version\":", 11) && twin_json_write_int(b, twin_doc_version(doc)) &&
+			put_member(b, "delta", delta ? delta : &empty) && twin_buf_put(b, "}", 1);
+	return ok ? twin_out_publish(NULL, topic, b->data, b->len, 1, cfg->retain_desired) : NULL;
 }
 
 static void desired_messages(struct twin_writer *w, struct batch *b, struct twin_out_list *out)
@@ -628,7 +630,7 @@ static void desired_messages(struct twin_writer *w, struct batch *b, struct twin
 				(now && e->delta_before && cJSON_Compare(now, e->delta_before, 1))) {
 			continue;
 		}
-		twin_out_list_add(out, desired_message(w->d.cfg, e->id, e->id_len, exists(e) ? e->doc : NULL));
+		twin_out_list_add(out, desired_message(w, e->id, e->id_len, exists(e) ? e->doc : NULL));
 	}
 }
 
@@ -731,7 +733,7 @@ static void republish_one(void *ctx, const char *id, size_t id_len, const void *
 	struct twin_writer *w = args[0];
 	cJSON *doc = twin_doc_load(id, id_len, val, len);
 	if (doc) {
-		twin_out_list_add(args[1], desired_message(w->d.cfg, id, id_len, doc));
+		twin_out_list_add(args[1], desired_message(w, id, id_len, doc));
 	}
 	cJSON_Delete(doc);
 }
@@ -836,6 +838,7 @@ void twin_writer_free(struct twin_writer *w)
 		twin_out_free(o);
 	}
 	twin_buf_free(&w->scratch);
+	twin_buf_free(&w->stored);
 	free(w);
 }
 

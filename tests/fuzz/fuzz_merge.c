@@ -31,10 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			}
 		}
-		size_t len;
-		char *val = twin_doc_store(doc, &len);
-		cJSON *back = val ? twin_doc_load("fuzz", 4, val, len) : NULL;
-		if (val && (!back || !cJSON_Compare(doc, back, 1))) {
+		struct twin_buf val = {0};
+		bool stored = twin_doc_store(doc, &val);
+		cJSON *back = stored ? twin_doc_load("fuzz", 4, val.data, val.len) : NULL;
+		if (stored && (!back || !cJSON_Compare(doc, back, 1))) {
 			abort(); /* what is stored must load back identically */
 		}
 		cJSON *fields = nul ? twin_json_parse(nul + 1, size - patch_len - 1, &err) : NULL;
@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		cJSON_Delete(fields);
 		cJSON_Delete(back);
-		free(val);
+		twin_buf_free(&val);
 	}
 	cJSON_Delete(doc);
 	cJSON_Delete(patch);

@@ -19,12 +19,12 @@ static void put_twin(struct twin_store *s, const char *id, const char *site, dou
 	twin_doc_patch(doc, TWIN_SEC_ATTRIBUTES, a, 1, NULL);
 	twin_doc_patch(doc, TWIN_SEC_REPORTED, r, 1, NULL);
 	twin_doc_bump(doc, 3u, 1);
-	size_t len;
-	char *val = twin_doc_store(doc, &len);
+	struct twin_buf val = {0};
+	twin_doc_store(doc, &val);
 	twin_store_write_begin(s, &err);
-	twin_store_put(s, id, strlen(id), val, len, &err);
+	twin_store_put(s, id, strlen(id), val.data, val.len, &err);
 	twin_store_commit(s, &err);
-	free(val);
+	twin_buf_free(&val);
 	cJSON_Delete(a);
 	cJSON_Delete(r);
 	cJSON_Delete(doc);

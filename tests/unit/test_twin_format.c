@@ -32,9 +32,10 @@ static cJSON *sample_twin(void)
 TEST(format_should_round_trip_exactly)
 {
 	cJSON *doc = sample_twin();
-	size_t len;
-	char *val = twin_doc_store(doc, &len);
-	CHECK(val != NULL);
+	struct twin_buf b = {0};
+	CHECK(twin_doc_store(doc, &b));
+	char *val = b.data;
+	size_t len = b.len;
 	cJSON *back = twin_doc_load("rack-7", 6, val, len);
 	CHECK(back != NULL);
 	char *want = cJSON_PrintUnformatted(doc), *got = cJSON_PrintUnformatted(back);
@@ -49,8 +50,10 @@ TEST(format_should_round_trip_exactly)
 TEST(format_should_round_trip_a_new_twin_without_last_seen)
 {
 	cJSON *doc = twin_doc_create("r", 1, 0, 5);
-	size_t len;
-	char *val = twin_doc_store(doc, &len);
+	struct twin_buf b = {0};
+	twin_doc_store(doc, &b);
+	char *val = b.data;
+	size_t len = b.len;
 	cJSON *back = twin_doc_load("r", 1, val, len);
 	CHECK(back && cJSON_Compare(doc, back, 1));
 	CHECK(!cJSON_GetObjectItem(back, "lastSeen"));
@@ -68,8 +71,10 @@ TEST(format_should_take_far_less_than_the_public_json)
 	twin_doc_patch(doc, TWIN_SEC_REPORTED, p, 1763884800000, NULL);
 	twin_doc_bump(doc, 2, 1763884800000);
 	twin_doc_seen(doc, 1763884800000);
-	size_t len;
-	char *val = twin_doc_store(doc, &len), *json = cJSON_PrintUnformatted(doc);
+	struct twin_buf b = {0};
+	twin_doc_store(doc, &b);
+	char *val = b.data, *json = cJSON_PrintUnformatted(doc);
+	size_t len = b.len;
 	CHECK(len * 3 < strlen(json));
 	CHECK(len < 300);
 	free(json);
@@ -94,8 +99,10 @@ TEST(format_should_read_the_json_form)
 TEST(format_should_refuse_damaged_values)
 {
 	cJSON *doc = sample_twin();
-	size_t len;
-	char *val = twin_doc_store(doc, &len);
+	struct twin_buf b = {0};
+	twin_doc_store(doc, &b);
+	char *val = b.data;
+	size_t len = b.len;
 	for (size_t n = 0; n < len; n++) {
 		char *cut = malloc(n ? n : 1);
 		memcpy(cut, val, n);

@@ -1,0 +1,163 @@
+/* scen_growth.c - (h) how costs grow: the same measurements on a plugin broker holding 1 k .. 1 M twins of
+ * the rack payload, then 1 k twins (50 with --smoke) grown to ~4 KiB and ~64 KiB (an extra `reported.blob` object sent once
+ * per twin). Per row: broker ingest of 200-byte rack telemetry (QoS 0, 16 connections, one run), what the
+ * writer applies per second over that run and its backlog, and idle GET round trips. The writer takes up to
+ * 4096 queued messages per commit and writes each twin once per commit, so with few twins a twin is
+ * written once for several messages: the per-message cost shown falls as messages per twin rise. */
+#include <mosquitto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loadgen.h"
+#include "scenarios.h"
+#include "stats.h"
+
+#define GROWTH_QUEUE 2000000u
+#define SEND_WINDOW  100
+
+struct grower {
+	unsigned done;
+};
+
+static void on_publish(struct mosquitto *m, void *obj, int mid)
+{
+	(void)m, (void)mid;
+	((struct grower *)obj)->done++;
+}
+
+/* A JSON object of ~size bytes: {"f000":"xxxx...", ...} in 1 KiB members (one member below 1 KiB). */
+static char *blob_payload(size_t size)
+{
+	size_t members = size / 1024 ? size / 1024 : 1, each = size / members;
+	char *p = malloc(size + members * 16 + 32), *q = p;
+	if (!p) {
+		return NULL;
+	}
+	q += sprintf(q, "{\"blob\":{");
+	for (size_t i = 0; i < members; i++) {
+		q += sprintf(q, "%s\"f%03zu\":\"", i ? "," : "", i);
+		memset(q, 'x', each > 16 ? each - 16 : 1);
+		q += each > 16 ? each - 16 : 1;
+		*q++ = '"';
+	}
+	strcpy(q, "}}");
+	return p;
+}
+
+/* Sends the blob once to every twin (QoS 1, SEND_WINDOW in flight) and waits until all are stored. */
+static int grow_twins(const struct broker *b, unsigned ndev, size_t size)
+{
+	struct grower g = {0};
+	char topic[64], *payload = blob_payload(size);
+	struct mosquitto *m = mosquitto_new("twin-bench-grower", true, &g);
+	struct twin_stats s;
+	int rc = -1;
+	if (!payload || !m) {
+		goto out;
+	}
+	mosquitto_publish_callback_set(m, on_publish);
+	mosquitto_max_inflight_messages_set(m, SEND_WINDOW);
+	if (mosquitto_connect(m, "127.0.0.1", b->port, 60) != MOSQ_ERR_SUCCESS) {
+		goto out;
+	}
+	for (unsigned i = 0; i < ndev; i++) {
+		snprintf(topic, sizeof(topic), "devices/dev-%07u/telemetry", i);
+		if (mosquitto_publish(m, NULL, topic, (int)strlen(payload), payload, 1, false) != MOSQ_ERR_SUCCESS) {
+			goto out;
+		}
+		while (i + 1 - g.done > 4 * SEND_WINDOW && mosquitto_loop(m, 100, 1) == MOSQ_ERR_SUCCESS) {
+		}
+	}
+	while (g.done < ndev && mosquitto_loop(m, 100, 1) == MOSQ_ERR_SUCCESS) {
+	}
+	rc = g.done == ndev ? twin_settle(b, ndev, 600, &s) : -1;
+out:
+	if (m) {
+		mosquitto_disconnect(m);
+		mosquitto_destroy(m);
+	}
+	free(payload);
+	return rc;
+}
+
+static void fmt_n(char *buf, size_t n, unsigned v)
+{
+	if (v >= 1000000) {
+		snprintf(buf, n, "%uM", v / 1000000);
+	} else if (v >= 1000) {
+		snprintf(buf, n, "%uk", v / 1000);
+	} else {
+		snprintf(buf, n, "%u", v);
+	}
+}
+
+/* One row: a fresh plugin broker with ndev twins (grown to blob bytes when > 0). */
+static int growth_row(const struct plan *p, unsigned ndev, size_t blob)
+{
+	struct broker b;
+	struct twin_stats s;
+	struct lg_result r;
+	struct samples lat = {0};
+	struct rr_result rr;
+	char name[32], label[96], text[256], n[16];
+	int rc = -1;
+	fmt_n(n, sizeof(n), ndev);
+	snprintf(name, sizeof(name), "growth-%s-%zu", n, blob);
+	if (broker_start_opts(&b, name, GROWTH_QUEUE, "max_twin_bytes 1048576") != 0) {
+		goto out;
+	}
+	struct lg_opts create = {.port = b.port, .conns = p->conns, .ndev = ndev};
+	if (loadgen_run(&create, &r) != 0 || twin_settle(&b, ndev, 1800, &s) != 0 ||
+			(blob && grow_twins(&b, ndev, blob) != 0)) {
+		goto out;
+	}
+	long long applied0 = s.applied;
+	struct lg_opts load = {.port = b.port, .conns = p->conns, .ndev = ndev, .seconds = p->seconds};
+	if (loadgen_run(&load, &r) != 0) {
+		goto out;
+	}
+	double t0 = mono_now();
+	if (twin_settle(&b, 0, 600, &s) != 0) {
+		goto out;
+	}
+	double writer = (double)(s.applied - applied0) / (r.secs + mono_now() - t0);
+	struct rr_opts ro = {.port = b.port, .op = RR_GET, .clients = 1, .inflight = 1, .ndev = ndev,
+			.max_samples = p->idle_samples};
+	if (rr_run(&ro, &lat, &rr) != 0) {
+		goto out;
+	}
+	if (blob) {
+		snprintf(label, sizeof(label), "(h) %s twins of ~%zu KiB", n, blob / 1024);
+	} else {
+		snprintf(label, sizeof(label), "(h) %s twins (rack, ~0.8 KiB)", n);
+	}
+	snprintf(text, sizeof(text), "ingest %6.0f msg/s; writer %6.0f applied/s (%5.1f us each); GET p50 %4.0f us, "
+			"p99 %5.0f us", r.in_rate, writer, 1e6 / writer, samples_pct(&lat, 50), samples_pct(&lat, 99));
+	report_single(label, text, -1);
+	rc = 0;
+out:
+	if (rc) {
+		broker_log_tail(&b);
+	}
+	samples_free(&lat);
+	broker_stop(&b, NULL);
+	return rc;
+}
+
+int scen_growth(const struct plan *p)
+{
+	static const size_t blobs[] = {4096, 65536};
+	for (unsigned ndev = 1000; ndev <= p->big_n; ndev *= 10) {
+		if (growth_row(p, ndev, 0) != 0) {
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < sizeof(blobs) / sizeof(blobs[0]); i++) {
+		if (growth_row(p, p->growth_n, blobs[i]) != 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
