@@ -94,7 +94,8 @@ def corr_of(msg):
 class Client:
     """A connected paho client (loop_start) that queues every message it receives."""
 
-    def __init__(self, port, client_id=None, v5=True, clean=True, keepalive=60, username=None):
+    def __init__(self, port, client_id=None, v5=True, clean=True, keepalive=60, username=None,
+                 password=None):
         self.port = port
         self.client_id = client_id if client_id is not None else uniq("c")
         self.v5 = v5
@@ -104,8 +105,8 @@ class Client:
             self.c = mqtt.Client(client_id=self.client_id, clean_session=clean,
                                  protocol=mqtt.MQTTv311)
         self.c.reconnect_delay_set(0.1, 1)
-        if username is not None:       # for acl_file users (no password_file: not checked)
-            self.c.username_pw_set(username)
+        if username is not None:       # acl_file users need no password (no password_file)
+            self.c.username_pw_set(username, password)
         self.q = queue.Queue()
         self.all = []           # every message ever received
         self._cond = threading.Condition()
@@ -243,9 +244,9 @@ class Requester5:
     """MQTT v5 request/response over one connection (response topic + correlation
     data). Callable: rr5(topic, payload) -> RR5."""
 
-    def __init__(self, port, client_id=None, subscribe=True):
-        self.port, self.do_subscribe = port, subscribe
-        self.client = Client(port, client_id=client_id or uniq("rr5"), v5=True)
+    def __init__(self, port, client_id=None, subscribe=True, **client_kw):
+        self.port, self.do_subscribe, self.client_kw = port, subscribe, client_kw
+        self.client = Client(port, client_id=client_id or uniq("rr5"), v5=True, **client_kw)
         self.response_topic = "replies/%s" % self.client.client_id
         if subscribe:
             # like mosquitto_rr; answers are targeted, the subscription must not
@@ -255,7 +256,7 @@ class Requester5:
     def reset(self):
         """New connection (after the broker was restarted under us)."""
         self.client.close()
-        self.__init__(self.port, subscribe=self.do_subscribe)
+        self.__init__(self.port, subscribe=self.do_subscribe, **self.client_kw)
 
     def send(self, topic, payload=None, corr=None, response_topic=None, qos=0,
              retain=False, user_properties=(), no_response_topic=False):
@@ -338,7 +339,7 @@ class Requester311:
 
     def reset(self):
         self.client.close()
-        self.__init__(self.port, subscribe=self.do_subscribe)
+        self.__init__(self.port, subscribe=self.do_subscribe, **self.client_kw)
 
     def __call__(self, topic, payload=None, qos=0, timeout=TIMEOUT, token=None):
         if self.do_subscribe and topic not in self._subscribed:
@@ -411,8 +412,8 @@ def publish_as(port, topic, payload, client_id=None, qos=1, v5=False, retain=Fal
 class Subscriber(Client):
     """Collects messages (topic, payload, qos, retain) on the given filters."""
 
-    def __init__(self, port, topics, qos=1, v5=True, client_id=None, username=None):
-        super().__init__(port, client_id=client_id, v5=v5, username=username)
+    def __init__(self, port, topics, qos=1, v5=True, client_id=None, username=None, password=None):
+        super().__init__(port, client_id=client_id, v5=v5, username=username, password=password)
         self.topics = [topics] if isinstance(topics, str) else list(topics)
         self.granted = self.subscribe(self.topics, qos=qos)
 
