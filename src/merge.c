@@ -19,13 +19,13 @@ static cJSON *find(cJSON *obj, cJSON **hint, const char *key)
 	return m;
 }
 
-static bool is_ts_marker(const cJSON *m)
+bool twin_merge_is_ts_marker(const cJSON *m)
 {
 	return cJSON_IsObject(m) && m->child && cJSON_IsNumber(m->child) && m->child->string &&
 			strcmp(m->child->string, "ts") == 0 && !m->child->next;
 }
 
-static cJSON *leaf_ts(int64_t ts)
+cJSON *twin_merge_ts_marker(int64_t ts)
 {
 	cJSON *m = cJSON_CreateObject(), *n = cJSON_CreateNumber((double)ts);
 	if (!m || !n) {
@@ -40,11 +40,11 @@ static cJSON *leaf_ts(int64_t ts)
 /* Stamps leaf key: its existing marker m is updated in place, anything else replaced. */
 static bool stamp(cJSON *meta, cJSON *m, const char *key, int64_t ts)
 {
-	if (is_ts_marker(m)) {
+	if (twin_merge_is_ts_marker(m)) {
 		cJSON_SetNumberValue(m->child, (double)ts);
 		return true;
 	}
-	cJSON *marker = leaf_ts(ts);
+	cJSON *marker = twin_merge_ts_marker(ts);
 	if (m) {
 		return twin_json_replace(meta, m, marker);
 	}
@@ -58,7 +58,7 @@ static bool stamp(cJSON *meta, cJSON *m, const char *key, int64_t ts)
 /* The metadata node for an object member: its object mirror (replacing a leaf marker or nothing). */
 static cJSON *meta_object(cJSON *meta, cJSON *m, const char *key, int reset)
 {
-	if (!reset && cJSON_IsObject(m) && !is_ts_marker(m)) {
+	if (!reset && cJSON_IsObject(m) && !twin_merge_is_ts_marker(m)) {
 		return m;
 	}
 	cJSON *fresh = cJSON_CreateObject();

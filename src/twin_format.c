@@ -18,6 +18,7 @@
 
 #include "delta.h"
 #include "jsonx.h"
+#include "merge.h"
 
 #define FORMAT_JSON1    '\x01'
 #define FORMAT_COMPACT2 '\x02'
@@ -25,15 +26,21 @@
 
 /* ---- varints ---- */
 
+/* Writes v as a varint (7 bits per byte, low first) into out; returns its length (at most 10). */
+static size_t encode_varint(char out[10], uint64_t v)
+{
+	size_t n = 0;
+	do {
+		out[n++] = (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	return n;
+}
+
 static bool put_varint(struct twin_buf *b, uint64_t v)
 {
 	char tmp[10];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-		v >>= 7;
-	} while (v);
-	return twin_buf_put(b, tmp, n);
+	return twin_buf_put(b, tmp, encode_varint(tmp, v));
 }
 
 static bool put_zigzag(struct twin_buf *b, int64_t v)
@@ -78,11 +85,6 @@ static int64_t member_int(const cJSON *obj, const char *name)
 	return v;
 }
 
-static bool is_ts_marker(const cJSON *m)
-{
-	return cJSON_IsObject(m) && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(m, "ts"));
-}
-
 /* The metadata node of member key: usually the next one in meta (same order as the section). */
 static const cJSON *meta_of(const cJSON *meta, const cJSON **next, const char *key)
 {
@@ -110,12 +112,12 @@ static bool put_leaf_ts(struct twin_buf *b, const cJSON *section, const cJSON *m
 	for (const cJSON *c = section->child; c; c = c->next) {
 		const cJSON *m = meta_of(cJSON_IsObject(meta) ? meta : NULL, &next, c->string);
 		if (cJSON_IsObject(c)) {
-			if (!put_leaf_ts(b, c, is_ts_marker(m) ? NULL : m, updated)) {
+			if (!put_leaf_ts(b, c, twin_merge_is_ts_marker(m) ? NULL : m, updated)) {
 				return false;
 			}
 			continue;
 		}
-		int64_t ts = is_ts_marker(m) ? member_int(m, "ts") : updated;
+		int64_t ts = twin_merge_is_ts_marker(m) ? member_int(m, "ts") : updated;
 		if (!put_zigzag(b, ts - updated)) {
 			return false;
 		}
@@ -133,15 +135,11 @@ static const cJSON *object_or_null(const cJSON *obj, const char *name)
 static bool put_section(struct twin_buf *b, const cJSON *obj)
 {
 	char len_bytes[10];
-	size_t start = b->len, n = 0;
+	size_t start = b->len;
 	if (!twin_json_write(b, obj)) {
 		return false;
 	}
-	uint64_t text_len = b->len - start;
-	do {
-		len_bytes[n++] = (char)((text_len & 0x7f) | (text_len > 0x7f ? 0x80 : 0));
-		text_len >>= 7;
-	} while (text_len);
+	size_t n = encode_varint(len_bytes, b->len - start);
 	if (!twin_buf_reserve(b, n)) {
 		return false;
 	}
@@ -181,16 +179,6 @@ bool twin_doc_store(const cJSON *doc, struct twin_buf *b)
 
 /* ---- reading ---- */
 
-static cJSON *leaf_marker(int64_t ts)
-{
-	cJSON *m = cJSON_CreateObject();
-	if (m && !twin_json_add_int64(m, "ts", ts)) {
-		cJSON_Delete(m);
-		return NULL;
-	}
-	return m;
-}
-
 /* Builds the metadata mirror of section, taking *left timestamps from r. */
 static cJSON *read_meta(struct reader *r, const cJSON *section, int64_t updated, uint64_t *left)
 {
@@ -204,7 +192,7 @@ static cJSON *read_meta(struct reader *r, const cJSON *section, int64_t updated,
 			m = NULL;
 		} else {
 			(*left)--;
-			m = leaf_marker(updated + get_zigzag(r));
+			m = twin_merge_ts_marker(updated + get_zigzag(r));
 		}
 		if (!m || r->bad || !cJSON_AddItemToObject(meta, c->string, m)) {
 			cJSON_Delete(m);
