@@ -764,7 +764,8 @@ static void deadline(struct timespec *ts, int64_t ms)
 	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
 }
 
-static struct twin_op *wait_for_batch(struct twin_writer *w)
+/* Takes the next batch; *taken is its length, *drained whether it emptied the queue. */
+static struct twin_op *wait_for_batch(struct twin_writer *w, size_t *taken, bool *drained)
 {
 	struct twin_opq *q = w->d.in;
 	struct twin_op *ops = NULL;
@@ -804,22 +805,18 @@ static struct twin_op *wait_for_batch(struct twin_writer *w)
 	if (q->head) {
 		q->oldest_ms = q->head->ts;
 	}
+	*taken = last ? n : 0;
+	*drained = q->head == NULL;
 	pthread_mutex_unlock(&q->lock);
 	return ops;
 }
 
 /* After a large backlog has drained, hands the memory its queued messages took back to the system (glibc
  * keeps freed heap otherwise: a burst of 1 M messages would stay as ~300 MB of broker RSS). */
-static void release_backlog_memory(struct twin_writer *w, size_t batch_ops)
+static void release_backlog_memory(struct twin_writer *w, size_t batch_ops, bool drained)
 {
 	w->ops_since_trim += batch_ops;
-	if (w->ops_since_trim < TRIM_AFTER_OPS) {
-		return;
-	}
-	pthread_mutex_lock(&w->d.in->lock);
-	bool drained = w->d.in->head == NULL;
-	pthread_mutex_unlock(&w->d.in->lock);
-	if (!drained) {
+	if (w->ops_since_trim < TRIM_AFTER_OPS || !drained) {
 		return;
 	}
 	w->ops_since_trim = 0;
@@ -832,19 +829,17 @@ static void *writer_main(void *arg)
 {
 	struct twin_writer *w = arg;
 	struct twin_op *ops;
+	size_t n;
+	bool drained;
 	republish_desired(w);
-	while ((ops = wait_for_batch(w)) != NULL) {
+	while ((ops = wait_for_batch(w, &n, &drained)) != NULL) {
 		struct twin_out_list out = {0};
-		size_t n = 0;
-		for (const struct twin_op *op = ops; op; op = op->next) {
-			n++;
-		}
 		twin_writer_process(w, ops, &out);
 		if (out.head) {
 			twin_outq_push(w->d.out, &out);
 			w->d.wake(w->d.wake_ctx);
 		}
-		release_backlog_memory(w, n);
+		release_backlog_memory(w, n, drained);
 	}
 	return NULL;
 }
