@@ -40,6 +40,7 @@ static const char payload_tpl[] =
 struct tpl { /* one encoded PUBLISH and where to patch it */
 	uint8_t pkt[512];
 	size_t len, id_off, pktid_off, seq_off, temp_off;
+	uint64_t salt; /* differs per run, so no run repeats an earlier run's message for a device */
 };
 
 struct conn {
@@ -184,7 +185,7 @@ static void refill(const struct lg_opts *o, const struct tpl *t, struct conn *c,
 		uint8_t *p = c->out + c->out_len;
 		memcpy(p, t->pkt, t->len);
 		digits(p + t->id_off, device_of(o, c, ci), 7);
-		digits(p + t->seq_off, 1000000u + (unsigned)(c->k % 9000000u), 7);
+		digits(p + t->seq_off, 1000000u + (unsigned)((c->k + t->salt) % 9000000u), 7);
 		digits(p + t->temp_off, (unsigned)(c->k % 90u) + 10u, 2);
 		if (o->qos) {
 			c->pktid = (uint16_t)(c->pktid % 65535u + 1u);
@@ -288,6 +289,7 @@ int loadgen_run(const struct lg_opts *o, struct lg_result *r)
 		return -1;
 	}
 	make_tpl(&t, o->qos);
+	t.salt = (uint64_t)run * 104729u;
 	for (int i = 0; i < nc; i++) {
 		cs[i].fd = -1;
 	}
