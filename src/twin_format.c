@@ -11,7 +11,8 @@
  * metadata tree mirrors its section, so only its timestamps are. A rack twin with 12 readings takes
  * ~260 bytes instead of ~840 as public JSON.
  * Format 1 (read only): 0x01 followed by the public JSON document.
- * Decoding checks every length and count: a damaged value is refused (NULL), never over-read. */
+ * Decoding checks every length, count and timestamp range: a damaged value is refused (NULL), never
+ * over-read; whatever twin_doc_store writes loads back. */
 #include "twin_format.h"
 
 #include <string.h>
@@ -23,6 +24,7 @@
 #define FORMAT_JSON1    '\x01'
 #define FORMAT_COMPACT2 '\x02'
 #define FLAG_LAST_SEEN  0x01u
+#define MAX_INT         ((int64_t)1 << 53) /* integers beyond it are not exact in JSON */
 
 /* ---- varints ---- */
 
@@ -76,6 +78,18 @@ static int64_t get_zigzag(struct reader *r)
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
+/* A timestamp stored as its difference to updated (|updated| <= 2^53): refused beyond +-2^53, which
+ * twin_doc_store could not write back. */
+static int64_t get_ts(struct reader *r, int64_t updated)
+{
+	int64_t d = get_zigzag(r);
+	if (d < -2 * MAX_INT || d > 2 * MAX_INT || updated + d < -MAX_INT || updated + d > MAX_INT) {
+		r->bad = true;
+		return 0;
+	}
+	return updated + d;
+}
+
 /* ---- writing ---- */
 
 static int64_t member_int(const cJSON *obj, const char *name)
@@ -83,6 +97,14 @@ static int64_t member_int(const cJSON *obj, const char *name)
 	int64_t v = 0;
 	twin_json_int64(cJSON_GetObjectItemCaseSensitive(obj, name), &v);
 	return v;
+}
+
+/* version, created, updated and the section versions are stored unsigned: a negative one (only an older
+ * JSON value can have it) is stored as 0, like a missing one, so that what is stored always loads. */
+static uint64_t member_count(const cJSON *obj, const char *name)
+{
+	int64_t v = member_int(obj, name);
+	return v < 0 ? 0 : (uint64_t)v;
 }
 
 /* The metadata node of member key: usually the next one in meta (same order as the section). */
@@ -155,13 +177,13 @@ bool twin_doc_store(const cJSON *doc, struct twin_buf *b)
 	const cJSON *versions = object_or_null(doc, "versions");
 	const cJSON *meta = object_or_null(doc, "metadata");
 	const cJSON *seen = cJSON_GetObjectItemCaseSensitive(doc, "lastSeen");
-	int64_t updated = member_int(doc, "updated");
+	int64_t updated = (int64_t)member_count(doc, "updated");
 	char format = FORMAT_COMPACT2;
 	b->len = 0;
-	bool ok = twin_buf_put(b, &format, 1) && put_varint(b, (uint64_t)member_int(doc, "version")) &&
-			put_varint(b, (uint64_t)member_int(doc, "created")) && put_varint(b, (uint64_t)updated);
+	bool ok = twin_buf_put(b, &format, 1) && put_varint(b, member_count(doc, "version")) &&
+			put_varint(b, member_count(doc, "created")) && put_varint(b, (uint64_t)updated);
 	for (int s = 0; ok && s < TWIN_N_SECTIONS; s++) {
-		ok = put_varint(b, (uint64_t)member_int(versions, twin_section_names[s]));
+		ok = put_varint(b, member_count(versions, twin_section_names[s]));
 	}
 	ok = ok && twin_buf_put(b, seen ? "\x01" : "\x00", 1) &&
 			(!seen || put_zigzag(b, member_int(doc, "lastSeen") - updated));
@@ -192,7 +214,8 @@ static cJSON *read_meta(struct reader *r, const cJSON *section, int64_t updated,
 			m = NULL;
 		} else {
 			(*left)--;
-			m = twin_merge_ts_marker(updated + get_zigzag(r));
+			int64_t ts = get_ts(r, updated);
+			m = r->bad ? NULL : twin_merge_ts_marker(ts);
 		}
 		if (!m || r->bad || !cJSON_AddItemToObject(meta, c->string, m)) {
 			cJSON_Delete(m);
@@ -222,7 +245,7 @@ static cJSON *read_section(struct reader *r)
 
 static bool add_int(cJSON *obj, const char *name, uint64_t v)
 {
-	return v <= ((uint64_t)1 << 53) && twin_json_add_int64(obj, name, (int64_t)v);
+	return v <= (uint64_t)MAX_INT && twin_json_add_int64(obj, name, (int64_t)v);
 }
 
 static cJSON *load_compact(const char *id, size_t id_len, struct reader *r)
@@ -238,9 +261,9 @@ static cJSON *load_compact(const char *id, size_t id_len, struct reader *r)
 	for (int i = 0; i < 6; i++) {
 		head[i] = get_varint(r);
 	}
-	int64_t updated = (int64_t)head[2];
+	int64_t updated = head[2] <= (uint64_t)MAX_INT ? (int64_t)head[2] : (r->bad = true, 0);
 	unsigned flags = r->p < r->end ? *r->p++ : (r->bad = true, 0u);
-	int64_t seen = (flags & FLAG_LAST_SEEN) ? updated + get_zigzag(r) : 0;
+	int64_t seen = (flags & FLAG_LAST_SEEN) ? get_ts(r, updated) : 0;
 	bool ok = !r->bad && (flags & ~FLAG_LAST_SEEN) == 0 && (doc = cJSON_CreateObject()) &&
 			cJSON_AddStringToObject(doc, "id", id_str) && add_int(doc, "version", head[0]) &&
 			add_int(doc, "created", head[1]) && add_int(doc, "updated", head[2]);

@@ -126,3 +126,32 @@ TEST(format_should_refuse_damaged_values)
 	free(val);
 	cJSON_Delete(doc);
 }
+
+/* lastSeen and leaf timestamps are differences to updated: beyond +-2^53 they are refused, not wrapped
+ * or loaded as numbers that could not be stored again. */
+TEST(format_should_refuse_timestamps_beyond_exact_integers)
+{
+	/* updated 2^53, lastSeen - updated = 2^63 - 1 */
+	static const char seen[] = "\x02\x00\x00\x80\x80\x80\x80\x80\x80\x80\x10\x00\x00\x00\x01"
+							   "\xfe\xff\xff\xff\xff\xff\xff\xff\xff\x01\x02{}\x02{}\x02{}\x00\x00";
+	/* one reported leaf at 2^60 */
+	static const char leaf[] = "\x02\x01\x05\x05\x00\x01\x00\x00\x02{}\x07{\"t\":1}\x02{}"
+							   "\x01\x80\x80\x80\x80\x80\x80\x80\x80\x20\x00";
+	CHECK(twin_doc_load("r", 1, seen, sizeof(seen) - 1) == NULL);
+	CHECK(twin_doc_load("r", 1, leaf, sizeof(leaf) - 1) == NULL);
+}
+
+/* An older JSON value may hold anything; what it loads as must store in a form that loads again. */
+TEST(format_should_store_an_older_value_so_that_it_loads)
+{
+	static const char v1[] = "\x01{\"version\":-4,\"updated\":-5,\"created\":1e300,\"versions\":{\"reported\":-1},"
+							 "\"reported\":{\"t\":1},\"metadata\":{\"reported\":{\"t\":{\"ts\":-7}}}}";
+	cJSON *doc = twin_doc_load("r", 1, v1, sizeof(v1) - 1);
+	struct twin_buf b = {0};
+	CHECK(doc && twin_doc_store(doc, &b));
+	cJSON *back = twin_doc_load("r", 1, b.data, b.len);
+	CHECK(back && twin_doc_version(back) == 0);
+	cJSON_Delete(back);
+	twin_buf_free(&b);
+	cJSON_Delete(doc);
+}
