@@ -369,6 +369,19 @@ class Requester311:
         self.client.close()
 
 
+def fill_store(r, prefix, body, limit=1000):
+    """Updates twins {prefix}-0000, {prefix}-0001, ... with `body` through Requester5 `r` until one is
+    not answered 200, or `limit` were. Returns (ids answered 200, the first other answer or None)."""
+    ok = []
+    for i in range(limit):
+        tid = "%s-%04d" % (prefix, i)
+        a = r.update(tid, body)
+        if a.status != 200:
+            return ok, a
+        ok.append(tid)
+    return ok, None
+
+
 def rr_v5(port, topic, payload=None, **kw):
     """One-shot v5 request on a fresh connection -> (status, body, corr, topic)."""
     r = Requester5(port)
@@ -398,6 +411,60 @@ class Device(Client):
     def telemetry(self, payload, qos=1, topic=None, retain=False):
         return self.publish(topic or "devices/%s/telemetry" % self.twin_id, payload,
                             qos=qos, retain=retain)
+
+
+class TelemetryFlow:
+    """Telemetry from several devices (one connection, devices/{id}/telemetry) on a thread until
+    stop(). start() first publishes one QoS 1 message per device and waits for its PUBACK (the broker
+    has it: a write answered after that was committed with it; `acked[id]` is its `n`), then the thread
+    publishes QoS 0 round robin. Payload {"n": n, "k<n % 7>": n}; n counts on from `first_n`, so flows
+    started one after another never go back. A vanished broker (kill -9) is not an error: the
+    thread keeps trying until stop()."""
+
+    def __init__(self, port, twin_ids, first_n=0, pause_every=5):
+        self.port, self.twin_ids, self.pause_every = port, list(twin_ids), pause_every
+        self.n = first_n            # next n to publish; after stop(), where the next flow starts
+        self.sent = 0               # messages published by this flow
+        self.acked = {}
+        self._stop = threading.Event()
+        self._thread = None
+        self.client = None
+
+    def _publish(self, qos):
+        tid = self.twin_ids[self.n % len(self.twin_ids)]
+        n = self.n
+        self.n += 1
+        self.client.publish("devices/%s/telemetry" % tid, {"n": n, "k%d" % (n % 7): n}, qos=qos,
+                            wait=qos > 0)
+        self.sent += 1
+        return tid, n
+
+    def start(self):
+        self.client = Client(self.port, v5=False)
+        for _ in self.twin_ids:
+            tid, n = self._publish(qos=1)
+            self.acked[tid] = n
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                self._publish(qos=0)
+            except AssertionError:
+                time.sleep(0.01)    # broker gone: keep going until told to stop
+            if self.sent % self.pause_every == 0:
+                time.sleep(0.001)
+
+    def stop(self, timeout=5):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.client is not None:
+            self.client.close()
+
+    close = stop
 
 
 def publish_as(port, topic, payload, client_id=None, qos=1, v5=False, retain=False):

@@ -1,42 +1,20 @@
 """Durability: answered writes survive kill -9, telemetry is committed within
 commit_interval_ms and at SIGTERM, retained desired messages come back after a restart,
 versions are never reused, map full (507) and map growth. Dedicated brokers."""
-import threading
 import time
 
-from clients import (Client, Device, Requester5, Subscriber, parse_json, publish_as,
-                     uniq, wait_until)
+from clients import (Device, Requester5, Subscriber, TelemetryFlow, fill_store, parse_json,
+                     publish_as, uniq, wait_until)
 
 
 def test_answered_updates_survive_kill9_while_telemetry_flows(brokers):
     b = brokers()
     r = brokers.track(Requester5(b.port))
-    stop = threading.Event()
-    sent = [0]
     dev_ids = [uniq("dur-tel") for _ in range(5)]
-
-    def telemetry():
-        c = Client(b.port, v5=False)
-        try:
-            i = 0
-            while not stop.is_set():
-                try:
-                    c.publish("devices/%s/telemetry" % dev_ids[i % 5], {"n": i, "k%d" % (i % 7): i},
-                              qos=0, wait=False)
-                except AssertionError:
-                    pass            # broker gone (kill -9): keep going until told to stop
-                i += 1
-                sent[0] = i
-                if i % 5 == 0:
-                    time.sleep(0.001)
-        finally:
-            c.c.loop_stop()
-
-    th = threading.Thread(target=telemetry, daemon=True)
-    th.start()
+    flow = TelemetryFlow(b.port, dev_ids).start()
     try:
-        wait_until(lambda: sent[0] > 500, msg="telemetry flowing")
-        sent_before = sent[0]
+        wait_until(lambda: flow.sent > 500, msg="telemetry flowing")
+        sent_before = flow.sent
         twins = [uniq("dur-up") for _ in range(20)]
         corrs = {}
         for i in range(200):
@@ -56,11 +34,10 @@ def test_answered_updates_survive_kill9_while_telemetry_flows(brokers):
             assert dict(m.properties.UserProperty).get("status") == "200", body
             tid, i = corrs[c]
             answered_version[tid] = max(answered_version.get(tid, 0), body["version"])
-        assert sent[0] > sent_before, "telemetry stopped while the updates ran"
+        assert flow.sent > sent_before, "telemetry stopped while the updates ran"
         b.kill9()                                # telemetry still flowing
     finally:
-        stop.set()
-        th.join(5)
+        flow.stop()
     r.close()
     b.start()
     r2 = brokers.track(Requester5(b.port))
@@ -199,15 +176,7 @@ def big_update(r, tid, n=30000):
 def test_map_full_answers_507_and_reads_keep_working(brokers):
     b = brokers({"map_size": 1048576, "map_size_max": 1048576})
     r = brokers.track(Requester5(b.port))
-    ok, full = [], None
-    for i in range(200):
-        tid = "full-%03d" % i
-        a = big_update(r, tid)
-        if a.status == 200:
-            ok.append(tid)
-            continue
-        full = a
-        break
+    ok, full = fill_store(r, "full", {"attributes": {"blob": "x" * 30000}}, limit=200)
     assert full is not None, "200 x 30 KB fitted into a 1 MiB map"
     assert full.status == 507, (full.status, full.body)
     assert full.body["status"] == 507 and full.body["error"]
