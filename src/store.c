@@ -5,6 +5,8 @@
  * hold it shared between read_begin and read_end, twin_store_grow takes it exclusively.
  * Durability: the environment uses LMDB's default synchronous commits, so a commit that returned is on
  * disk; group commit (many changes per transaction) is what keeps that affordable.
+ * Full disk: a commit that cannot write its pages fails (the transaction is gone, the store stays as it
+ * was) with an error that says the disk is full; writes succeed again once there is room.
  * Must never: hold the read snapshot across callbacks (the file would grow), call mdb_txn_abort after
  * mdb_txn_commit (the handle is gone either way). */
 #include "store.h"
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -503,11 +506,34 @@ enum twin_rc twin_store_scan(struct twin_store *s, const char *from, size_t from
 	return TWIN_OK;
 }
 
+/* Below this much free space a failed write is put down to a full disk. */
+#define DISK_FULL_BELOW (1024 * 1024)
+
+/* LMDB reports a write that the disk could take only part of as EIO ("short write, filesystem full?"),
+ * which reads like a failing disk: when the database's file system is (nearly) out of space, say so. */
+static enum twin_rc commit_fail(struct twin_store *s, struct twin_error *err, int rc)
+{
+	struct statvfs st;
+	unsigned long long avail = 0;
+	bool known = fstatvfs(s->lock_fd, &st) == 0;
+	if (known) {
+		avail = (unsigned long long)(geteuid() == 0 ? st.f_bfree : st.f_bavail) * st.f_frsize;
+	}
+	if (rc == ENOSPC || rc == EDQUOT || (rc == EIO && known && avail < DISK_FULL_BELOW)) {
+		return twin_fail(err, TWIN_ERR_STORE,
+				"twin store error while committing: no space left on the disk of the twin database "
+				"(%s, %llu bytes free); the twins stay as they were, writes succeed again once "
+				"there is room",
+				mdb_strerror(rc), avail);
+	}
+	return mdb_fail(err, rc, "committing");
+}
+
 enum twin_rc twin_store_commit(struct twin_store *s, struct twin_error *err)
 {
 	int rc = mdb_txn_commit(s->wtxn);
 	s->wtxn = NULL;
-	return rc ? mdb_fail(err, rc, "committing") : TWIN_OK;
+	return rc ? commit_fail(s, err, rc) : TWIN_OK;
 }
 
 void twin_store_abort(struct twin_store *s)
