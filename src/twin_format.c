@@ -47,7 +47,7 @@ static bool put_varint(struct twin_buf *b, uint64_t v)
 
 static bool put_zigzag(struct twin_buf *b, int64_t v)
 {
-	return put_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+	return put_varint(b, ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63)));
 }
 
 struct reader {
