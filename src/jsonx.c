@@ -227,8 +227,10 @@ bool twin_buf_put(struct twin_buf *b, const char *s, size_t n)
 	if (!twin_buf_reserve(b, n)) {
 		return false;
 	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
+	if (n > 0) { /* b->data is still NULL when nothing was ever put, and memcpy(NULL, ..., 0) is UB */
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+	}
 	return true;
 }
 
