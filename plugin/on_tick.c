@@ -1,12 +1,15 @@
-/* on_tick.c - MOSQ_EVT_TICK (end of every broker loop pass) and MOSQ_EVT_DISCONNECT. The tick publishes
- * what the writer has finished; when nothing is waiting it costs one atomic load. */
+/* on_tick.c - MOSQ_EVT_TICK (end of every broker loop pass) and MOSQ_EVT_DISCONNECT. The tick releases
+ * held-back telemetry whose device is within its rate again and publishes what the writer has finished;
+ * when nothing is waiting it costs a load and an atomic load. */
 #include "plugin.h"
 
 int twin_on_tick(int event, void *event_data, void *userdata)
 {
 	(void)event;
 	(void)event_data;
+	struct twin_plugin *tp = userdata;
 	twin_wake_acknowledge();
+	twin_engine_tick(tp->engine);
 	twin_publish_pending(userdata);
 	return MOSQ_ERR_SUCCESS;
 }

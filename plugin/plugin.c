@@ -32,7 +32,7 @@ static int fail_init(struct twin_plugin *tp, const char *msg)
 TWIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
 		struct mosquitto_opt *options, int option_count)
 {
-	struct twin_error err = {TWIN_OK, ""};
+	struct twin_error err = {.rc = TWIN_OK};
 	struct twin_plugin *tp = calloc(1, sizeof(*tp));
 	const char **keys = calloc((size_t)option_count + 1, sizeof(*keys));
 	const char **values = calloc((size_t)option_count + 1, sizeof(*values));

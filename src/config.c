@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -43,6 +44,12 @@ static const struct opt_def options[] = {
 	{"history_max", OPT_INT, offsetof(struct twin_config, history_max), "0", 0, 10000},
 	{"history_max_age_s", OPT_INT, offsetof(struct twin_config, history_max_age_s), "0", 0,
 			100LL * 365 * 86400},
+	{"max_twins", OPT_INT, offsetof(struct twin_config, max_twins), "10000000", 1, 1000000000},
+	{"telemetry_rate", OPT_INT, offsetof(struct twin_config, telemetry_rate), "50", 0, 1000000},
+	{"request_rate_per_twin", OPT_INT, offsetof(struct twin_config, request_rate_per_twin), "100", 0,
+			1000000},
+	{"request_rate_per_client", OPT_INT, offsetof(struct twin_config, request_rate_per_client),
+			"5000", 0, 1000000},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -146,11 +153,13 @@ enum twin_rc twin_config_parse(struct twin_config *cfg, const char *const *keys,
 	for (int i = 0; i < n; i++) {
 		const struct opt_def *o = find_option(keys[i]);
 		if (!o) {
-			return twin_fail(err, TWIN_ERR_CONFIG,
-					"unknown option plugin_opt_%s (known: db_path, map_size, map_size_max, "
-					"telemetry_topic, commit_interval_ms, max_twin_bytes, max_depth, "
-					"retain_desired, queue_size, events, history_max, history_max_age_s)",
-					keys[i]);
+			char known[TWIN_ERRMSG_LEN] = "";
+			for (size_t k = 0; k < N_OPTIONS; k++) {
+				size_t used = strlen(known);
+				snprintf(known + used, sizeof(known) - used, "%s%s", k ? ", " : "", options[k].name);
+			}
+			return twin_fail(err, TWIN_ERR_CONFIG, "unknown option plugin_opt_%s (known: %s)", keys[i],
+					known);
 		}
 		if ((rc = apply(cfg, o, values[i] ? values[i] : "", err)) != TWIN_OK) {
 			return rc;

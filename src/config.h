@@ -19,6 +19,10 @@ struct twin_config {
 	bool events;
 	int history_max;
 	int64_t history_max_age_s;
+	int64_t max_twins;               /* creating one more is refused (507) */
+	int64_t telemetry_rate;          /* messages per second per device applied to its twin; 0: no limit */
+	int64_t request_rate_per_twin;   /* $twin requests per second per twin id; 0: no limit */
+	int64_t request_rate_per_client; /* $twin requests per second per client id; 0: no limit */
 };
 
 /* Fills cfg with defaults, then applies each key/value pair. Unknown keys and invalid values fail with

@@ -1,5 +1,7 @@
 /* engine.c - the broker-thread side of the core (see engine.h).
  *
+ * Rate limits (throttle.c) run first: telemetry over its device's rate is held back or dropped, a request
+ * over its client's or twin's rate is answered 429.
  * Telemetry: one copy into the op queue, no JSON (the writer parses). Requests: get and stats are answered
  * here and now from an LMDB read snapshot - unless the twin has writes still queued, then the get waits
  * behind them as a barrier op and is run again here once they are committed (read-your-writes). Writes
@@ -11,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -21,6 +24,7 @@
 #include "request.h"
 #include "search.h"
 #include "store.h"
+#include "throttle.h"
 #include "twin.h"
 #include "twin_format.h"
 #include "writer.h"
@@ -44,6 +48,7 @@ struct twin_engine {
 	struct twin_pending pending;          /* every queued write */
 	struct twin_pending pending_requests; /* queued updates and deletes only */
 	struct twin_presence *presence;
+	struct twin_throttle throttle;
 	struct twin_out_list local; /* answers made on this thread, not yet taken */
 	struct twin_buf buf;        /* get answers are assembled here */
 };
@@ -57,6 +62,10 @@ enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *
 		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 	}
 	e->cfg = cfg;
+	if (twin_throttle_init(&e->throttle, cfg) != TWIN_OK) {
+		free(e);
+		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+	}
 	twin_opq_init(&e->in, cfg->queue_size);
 	twin_outq_init(&e->out);
 	if ((rc = twin_topic_pattern_compile(&e->pattern, cfg->telemetry_topic)) != TWIN_OK) {
@@ -104,6 +113,7 @@ void twin_engine_close(struct twin_engine *e)
 	twin_opq_destroy(&e->in);
 	twin_topic_pattern_free(&e->pattern);
 	twin_presence_free(&e->presence);
+	twin_throttle_free(&e->throttle);
 	twin_buf_free(&e->buf);
 	free(e);
 }
@@ -113,10 +123,18 @@ void twin_engine_classify(struct twin_engine *e, const char *topic, struct twin_
 	twin_topic_classify(&e->pattern, topic, strlen(topic), m);
 }
 
+/* Rate limits run on a clock that never jumps. */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Hands op (its ts set) to the writer. */
 static enum twin_rc enqueue(struct twin_engine *e, struct twin_op *op, int64_t now)
 {
 	op->seq = ++e->next_seq;
-	op->ts = now;
 	/* marked before the push: once pushed, the op belongs to the writer and may already be freed. A
 	 * refused push leaves a mark no op will clear; the next op's commit passes it. */
 	twin_pending_mark(&e->pending, op->id, op->id_len, op->seq);
@@ -163,12 +181,36 @@ void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match 
 	bool oversize = len > e->cfg->max_twin_bytes; /* not copied: the writer only reports it */
 	struct twin_op *op = twin_op_new(oversize ? TWIN_OP_OVERSIZE : TWIN_OP_TELEMETRY, id, id_len,
 			payload, oversize ? 0 : len, NULL);
-	if (op && oversize) {
-		op->oversize = len;
+	if (!op) {
+		twin_metric_add(&e->metrics, telemetry_dropped, 1);
+		return;
 	}
-	if (!op || enqueue(e, op, twin_now_ms()) != TWIN_OK) {
+	op->oversize = oversize ? len : 0;
+	op->ts = twin_now_ms();
+	op = twin_throttle_telemetry(&e->throttle, op, mono_ms());
+	if (e->throttle.limited) {
+		twin_metric_add(&e->metrics, telemetry_rate_limited, e->throttle.limited);
+		e->throttle.limited = 0;
+	}
+	if (op && enqueue(e, op, op->ts) != TWIN_OK) {
 		twin_op_free(op);
 		twin_metric_add(&e->metrics, telemetry_dropped, 1);
+	}
+}
+
+static void release_held(void *ctx, struct twin_op *op)
+{
+	struct twin_engine *e = ctx;
+	if (enqueue(e, op, twin_now_ms()) != TWIN_OK) {
+		twin_op_free(op);
+		twin_metric_add(&e->metrics, telemetry_dropped, 1);
+	}
+}
+
+void twin_engine_tick(struct twin_engine *e)
+{
+	if (e->throttle.held_count) {
+		twin_throttle_release(&e->throttle, mono_ms(), release_held, e);
 	}
 }
 
@@ -416,8 +458,9 @@ static void queue_request(struct twin_engine *e, enum twin_op_kind kind, enum tw
 	struct twin_op *op = twin_op_new(kind, id, id_len, in->payload, in->payload_len, r);
 	if (op) {
 		op->verb = (int)verb;
+		op->ts = twin_now_ms();
 	}
-	if (op && enqueue(e, op, twin_now_ms()) == TWIN_OK) {
+	if (op && enqueue(e, op, op->ts) == TWIN_OK) {
 		return;
 	}
 	if (op) {
@@ -444,6 +487,10 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 	if (r->response_topic && !twin_response_topic_valid(r->response_topic, &err)) {
 		free(r->response_topic);
 		r->response_topic = NULL; /* the error goes to {request topic}/rejected */
+		answer_error(e, r, &err, NULL);
+	} else if (!twin_throttle_request(&e->throttle, r->client_id, m->id_len ? m->id : NULL, m->id_len,
+					   mono_ms(), &err)) {
+		twin_metric_add(&e->metrics, requests_rate_limited, 1);
 		answer_error(e, r, &err, NULL);
 	} else if (m->verb == TWIN_VERB_UNKNOWN) {
 		twin_fail(&err, TWIN_ERR_BAD_REQUEST,

@@ -35,6 +35,8 @@ void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match 
 void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m,
 		const struct twin_request_in *in);
 void twin_engine_client_gone(struct twin_engine *e, const char *client_id);
+/* Called often (every broker loop pass): applies held-back telemetry whose device has budget again. */
+void twin_engine_tick(struct twin_engine *e);
 
 /* The next message to publish or log (NULL when none); free it with twin_out_free. Runs deferred gets. */
 struct twin_out *twin_engine_take(struct twin_engine *e);

@@ -13,6 +13,7 @@ enum twin_rc twin_fail(struct twin_error *err, enum twin_rc rc, const char *fmt,
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
 		err->rc = rc;
+		err->retry_after_ms = 0;
 	}
 	return rc;
 }
@@ -31,6 +32,8 @@ int twin_rc_status(enum twin_rc rc)
 			return 409;
 		case TWIN_ERR_TOO_LARGE:
 			return 413;
+		case TWIN_ERR_RATE_LIMITED:
+			return 429;
 		case TWIN_ERR_BUSY:
 			return 503;
 		case TWIN_ERR_STORE_FULL:

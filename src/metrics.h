@@ -12,8 +12,11 @@
 	X(telemetry_unchanged)                                                                         \
 	X(telemetry_invalid)                                                                           \
 	X(telemetry_dropped)                                                                           \
+	X(telemetry_rate_limited)                                                                      \
 	X(requests)                                                                                    \
 	X(requests_failed)                                                                             \
+	X(requests_rate_limited)                                                                       \
+	X(twins_refused)                                                                               \
 	X(commits)                                                                                     \
 	X(commit_failures)                                                                             \
 	X(store_full)

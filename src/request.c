@@ -262,7 +262,8 @@ struct twin_out *twin_answer_error(const struct twin_route *r, const struct twin
 	int status = twin_rc_status(e->rc);
 	cJSON *body = cJSON_CreateObject();
 	if (body && (!cJSON_AddNumberToObject(body, "status", status) ||
-						!cJSON_AddStringToObject(body, "error", e->msg))) {
+						!cJSON_AddStringToObject(body, "error", e->msg) ||
+						(e->retry_after_ms > 0 && !twin_json_add_int64(body, "retryAfterMs", e->retry_after_ms)))) {
 		cJSON_Delete(body);
 		body = NULL;
 	}

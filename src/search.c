@@ -115,7 +115,7 @@ struct twin_out *twin_search_run(struct twin_store *store, const struct twin_rou
 		const char *payload, size_t len, int max_depth)
 {
 	struct twin_request req;
-	struct twin_error err = {TWIN_OK, ""};
+	struct twin_error err = {.rc = TWIN_OK};
 	struct twin_sort sort = {0};
 	struct twin_sort_key after = {0};
 	struct twin_query *filter = NULL;

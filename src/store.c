@@ -259,6 +259,12 @@ size_t twin_store_count(struct twin_store *s)
 	return mdb_stat(s->rtxn, s->twins, &st) ? 0 : st.ms_entries;
 }
 
+size_t twin_store_wcount(struct twin_store *s)
+{
+	MDB_stat st;
+	return mdb_stat(s->wtxn, s->twins, &st) ? 0 : st.ms_entries;
+}
+
 void twin_store_read_end(struct twin_store *s)
 {
 	mdb_txn_reset(s->rtxn);

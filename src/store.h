@@ -27,6 +27,8 @@ void twin_store_read_end(struct twin_store *s);
 enum twin_rc twin_store_write_begin(struct twin_store *s, struct twin_error *err);
 enum twin_rc twin_store_wget(struct twin_store *s, const char *id, size_t id_len, const void **val,
 		size_t *len);
+/* Twins stored as the write transaction sees them. */
+size_t twin_store_wcount(struct twin_store *s);
 enum twin_rc twin_store_put(struct twin_store *s, const char *id, size_t id_len, const void *val,
 		size_t len, struct twin_error *err);
 enum twin_rc twin_store_del(struct twin_store *s, const char *id, size_t id_len,

@@ -12,6 +12,7 @@ enum twin_rc {
 	TWIN_ERR_NOT_FOUND,   /* 404 */
 	TWIN_ERR_CONFLICT,    /* 409: conditional version mismatch */
 	TWIN_ERR_TOO_LARGE,   /* 413 */
+	TWIN_ERR_RATE_LIMITED, /* 429: over a request rate limit, retry after retry_after_ms */
 	TWIN_ERR_BUSY,        /* 503: queue full, retry */
 	TWIN_ERR_STORE_FULL,  /* 507: LMDB map full and may not grow */
 	TWIN_ERR_STORE,       /* 500: any other storage failure */
@@ -26,6 +27,7 @@ enum twin_rc {
 /* An error with its client-facing message ("twin 'rack-12' not found"). */
 struct twin_error {
 	enum twin_rc rc;
+	int64_t retry_after_ms; /* > 0: tell the client when to retry (set after twin_fail, which clears it) */
 	char msg[TWIN_ERRMSG_LEN];
 };
 

@@ -35,7 +35,7 @@
 #define SIZE_GROWTH_PER 20  /* a patch byte can grow a stored twin by at most this many bytes */
 #define TRIM_AFTER_OPS  65536 /* a backlog this large is handed back to the system once drained */
 
-enum log_kind { LOG_INVALID, LOG_BROKEN, LOG_FAILED, N_LOG_KINDS };
+enum log_kind { LOG_INVALID, LOG_BROKEN, LOG_FAILED, LOG_LIMIT, N_LOG_KINDS };
 
 struct rate_limit {
 	int64_t last_ms;
@@ -69,7 +69,8 @@ struct entry {
 
 struct batch {
 	struct entry *entries;
-	uint64_t applied, unchanged, invalid, dropped, failed;
+	uint64_t applied, unchanged, invalid, dropped, failed, refused;
+	int64_t twins; /* how many twins exist once this batch commits */
 };
 
 static void wlog(struct twin_writer *w, enum log_kind kind, enum twin_log_level level,
@@ -153,6 +154,12 @@ static bool ensure_doc(struct entry *e, int64_t ts)
 static bool exists(const struct entry *e)
 {
 	return e->doc && !e->fresh;
+}
+
+/* False when e does not exist yet and max_twins twins already do. */
+static bool may_create(const struct twin_writer *w, const struct batch *b, const struct entry *e)
+{
+	return e->doc || b->twins < w->d.cfg->max_twins;
 }
 
 static void free_entries(struct batch *b)
@@ -311,6 +318,15 @@ static void apply_telemetry(struct twin_writer *w, struct batch *b, struct twin_
 		return;
 	}
 	struct entry *e = get_entry(w, b, op->id, op->id_len);
+	if (e && !e->broken && !may_create(w, b, e)) {
+		b->dropped++;
+		b->refused++;
+		wlog(w, LOG_LIMIT, TWIN_LOG_WARNING,
+				"telemetry for new twin '%s' dropped: max_twins=%lld twins exist; delete twins or "
+				"raise plugin_opt_max_twins", op->id, (long long)cfg->max_twins);
+		cJSON_Delete(patch);
+		return;
+	}
 	if (!e || e->broken || !ensure_doc(e, op->ts) || !guard_begin(w, e, op->payload_len, &g)) {
 		b->dropped++;
 		wlog(w, LOG_BROKEN, TWIN_LOG_ERR,
@@ -333,6 +349,7 @@ static void apply_telemetry(struct twin_writer *w, struct batch *b, struct twin_
 	bool changed = n > 0 || e->fresh;
 	if (changed) {
 		e->fresh = false;
+		b->twins += created;
 	}
 	twin_doc_seen(e->doc, op->ts);
 	size_t too_big = guard_end(w, e, &g);
@@ -421,7 +438,15 @@ static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op 
 		return;
 	}
 	struct entry *e = get_entry(w, b, op->id, op->id_len);
-	if (!check_target(e, op, &req, &err)) {
+	bool ok = check_target(e, op, &req, &err);
+	if (ok && !may_create(w, b, e)) {
+		b->refused++;
+		ok = false;
+		twin_fail(&err, TWIN_ERR_STORE_FULL,
+				"twin '%s' not created: max_twins=%lld twins exist; delete twins or raise "
+				"plugin_opt_max_twins", op->id, (long long)w->d.cfg->max_twins);
+	}
+	if (!ok) {
 		answer_error(b, op, &err, req.token);
 		twin_request_free(&req);
 		return;
@@ -466,6 +491,7 @@ static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op 
 	if (mask) {
 		e->fresh = false;
 		e->dirty = true;
+		b->twins += created;
 		add_event(w, op, created ? "created" : "updated", twin_doc_version(e->doc), &c);
 	}
 	changes_free(&c);
@@ -491,6 +517,7 @@ static void apply_delete(struct twin_writer *w, struct batch *b, struct twin_op 
 		return;
 	}
 	e->last_version = twin_doc_version(e->doc) + 1;
+	b->twins--;
 	cJSON_Delete(e->doc);
 	e->doc = NULL;
 	e->deleted = e->dirty = true;
@@ -646,6 +673,7 @@ static enum twin_rc apply_and_commit(struct twin_writer *w, struct batch *b, str
 	if (rc) {
 		return rc;
 	}
+	b->twins = (int64_t)twin_store_wcount(w->d.store);
 	for (struct twin_op *op = ops; op; op = op->next) {
 		apply(w, b, op);
 	}
@@ -670,7 +698,7 @@ static void reset_batch(struct batch *b, struct twin_op *ops)
 void twin_writer_process(struct twin_writer *w, struct twin_op *ops, struct twin_out_list *out)
 {
 	struct batch b = {0};
-	struct twin_error err = {TWIN_OK, ""};
+	struct twin_error err = {.rc = TWIN_OK};
 	struct twin_metrics *m = w->d.metrics;
 	enum twin_rc rc;
 	while ((rc = apply_and_commit(w, &b, ops, &err)) == TWIN_ERR_STORE_FULL) {
@@ -723,6 +751,7 @@ void twin_writer_process(struct twin_writer *w, struct twin_op *ops, struct twin
 	twin_metric_add(m, telemetry_invalid, b.invalid);
 	twin_metric_add(m, telemetry_dropped, b.dropped);
 	twin_metric_add(m, requests_failed, b.failed);
+	twin_metric_add(m, twins_refused, b.refused);
 	free_entries(&b);
 	twin_out_list_concat(out, &w->logs);
 	if (last_seq) {

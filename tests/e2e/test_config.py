@@ -28,6 +28,10 @@ def test_unknown_option_refused(brokers):
     ("map_size", "1048575"),
     ("retain_desired", "maybe"),
     ("telemetry_topic", "devices/#/telemetry"),
+    ("max_twins", "0"),
+    ("telemetry_rate", "-5"),
+    ("request_rate_per_twin", "1000001"),
+    ("request_rate_per_client", "fast"),
 ])
 def test_invalid_value_refused(brokers, name, value):
     b = brokers({name: value}, start=False)

@@ -2,7 +2,8 @@
 from clients import Device, publish_as, uniq, wait_until
 
 KEYS = {"twins", "telemetry_received", "telemetry_applied", "telemetry_unchanged",
-        "telemetry_invalid", "telemetry_dropped", "requests", "requests_failed", "commits",
+        "telemetry_invalid", "telemetry_dropped", "telemetry_rate_limited", "requests",
+        "requests_failed", "requests_rate_limited", "twins_refused", "commits",
         "commit_failures", "store_full", "queue_depth", "map_size"}
 
 
@@ -46,6 +47,7 @@ def test_telemetry_counters(broker, rr5):
     assert diff["telemetry_unchanged"] == 1
     assert diff["telemetry_invalid"] == 1
     assert diff["telemetry_dropped"] == 0
+    assert diff["telemetry_rate_limited"] == 0
     assert diff["commit_failures"] == 0
 
 

@@ -19,6 +19,10 @@ TEST(config_should_have_safe_defaults)
 	CHECK_INT(cfg.commit_interval_ms, 100);
 	CHECK_INT(cfg.max_depth, 16);
 	CHECK(cfg.retain_desired);
+	CHECK_INT(cfg.max_twins, 10000000);
+	CHECK_INT(cfg.telemetry_rate, 50);
+	CHECK_INT(cfg.request_rate_per_twin, 100);
+	CHECK_INT(cfg.request_rate_per_client, 5000);
 	twin_config_free(&cfg);
 }
 
@@ -42,6 +46,10 @@ TEST(config_should_refuse_unknown_and_invalid_options_naming_them)
 	struct twin_error err;
 	CHECK_INT(parse(&cfg, "bogus", "1", &err), TWIN_ERR_CONFIG);
 	CHECK_CONTAINS(err.msg, "plugin_opt_bogus");
+	CHECK_CONTAINS(err.msg, "db_path,"); /* the list of known options, first to last */
+	CHECK_CONTAINS(err.msg, "request_rate_per_client)");
+	CHECK_INT(parse(&cfg, "max_twins", "0", &err), TWIN_ERR_CONFIG);
+	CHECK_INT(parse(&cfg, "telemetry_rate", "-1", &err), TWIN_ERR_CONFIG);
 	twin_config_free(&cfg);
 	CHECK_INT(parse(&cfg, "commit_interval_ms", "0", &err), TWIN_ERR_CONFIG);
 	CHECK_CONTAINS(err.msg, "plugin_opt_commit_interval_ms");

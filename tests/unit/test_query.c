@@ -66,7 +66,7 @@ TEST(query_should_say_where_and_what_was_expected)
 			{"eq(a//b,1)", "expected a path"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct twin_error err = {TWIN_OK, ""};
+		struct twin_error err = {.rc = TWIN_OK};
 		struct twin_query *q = twin_query_parse(cases[i][0], &err);
 		if (q || !strstr(err.msg, cases[i][1])) {
 			CHECK_FAIL("'%s': got '%s', expected '%s'", cases[i][0], err.msg, cases[i][1]);

@@ -44,7 +44,7 @@ TEST(request_should_refuse_with_a_message_naming_the_problem)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct twin_request req;
-		struct twin_error err = {TWIN_OK, ""};
+		struct twin_error err = {.rc = TWIN_OK};
 		enum twin_verb verb = cases[i][0][0] == 'u' ? TWIN_VERB_UPDATE
 				: cases[i][0][0] == 'g'             ? TWIN_VERB_GET
 													: TWIN_VERB_DELETE;

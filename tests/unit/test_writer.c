@@ -239,6 +239,38 @@ TEST(writer_should_answer_507_when_the_store_cannot_grow)
 	teardown(&f);
 }
 
+TEST(writer_should_refuse_new_twins_past_max_twins_counting_the_batch)
+{
+	struct fixture f;
+	setup(&f, "max_twins", "2");
+	/* one batch: two creations fill the store; the third twin is refused, then a delete frees a place */
+	struct twin_out *out = run(&f, op(TWIN_OP_UPDATE, "a", "{\"attributes\":{\"x\":1}}"),
+			op(TWIN_OP_TELEMETRY, "b", "{\"t\":1}"), op(TWIN_OP_UPDATE, "c", "{\"attributes\":{\"x\":1}}"),
+			op(TWIN_OP_TELEMETRY, "d", "{\"t\":1}"), op(TWIN_OP_DELETE, "a", ""),
+			op(TWIN_OP_UPDATE, "e", "{\"attributes\":{\"x\":1}}"), NULL);
+	int statuses[3] = {0}, n = 0;
+	for (struct twin_out *o = out; o; o = o->next) {
+		if (o->kind == TWIN_OUT_PUBLISH && o->status && n < 3) {
+			statuses[n++] = o->status;
+			if (o->status == 507) {
+				CHECK_CONTAINS(o->payload, "max_twins=2");
+			}
+		}
+	}
+	free_outs(out);
+	CHECK_INT(statuses[0], 200); /* a */
+	CHECK_INT(statuses[1], 507); /* c */
+	CHECK_INT(statuses[2], 200); /* delete a */
+	CHECK_INT(f.metrics.twins_refused, 2); /* c and d */
+	cJSON *e = stored(&f, "e"), *d = stored(&f, "d");
+	CHECK(e != NULL && d == NULL);
+	cJSON_Delete(e);
+	out = run(&f, op(TWIN_OP_UPDATE, "g", "{\"attributes\":{\"x\":1}}"), NULL); /* b and e exist */
+	CHECK(out != NULL && out->status == 507);
+	free_outs(out);
+	teardown(&f);
+}
+
 TEST(writer_should_emit_one_event_per_change_after_the_commit)
 {
 	struct fixture f;

@@ -1,0 +1,128 @@
+"""Rate limits and the twin count limit, end to end: request rates per twin and per
+client (429 with retryAfterMs), telemetry rate per device (subscribers get every
+message; the twin ends at the newest one; the rest is counted), max_twins (507),
+and a request flood from one client that does not starve another. Dedicated brokers."""
+import time
+
+from clients import (Client, Requester5, Subscriber, parse_json, publish_as, uniq,
+                     wait_until)
+
+
+def burst(r, topics):
+    """Sends every request at once, then collects the answers by correlation data."""
+    corrs = [r.send(t, b"") for t in topics]
+    answers = {}
+    deadline = time.time() + 20
+    while len(answers) < len(corrs) and time.time() < deadline:
+        a = r.any_answer(timeout=deadline - time.time())
+        answers[a.corr] = a
+    assert len(answers) == len(corrs), "%d of %d answered" % (len(answers), len(corrs))
+    return [answers[c] for c in corrs]
+
+
+def test_requests_over_the_twin_rate_get_429_with_a_retry_hint(brokers):
+    b = brokers({"request_rate_per_twin": 5, "request_rate_per_client": 0})
+    r = brokers.track(Requester5(b.port))
+    tid = uniq("rl-twin")
+    r.ok(f"$twin/{tid}/update", {"attributes": {"a": 1}})
+    answers = burst(r, [f"$twin/{tid}/get"] * 40)
+    ok = [a for a in answers if a.status == 200]
+    limited = [a for a in answers if a.status == 429]
+    assert len(ok) + len(limited) == 40, [a.status for a in answers]
+    assert 8 <= len(ok) <= 14, "burst of 10 (+ refill) expected, %d got through" % len(ok)
+    a = limited[0]
+    assert a.body["status"] == 429
+    assert "request_rate_per_twin=5" in a.body["error"] and tid in a.body["error"]
+    assert 1 <= a.body["retryAfterMs"] <= 200
+    assert r.ok(f"$twin/{uniq('rl-other')}/update", {"attributes": {"b": 1}})["version"] == 1
+    time.sleep(a.body["retryAfterMs"] / 1000 + 0.05)
+    assert r.twin(tid)["attributes"] == {"a": 1}
+    s = r.stats()
+    assert s["requests_rate_limited"] == len(limited)
+    assert s["requests_failed"] >= len(limited)
+
+
+def test_requests_over_the_client_rate_get_429_other_clients_do_not(brokers):
+    b = brokers({"request_rate_per_client": 5, "request_rate_per_twin": 0})
+    greedy = brokers.track(Requester5(b.port))
+    polite = brokers.track(Requester5(b.port))
+    answers = burst(greedy, ["$twin/stats"] * 30)
+    limited = [a for a in answers if a.status == 429]
+    assert 15 <= len(limited) <= 22, len(limited)
+    assert "request_rate_per_client=5" in limited[0].body["error"]
+    assert greedy.client.client_id in limited[0].body["error"]
+    assert limited[0].body["retryAfterMs"] >= 1
+    assert polite("$twin/stats").status == 200
+
+
+def test_telemetry_over_the_device_rate_keeps_the_newest_reading(brokers):
+    b = brokers({"telemetry_rate": 5})
+    r = brokers.track(Requester5(b.port))
+    tid = uniq("rl-tel")
+    sub = brokers.track(Subscriber(b.port, f"devices/{tid}/telemetry"))
+    dev = brokers.track(Client(b.port, client_id=tid, v5=False))
+    for n in range(60):
+        dev.publish(f"devices/{tid}/telemetry", {"n": n, "tempTop": 20 + n / 10}, qos=1)
+    got = [parse_json(sub.get().payload)["n"] for _ in range(60)]
+    assert got == list(range(60)), "subscribers must get every message"
+    wait_until(lambda: r.stats()["telemetry_applied"] + r.stats()["telemetry_rate_limited"] == 60,
+               msg="every message applied or counted as rate limited")
+    s = r.stats()
+    assert 10 <= s["telemetry_applied"] <= 14, s     # burst 10, one held, refills meanwhile
+    assert s["telemetry_rate_limited"] == 60 - s["telemetry_applied"]
+    assert s["telemetry_dropped"] == 0
+    assert r.twin(tid)["reported"]["n"] == 59, "the newest reading must reach the twin"
+    # another device is not slowed down by this one
+    other = uniq("rl-tel-other")
+    publish_as(b.port, f"devices/{other}/telemetry", {"n": 1}, client_id=other)
+    assert r.twin(other)["reported"] == {"n": 1}
+
+
+def test_max_twins_refuses_new_twins_with_507(brokers):
+    b = brokers({"max_twins": 3})
+    r = brokers.track(Requester5(b.port))
+    ids = [uniq("mt") for _ in range(3)]
+    for tid in ids:
+        r.ok(f"$twin/{tid}/update", {"attributes": {"x": 1}})
+    a = r(f"$twin/{uniq('mt-extra')}/update", {"attributes": {"x": 1}})
+    assert a.status == 507, (a.status, a.body)
+    assert "max_twins=3" in a.body["error"] and "plugin_opt_max_twins" in a.body["error"]
+    # telemetry for a new device is dropped and counted; its messages still flow
+    newdev = uniq("mt-dev")
+    sub = brokers.track(Subscriber(b.port, f"devices/{newdev}/telemetry"))
+    publish_as(b.port, f"devices/{newdev}/telemetry", {"t": 1}, client_id=newdev)
+    assert parse_json(sub.get().payload) == {"t": 1}
+    wait_until(lambda: r.stats()["twins_refused"] == 2, msg="the refused telemetry counted")
+    assert r(f"$twin/{newdev}/get").status == 404
+    # existing twins still change; after a delete a new twin fits again
+    assert r.ok(f"$twin/{ids[0]}/update", {"desired": {"fan": 2}})["version"] == 2
+    r.ok(f"$twin/{ids[1]}/delete")
+    assert r.ok(f"$twin/{newdev}/update", {"attributes": {"x": 1}})["version"] == 1
+    s = r.stats()
+    assert s["twins"] == 3 and s["twins_refused"] == 2
+
+
+def test_a_request_flood_from_a_slow_consumer_does_not_starve_another_client(brokers):
+    b = brokers({"request_rate_per_client": 200})
+    flooder = brokers.track(Requester5(b.port))
+    other = brokers.track(Requester5(b.port))
+    tid = uniq("fair")
+    other.ok(f"$twin/{tid}/update", {"attributes": {"a": 1}})
+    n = 20000
+    for i in range(n - 1):    # updates of 20000 twins, never waiting for an answer
+        flooder.send(f"$twin/{uniq('flood')}/update", {"attributes": {"i": i}})
+    flooder.send(f"$twin/{uniq('flood')}/update", {"attributes": {"i": n}}, qos=1)  # PUBACK: all in
+    flooder.client.c.loop_stop()   # and from now on it never reads its answers
+    try:
+        worst = 0.0
+        for i in range(20):       # meanwhile the other client reads and writes as usual
+            t0 = time.time()
+            assert other.ok(f"$twin/{tid}/update", {"attributes": {"a": i + 2}})["version"] == i + 2
+            assert other.twin(tid)["attributes"]["a"] == i + 2
+            worst = max(worst, time.time() - t0)
+        assert worst < 1.0, "another client waited %.2f s behind the flood" % worst
+        s = other.stats()
+        assert s["requests_rate_limited"] >= n // 2, "the flood was not limited: %r" % s
+        assert s["queue_depth"] < 1000
+    finally:
+        flooder.client.c.loop_start()
