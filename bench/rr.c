@@ -213,7 +213,7 @@ int rr_run(const struct rr_opts *o, struct samples *lat, struct rr_result *r)
 		}
 		cs[i].lat = lat;
 	}
-	double t0 = mono_now(), progress = t0, misc = t0;
+	double t0 = mono_now(), progress = t0, misc = t0, stall = o->stall > 0 ? o->stall : 5;
 	int issuing = 1;
 	uint64_t answered = 0;
 	for (;;) {
@@ -236,8 +236,8 @@ int rr_run(const struct rr_opts *o, struct samples *lat, struct rr_result *r)
 		if (!outstanding) {
 			break;
 		}
-		if (now - progress > 5) {
-			fprintf(stderr, "twin_bench: %d requests unanswered for 5 s\n", outstanding);
+		if (now - progress > stall) {
+			fprintf(stderr, "twin_bench: %d requests unanswered for %.0f s\n", outstanding, stall);
 			goto out;
 		}
 		if (poll(pfd, (nfds_t)nc, 10) < 0 && errno != EINTR) {

@@ -21,6 +21,7 @@ struct rr_opts {
 	unsigned ndev;         /* ids are drawn at random from dev-0000000 .. ndev-1 */
 	unsigned max_samples;  /* stop after this many answers (0 = no limit) */
 	double seconds;        /* stop after this long (0 = no limit) */
+	double stall;          /* give up after this long without an answer (0: 5 s) */
 };
 
 struct rr_result {

@@ -208,7 +208,7 @@ static void *bg_search_main(void *arg)
 {
 	struct bg_search *s = arg;
 	struct rr_opts ro = {.port = s->port, .op = RR_SEARCH, .clients = 1, .inflight = 1,
-			.ndev = s->ndev, .seconds = s->seconds};
+			.ndev = s->ndev, .seconds = s->seconds, .stall = 5 + s->ndev / 20000.0}; /* ~50 us a twin */
 	s->rc = rr_run(&ro, &s->lat, &s->r);
 	return NULL;
 }
