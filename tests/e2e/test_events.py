@@ -9,6 +9,9 @@ from clients import (Client, Device, Requester5, Subscriber, assert_ts, nested, 
                      parse_json, uniq, wait_until)
 
 ALL_EVENTS = "$twin/+/events"
+# one event per message is checked with hundreds of messages a second from one device, over the
+# default telemetry_rate (that limit has its own tests in test_limits.py)
+BROKER_OPTS = {"telemetry_rate": 0}
 
 
 def events_of(sub, tid):
