@@ -48,7 +48,9 @@ TEST(config_should_refuse_unknown_and_invalid_options_naming_them)
 	CHECK_CONTAINS(err.msg, "plugin_opt_bogus");
 	CHECK_CONTAINS(err.msg, "db_path,"); /* the list of known options, first to last */
 	CHECK_CONTAINS(err.msg, "request_rate_per_client)");
+	twin_config_free(&cfg); /* a refused parse leaves the defaults it copied for the caller to free */
 	CHECK_INT(parse(&cfg, "max_twins", "0", &err), TWIN_ERR_CONFIG);
+	twin_config_free(&cfg);
 	CHECK_INT(parse(&cfg, "telemetry_rate", "-1", &err), TWIN_ERR_CONFIG);
 	twin_config_free(&cfg);
 	CHECK_INT(parse(&cfg, "commit_interval_ms", "0", &err), TWIN_ERR_CONFIG);
