@@ -50,6 +50,8 @@ static const struct opt_def options[] = {
 			1000000},
 	{"request_rate_per_client", OPT_INT, offsetof(struct twin_config, request_rate_per_client),
 			"5000", 0, 1000000},
+	{"sys_interval", OPT_INT, offsetof(struct twin_config, sys_interval), "10", 0, 86400},
+	{"metrics_file", OPT_STRING, offsetof(struct twin_config, metrics_file), NULL, 0, 0},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -145,7 +147,7 @@ enum twin_rc twin_config_parse(struct twin_config *cfg, const char *const *keys,
 	enum twin_rc rc;
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < N_OPTIONS; i++) {
-		if ((rc = apply(cfg, &options[i], options[i].def, err)) != TWIN_OK) {
+		if (options[i].def && (rc = apply(cfg, &options[i], options[i].def, err)) != TWIN_OK) {
 			return rc;
 		}
 	}
@@ -181,5 +183,6 @@ void twin_config_free(struct twin_config *cfg)
 {
 	free(cfg->db_path);
 	free(cfg->telemetry_topic);
-	cfg->db_path = cfg->telemetry_topic = NULL;
+	free(cfg->metrics_file);
+	cfg->db_path = cfg->telemetry_topic = cfg->metrics_file = NULL;
 }

@@ -23,6 +23,8 @@ struct twin_config {
 	int64_t telemetry_rate;          /* messages per second per device applied to its twin; 0: no limit */
 	int64_t request_rate_per_twin;   /* $twin requests per second per twin id; 0: no limit */
 	int64_t request_rate_per_client; /* $twin requests per second per client id; 0: no limit */
+	int64_t sys_interval;            /* seconds between metrics reports ($SYS, metrics_file); 0: none */
+	char *metrics_file;              /* Prometheus text file rewritten every report, or NULL */
 };
 
 /* Fills cfg with defaults, then applies each key/value pair. Unknown keys and invalid values fail with

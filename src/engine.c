@@ -24,6 +24,7 @@
 #include "request.h"
 #include "search.h"
 #include "store.h"
+#include "sysreport.h"
 #include "throttle.h"
 #include "twin.h"
 #include "twin_format.h"
@@ -49,6 +50,9 @@ struct twin_engine {
 	struct twin_pending pending_requests; /* queued updates and deletes only */
 	struct twin_presence *presence;
 	struct twin_throttle throttle;
+	struct twin_sysreport sysreport;
+	int64_t next_report_ms;
+	bool report_failing; /* the metrics file could not be written last time (logged once) */
 	struct twin_out_list local; /* answers made on this thread, not yet taken */
 	struct twin_buf buf;        /* get answers are assembled here */
 };
@@ -204,13 +208,6 @@ static void release_held(void *ctx, struct twin_op *op)
 	if (enqueue(e, op, twin_now_ms()) != TWIN_OK) {
 		twin_op_free(op);
 		twin_metric_add(&e->metrics, telemetry_dropped, 1);
-	}
-}
-
-void twin_engine_tick(struct twin_engine *e)
-{
-	if (e->throttle.held_count) {
-		twin_throttle_release(&e->throttle, mono_ms(), release_held, e);
 	}
 }
 
@@ -395,38 +392,86 @@ static void run_read(struct twin_engine *e, enum twin_verb verb, struct twin_rou
 	}
 }
 
-static void run_stats(struct twin_engine *e, const struct twin_route *r, const char *payload,
-		size_t len)
+/* Every figure the plugin reports, in $twin/stats order. */
+static void snapshot(struct twin_engine *e, struct twin_stats_snapshot *s)
 {
-	struct twin_request req;
-	struct twin_error err;
-	if (twin_request_parse(TWIN_VERB_STATS, payload, len, e->cfg->max_depth, &req, &err)) {
-		answer_error(e, r, &err, req.token);
-		twin_request_free(&req);
-		return;
-	}
-	cJSON *body = cJSON_CreateObject();
-	size_t twins = 0, map_size = 0;
+	size_t twins = 0, map_size = 0, used = 0;
 	if (twin_store_read_begin(e->store) == TWIN_OK) {
 		twins = twin_store_count(e->store);
 		map_size = twin_store_map_size(e->store);
+		used = twin_store_used_bytes(e->store);
 		twin_store_read_end(e->store);
 	}
 	pthread_mutex_lock(&e->in.lock);
 	size_t depth = e->in.count;
 	pthread_mutex_unlock(&e->in.lock);
-	bool ok = body && twin_json_add_int64(body, "twins", (int64_t)twins);
-#define ADD_METRIC(name) ok = ok && twin_json_add_int64(body, #name, (int64_t)twin_metric_get(&e->metrics, name));
+	s->n = 0;
+	twin_stats_add(s, "twins", (int64_t)twins, false);
+#define ADD_METRIC(name) twin_stats_add(s, #name, (int64_t)twin_metric_get(&e->metrics, name), true);
 	TWIN_METRICS(ADD_METRIC)
 #undef ADD_METRIC
-	ok = ok && twin_json_add_int64(body, "queue_depth", (int64_t)depth) &&
-			twin_json_add_int64(body, "map_size", (int64_t)map_size);
+	twin_stats_add(s, "queue_depth", (int64_t)depth, false);
+	twin_stats_add(s, "map_size", (int64_t)map_size, false);
+	twin_stats_add(s, "db_bytes", (int64_t)used, false);
+}
+
+static void run_stats(struct twin_engine *e, const struct twin_route *r, const char *payload,
+		size_t len)
+{
+	struct twin_request req;
+	struct twin_error err;
+	struct twin_stats_snapshot s;
+	if (twin_request_parse(TWIN_VERB_STATS, payload, len, e->cfg->max_depth, &req, &err)) {
+		answer_error(e, r, &err, req.token);
+		twin_request_free(&req);
+		return;
+	}
+	snapshot(e, &s);
+	cJSON *body = cJSON_CreateObject();
+	bool ok = body != NULL;
+	for (size_t i = 0; ok && i < s.n; i++) {
+		ok = twin_json_add_int64(body, s.item[i].name, s.item[i].value);
+	}
 	if (!ok) {
 		cJSON_Delete(body);
 		body = NULL;
 	}
 	answer(e, twin_answer_json(r, body, req.token));
 	twin_request_free(&req);
+}
+
+/* Every sys_interval seconds: the $SYS messages and the metrics file. */
+static void report(struct twin_engine *e)
+{
+	struct twin_stats_snapshot s;
+	struct twin_error err;
+	snapshot(e, &s);
+	twin_sysreport_publish(&e->sysreport, &s, &e->local);
+	if (!e->cfg->metrics_file) {
+		return;
+	}
+	bool failing = twin_sysreport_write_prom(e->cfg->metrics_file, &s, &err) != TWIN_OK;
+	if (failing && !e->report_failing) {
+		twin_out_list_add(&e->local, twin_out_log(TWIN_LOG_WARNING,
+				"mosquitto_twin: plugin_opt_metrics_file: %s (logged once until it works again)", err.msg));
+	}
+	e->report_failing = failing;
+}
+
+void twin_engine_tick(struct twin_engine *e)
+{
+	if (e->throttle.held_count) {
+		twin_throttle_release(&e->throttle, mono_ms(), release_held, e);
+	}
+	if (e->cfg->sys_interval > 0) {
+		struct timespec ts; /* the coarse clock: this runs once per broker loop pass */
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+		int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (now >= e->next_report_ms) {
+			e->next_report_ms = now + e->cfg->sys_interval * 1000;
+			report(e);
+		}
+	}
 }
 
 static struct twin_route *route_new(const struct twin_request_in *in)

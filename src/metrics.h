@@ -19,7 +19,8 @@
 	X(twins_refused)                                                                               \
 	X(commits)                                                                                     \
 	X(commit_failures)                                                                             \
-	X(store_full)
+	X(store_full)                                                                                  \
+	X(commit_us)
 
 struct twin_metrics {
 #define TWIN_METRIC_FIELD(name) _Atomic uint64_t name;

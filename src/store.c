@@ -570,3 +570,13 @@ size_t twin_store_map_size(struct twin_store *s)
 {
 	return s->map_size;
 }
+
+size_t twin_store_used_bytes(struct twin_store *s)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	if (mdb_env_info(s->env, &info) || mdb_env_stat(s->env, &st)) {
+		return 0;
+	}
+	return (info.me_last_pgno + 1) * st.ms_psize;
+}

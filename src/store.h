@@ -69,5 +69,7 @@ void twin_store_abort(struct twin_store *s);
 /* Doubles the map up to map_size_max; false when already there. Call with no write transaction. */
 bool twin_store_grow(struct twin_store *s);
 size_t twin_store_map_size(struct twin_store *s);
+/* Bytes of the map in use (pages up to the last one written). */
+size_t twin_store_used_bytes(struct twin_store *s);
 
 #endif

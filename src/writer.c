@@ -681,7 +681,13 @@ static enum twin_rc apply_and_commit(struct twin_writer *w, struct batch *b, str
 		twin_store_abort(w->d.store);
 		return rc;
 	}
-	return twin_store_commit(w->d.store, err);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = twin_store_commit(w->d.store, err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	twin_metric_add(w->d.metrics, commit_us,
+			(uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
+	return rc;
 }
 
 static void reset_batch(struct batch *b, struct twin_op *ops)

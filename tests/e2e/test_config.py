@@ -32,6 +32,8 @@ def test_unknown_option_refused(brokers):
     ("telemetry_rate", "-5"),
     ("request_rate_per_twin", "1000001"),
     ("request_rate_per_client", "fast"),
+    ("sys_interval", "86401"),
+    ("metrics_file", ""),
 ])
 def test_invalid_value_refused(brokers, name, value):
     b = brokers({name: value}, start=False)

@@ -23,6 +23,8 @@ TEST(config_should_have_safe_defaults)
 	CHECK_INT(cfg.telemetry_rate, 50);
 	CHECK_INT(cfg.request_rate_per_twin, 100);
 	CHECK_INT(cfg.request_rate_per_client, 5000);
+	CHECK_INT(cfg.sys_interval, 10);
+	CHECK(cfg.metrics_file == NULL);
 	twin_config_free(&cfg);
 }
 
@@ -47,7 +49,7 @@ TEST(config_should_refuse_unknown_and_invalid_options_naming_them)
 	CHECK_INT(parse(&cfg, "bogus", "1", &err), TWIN_ERR_CONFIG);
 	CHECK_CONTAINS(err.msg, "plugin_opt_bogus");
 	CHECK_CONTAINS(err.msg, "db_path,"); /* the list of known options, first to last */
-	CHECK_CONTAINS(err.msg, "request_rate_per_client)");
+	CHECK_CONTAINS(err.msg, ", metrics_file)");
 	twin_config_free(&cfg); /* a refused parse leaves the defaults it copied for the caller to free */
 	CHECK_INT(parse(&cfg, "max_twins", "0", &err), TWIN_ERR_CONFIG);
 	twin_config_free(&cfg);
