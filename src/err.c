@@ -37,6 +37,7 @@ int twin_rc_status(enum twin_rc rc)
 		case TWIN_ERR_BUSY:
 			return 503;
 		case TWIN_ERR_STORE_FULL:
+		case TWIN_ERR_DISK_FULL:
 			return 507;
 		case TWIN_ERR_STORE:
 		case TWIN_ERR_NOMEM:

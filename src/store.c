@@ -526,7 +526,7 @@ static enum twin_rc commit_fail(struct twin_store *s, struct twin_error *err, in
 		avail = (unsigned long long)(geteuid() == 0 ? st.f_bfree : st.f_bavail) * st.f_frsize;
 	}
 	if (rc == ENOSPC || rc == EDQUOT || (rc == EIO && known && avail < DISK_FULL_BELOW)) {
-		return twin_fail(err, TWIN_ERR_STORE,
+		return twin_fail(err, TWIN_ERR_DISK_FULL,
 				"twin store error while committing: no space left on the disk of the twin database "
 				"(%s, %llu bytes free); the twins stay as they were, writes succeed again once "
 				"there is room",

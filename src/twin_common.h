@@ -15,6 +15,7 @@ enum twin_rc {
 	TWIN_ERR_RATE_LIMITED, /* 429: over a request rate limit, retry after retry_after_ms */
 	TWIN_ERR_BUSY,        /* 503: queue full, retry */
 	TWIN_ERR_STORE_FULL,  /* 507: LMDB map full and may not grow */
+	TWIN_ERR_DISK_FULL,   /* 507: the disk under the store is full (the map is not: do not grow it) */
 	TWIN_ERR_STORE,       /* 500: any other storage failure */
 	TWIN_ERR_NOMEM,       /* 500 */
 	TWIN_ERR_CONFIG,      /* refuse to load */
