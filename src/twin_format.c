@@ -130,6 +130,7 @@ static size_t count_leaves(const cJSON *section)
 /* Leaves without a timestamp (never the case for twins written by the plugin) get `updated`. */
 static bool put_leaf_ts(struct twin_buf *b, const cJSON *section, const cJSON *meta, int64_t updated)
 {
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): cJSON_IsObject(NULL) is false */
 	const cJSON *next = cJSON_IsObject(meta) ? meta->child : NULL;
 	for (const cJSON *c = section->child; c; c = c->next) {
 		const cJSON *m = meta_of(cJSON_IsObject(meta) ? meta : NULL, &next, c->string);

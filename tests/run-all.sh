@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: build with -Werror, unit tests (ctest), the schema and README
-# example checks, end-to-end tests against a real mosquitto with the plugin; then the same build, unit and
-# end-to-end tests again under AddressSanitizer + UBSan (the plugin preloaded into the stock broker).
+# The whole test suite, as CI runs it: build with -Werror, static analysis (cppcheck, clang-tidy), unit
+# tests (ctest), the schema and README example checks, end-to-end tests against a real mosquitto with the
+# plugin; then the same build, unit and end-to-end tests again under AddressSanitizer + UBSan (the plugin
+# preloaded into the stock broker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=/usr/bin/python3 # Debian's interpreter: it can import python3-paho-mqtt and python3-jsonschema
@@ -15,6 +16,9 @@ build() {
 
 echo "== build"
 build build
+echo "== static analysis (cppcheck, clang-tidy)"
+tests/static/cppcheck.sh
+"$python" tests/static/clang_tidy.py build
 echo "== unit tests"
 ctest --test-dir build -L 'unit|fuzz-replay' --output-on-failure
 echo "== schemas and README examples"
