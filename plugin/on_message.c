@@ -1,5 +1,5 @@
 /* on_message.c - MOSQ_EVT_MESSAGE, called for every PUBLISH a client sends (after the broker's WRITE ACL
- * check). Telemetry is handed to the core and let through unchanged; $twin requests are answered and
+ * check). Telemetry and gateway batches are handed to the core and let through unchanged; $twin requests are answered and
  * consumed. Returns only MOSQ_ERR_SUCCESS or MOSQ_ERR_ACL_DENIED: any other code would disconnect the
  * publisher. */
 #include <mqtt_protocol.h>
@@ -40,7 +40,11 @@ int twin_on_message(int event, void *event_data, void *userdata)
 		case TWIN_ROUTE_NONE:
 			return MOSQ_ERR_SUCCESS;
 		case TWIN_ROUTE_TELEMETRY:
-			twin_engine_telemetry(tp->engine, &m, mosquitto_client_id(ed->client), ed->payload,
+			twin_engine_telemetry(tp->engine, &m, mosquitto_client_id(ed->client),
+					mosquitto_client_username(ed->client), ed->payload, ed->payloadlen);
+			return MOSQ_ERR_SUCCESS;
+		case TWIN_ROUTE_GATEWAY:
+			twin_engine_gateway(tp->engine, mosquitto_client_id(ed->client), ed->payload,
 					ed->payloadlen);
 			return MOSQ_ERR_SUCCESS;
 		case TWIN_ROUTE_REQUEST:

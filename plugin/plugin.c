@@ -1,6 +1,8 @@
 /* plugin.c - Mosquitto's entry points: version negotiation, init (options, store, writer thread,
  * callbacks) and cleanup (flush everything to disk). */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "plugin.h"
 
@@ -69,10 +71,19 @@ TWIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **
 			mosquitto_callback_register(identifier, MOSQ_EVT_DISCONNECT, twin_on_disconnect, NULL, tp)) {
 		return fail_init(tp, "cannot register the broker callbacks");
 	}
+	char topics[TWIN_MAX_TELEMETRY_TOPICS * 64] = "";
+	for (int i = 0; i < tp->cfg.n_telemetry_topics; i++) {
+		size_t used = strlen(topics);
+		snprintf(topics + used, sizeof(topics) - used, "%s%s", i ? "," : "", tp->cfg.telemetry_topics[i]);
+	}
 	mosquitto_log_printf(MOSQ_LOG_INFO,
-			"mosquitto_twin: ready; db_path=%s telemetry_topic=%s commit_interval_ms=%lld "
-			"max_twin_bytes=%zu max_depth=%d retain_desired=%s queue_size=%zu map_size=%zu",
-			tp->cfg.db_path, tp->cfg.telemetry_topic, (long long)tp->cfg.commit_interval_ms,
+			"mosquitto_twin: ready; db_path=%s telemetry_topic=%s telemetry_id_from=%s gateway_topic=%s "
+			"commit_interval_ms=%lld max_twin_bytes=%zu max_depth=%d retain_desired=%s queue_size=%zu "
+			"map_size=%zu",
+			tp->cfg.db_path, topics,
+			tp->cfg.telemetry_id_from == TWIN_ID_FROM_USERNAME ? "username" : "client_id",
+			tp->cfg.gateway_topic ? tp->cfg.gateway_topic : "(none)",
+			(long long)tp->cfg.commit_interval_ms,
 			tp->cfg.max_twin_bytes, tp->cfg.max_depth, tp->cfg.retain_desired ? "true" : "false",
 			tp->cfg.queue_size, tp->cfg.map_size);
 	loaded = true;

@@ -1,9 +1,12 @@
 /* config.c - table-driven parsing of plugin_opt_* settings. Every option has a default, a type and a
  * range; an unknown key or a bad value refuses the whole configuration, naming the option, so a typo
- * never runs with a silently different setting. */
+ * never runs with a silently different setting. A repeated option replaces the earlier value, except
+ * telemetry_topic, whose lines add up to a list of patterns. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +15,7 @@
 
 #include "topic.h"
 
-enum opt_type { OPT_STRING, OPT_SIZE, OPT_INT, OPT_BOOL, OPT_TOPIC };
+enum opt_type { OPT_STRING, OPT_SIZE, OPT_INT, OPT_BOOL, OPT_TOPIC_LIST, OPT_GATEWAY, OPT_ID_FROM };
 
 struct opt_def {
 	const char *name;
@@ -28,8 +31,10 @@ struct opt_def {
 
 static const struct opt_def options[] = {
 	{"db_path", OPT_STRING, offsetof(struct twin_config, db_path), "/var/lib/mosquitto/twin", 0, 0},
-	{"telemetry_topic", OPT_TOPIC, offsetof(struct twin_config, telemetry_topic),
-			"devices/+/telemetry", 0, 0},
+	{"telemetry_topic", OPT_TOPIC_LIST, offsetof(struct twin_config, telemetry_topics), NULL, 0, 0},
+	{"telemetry_id_from", OPT_ID_FROM, offsetof(struct twin_config, telemetry_id_from), "client_id",
+			0, 0},
+	{"gateway_topic", OPT_GATEWAY, offsetof(struct twin_config, gateway_topic), NULL, 0, 0},
 	{"map_size", OPT_SIZE, offsetof(struct twin_config, map_size), "1073741824", MIB, 1024 * GIB},
 	{"map_size_max", OPT_SIZE, offsetof(struct twin_config, map_size_max), "17179869184", MIB,
 			1024 * GIB},
@@ -81,10 +86,38 @@ static enum twin_rc apply(struct twin_config *cfg, const struct opt_def *o, cons
 	enum twin_rc rc;
 
 	switch (o->type) {
-		case OPT_TOPIC:
+		case OPT_TOPIC_LIST: {
 			if (!twin_topic_pattern_valid(value)) {
 				return twin_fail(err, TWIN_ERR_CONFIG,
-						"plugin_opt_%s: '%s' is not a topic with at most one '+' level and no '#'",
+						"plugin_opt_%s: '%s' is not a topic with at most one '+' level and at most a "
+						"last '#' level",
+						o->name, value);
+			}
+			if (cfg->n_telemetry_topics == TWIN_MAX_TELEMETRY_TOPICS) {
+				return twin_fail(err, TWIN_ERR_CONFIG, "plugin_opt_%s: more than %d patterns", o->name,
+						TWIN_MAX_TELEMETRY_TOPICS);
+			}
+			char *copy = strdup(value);
+			if (!copy) {
+				return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+			}
+			cfg->telemetry_topics[cfg->n_telemetry_topics++] = copy;
+			return TWIN_OK;
+		}
+		case OPT_ID_FROM:
+			if (!strcasecmp(value, "client_id")) {
+				cfg->telemetry_id_from = TWIN_ID_FROM_CLIENT_ID;
+			} else if (!strcasecmp(value, "username")) {
+				cfg->telemetry_id_from = TWIN_ID_FROM_USERNAME;
+			} else {
+				return twin_fail(err, TWIN_ERR_CONFIG,
+						"plugin_opt_%s: '%s' is not client_id or username", o->name, value);
+			}
+			return TWIN_OK;
+		case OPT_GATEWAY:
+			if (!twin_topic_gateway_valid(value)) {
+				return twin_fail(err, TWIN_ERR_CONFIG,
+						"plugin_opt_%s: '%s' is not a topic without wildcards (and not a $ topic)",
 						o->name, value);
 			}
 			/* fall through */
@@ -141,6 +174,45 @@ static const struct opt_def *find_option(const char *key)
 	return NULL;
 }
 
+/* Levenshtein distance, case-insensitive, of two short names (longer ones count as far apart). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+	if (la >= 64 || lb >= 64) {
+		return SIZE_MAX;
+	}
+	for (size_t j = 0; j <= lb; j++) {
+		row[j] = j;
+	}
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t subst = diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+			size_t best = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
+			row[j] = subst < best ? subst : best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The known option nearest to an unknown key: the likely typo. */
+static const struct opt_def *closest_option(const char *key)
+{
+	const struct opt_def *best = &options[0];
+	size_t best_d = SIZE_MAX;
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		size_t d = distance(key, options[i].name);
+		if (d < best_d) {
+			best = &options[i];
+			best_d = d;
+		}
+	}
+	return best;
+}
+
 enum twin_rc twin_config_parse(struct twin_config *cfg, const char *const *keys,
 		const char *const *values, int n, struct twin_error *err)
 {
@@ -155,18 +227,19 @@ enum twin_rc twin_config_parse(struct twin_config *cfg, const char *const *keys,
 	for (int i = 0; i < n; i++) {
 		const struct opt_def *o = find_option(keys[i]);
 		if (!o) {
-			char known[TWIN_ERRMSG_LEN] = "";
-			for (size_t k = 0; k < N_OPTIONS; k++) {
-				size_t used = strlen(known);
-				snprintf(known + used, sizeof(known) - used, "%s%s", k ? ", " : "", options[k].name);
-			}
-			return twin_fail(err, TWIN_ERR_CONFIG, "unknown option plugin_opt_%s (known: %s)", keys[i],
-					known);
+			return twin_fail(err, TWIN_ERR_CONFIG,
+					"unknown option plugin_opt_%s (did you mean plugin_opt_%s? every option is in "
+					"mosquitto.conf.example)",
+					keys[i], closest_option(keys[i])->name);
 		}
 		if ((rc = apply(cfg, o, values[i] ? values[i] : "", err)) != TWIN_OK) {
 			return rc;
 		}
 		max_given |= o->offset == offsetof(struct twin_config, map_size_max);
+	}
+	if (!cfg->n_telemetry_topics &&
+			(rc = apply(cfg, find_option("telemetry_topic"), TWIN_DEFAULT_TELEMETRY_TOPIC, err))) {
+		return rc;
 	}
 	if (cfg->map_size_max < cfg->map_size && !max_given) {
 		cfg->map_size_max = cfg->map_size;
@@ -182,7 +255,12 @@ enum twin_rc twin_config_parse(struct twin_config *cfg, const char *const *keys,
 void twin_config_free(struct twin_config *cfg)
 {
 	free(cfg->db_path);
-	free(cfg->telemetry_topic);
+	for (int i = 0; i < cfg->n_telemetry_topics; i++) {
+		free(cfg->telemetry_topics[i]);
+		cfg->telemetry_topics[i] = NULL;
+	}
+	cfg->n_telemetry_topics = 0;
+	free(cfg->gateway_topic);
 	free(cfg->metrics_file);
-	cfg->db_path = cfg->telemetry_topic = cfg->metrics_file = NULL;
+	cfg->db_path = cfg->gateway_topic = cfg->metrics_file = NULL;
 }

@@ -4,11 +4,20 @@
 
 #include <stdbool.h>
 
+#include "topic.h"
 #include "twin_common.h"
+
+#define TWIN_DEFAULT_TELEMETRY_TOPIC "devices/+/telemetry"
+
+/* Where a telemetry pattern without a '+' level takes the twin id from. */
+enum twin_id_source { TWIN_ID_FROM_CLIENT_ID, TWIN_ID_FROM_USERNAME };
 
 struct twin_config {
 	char *db_path;
-	char *telemetry_topic;
+	char *telemetry_topics[TWIN_MAX_TELEMETRY_TOPICS]; /* each plugin_opt_telemetry_topic line, in order */
+	int n_telemetry_topics;                            /* none given: the default pattern alone */
+	enum twin_id_source telemetry_id_from;
+	char *gateway_topic; /* ThingsBoard-gateway style batches of several devices, or NULL */
 	size_t map_size;
 	size_t map_size_max;
 	int64_t commit_interval_ms;

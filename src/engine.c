@@ -2,7 +2,7 @@
  *
  * Rate limits (throttle.c) run first: telemetry over its device's rate is held back or dropped, a request
  * over its client's or twin's rate is answered 429.
- * Telemetry: one copy into the op queue, no JSON (the writer parses). Requests: get and stats are answered
+ * Telemetry (and gateway batches): one copy into the op queue, no JSON (the writer parses). Requests: get and stats are answered
  * here and now from an LMDB read snapshot - unless the twin has writes still queued, then the get waits
  * behind them as a barrier op and is run again here once they are committed (read-your-writes). Writes
  * (update, delete) go to the writer, which answers after the commit.
@@ -36,7 +36,7 @@
 
 struct twin_engine {
 	const struct twin_config *cfg;
-	struct twin_topic_pattern pattern;
+	struct twin_topic_set topics;
 	struct twin_store *store;
 	struct twin_opq in;
 	struct twin_outq out;
@@ -44,6 +44,7 @@ struct twin_engine {
 	_Atomic uint64_t done_seq;
 	uint64_t next_seq;
 	uint64_t last_request_seq; /* the newest queued update or delete */
+	uint64_t last_gateway_seq; /* the newest queued gateway message (its twins are unknown here) */
 	struct twin_writer *writer;
 	struct twin_searcher *searcher;
 	struct twin_pending pending;          /* every queued write */
@@ -72,8 +73,9 @@ enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *
 	}
 	twin_opq_init(&e->in, cfg->queue_size);
 	twin_outq_init(&e->out);
-	if ((rc = twin_topic_pattern_compile(&e->pattern, cfg->telemetry_topic)) != TWIN_OK) {
-		twin_fail(err, rc, "invalid telemetry_topic '%s'", cfg->telemetry_topic);
+	if ((rc = twin_topic_set_compile(&e->topics, (const char *const *)cfg->telemetry_topics,
+				 cfg->n_telemetry_topics, cfg->gateway_topic)) != TWIN_OK) {
+		twin_fail(err, rc, "invalid telemetry_topic or gateway_topic");
 		twin_engine_close(e);
 		return rc;
 	}
@@ -95,15 +97,6 @@ enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *
 	return TWIN_OK;
 }
 
-static void free_list(struct twin_out *o)
-{
-	while (o) {
-		struct twin_out *next = o->next;
-		twin_out_free(o);
-		o = next;
-	}
-}
-
 void twin_engine_close(struct twin_engine *e)
 {
 	if (!e) {
@@ -112,10 +105,10 @@ void twin_engine_close(struct twin_engine *e)
 	twin_searcher_stop(e->searcher);
 	twin_writer_stop(e->writer);
 	twin_store_close(e->store);
-	free_list(e->local.head);
+	twin_out_list_free(&e->local);
 	twin_outq_destroy(&e->out);
 	twin_opq_destroy(&e->in);
-	twin_topic_pattern_free(&e->pattern);
+	twin_topic_set_free(&e->topics);
 	twin_presence_free(&e->presence);
 	twin_throttle_free(&e->throttle);
 	twin_buf_free(&e->buf);
@@ -124,7 +117,7 @@ void twin_engine_close(struct twin_engine *e)
 
 void twin_engine_classify(struct twin_engine *e, const char *topic, struct twin_topic_match *m)
 {
-	twin_topic_classify(&e->pattern, topic, strlen(topic), m);
+	twin_topic_classify(&e->topics, topic, strlen(topic), m);
 }
 
 /* Rate limits run on a clock that never jumps. */
@@ -163,17 +156,36 @@ static bool read_must_wait(struct twin_engine *e, const char *id, size_t id_len)
 	if (twin_pending_busy(&e->pending_requests, id, id_len, done)) {
 		return true;
 	}
-	return read_horizon(e, done) == e->next_seq && twin_pending_busy(&e->pending, id, id_len, done);
+	return read_horizon(e, done) == e->next_seq &&
+			(e->last_gateway_seq > done || twin_pending_busy(&e->pending, id, id_len, done));
+}
+
+/* A copy of a telemetry or gateway message for the writer; over max_twin_bytes only its size is kept
+ * (the writer reports it). */
+static struct twin_op *telemetry_op(struct twin_engine *e, enum twin_op_kind kind, const char *id,
+		size_t id_len, const struct twin_topic_match *m, const void *payload, size_t len)
+{
+	bool oversize = len > e->cfg->max_twin_bytes;
+	struct twin_op *op = twin_op_new_at(kind, id, id_len, m ? m->path : NULL, m ? m->path_len : 0,
+			payload, oversize ? 0 : len, NULL);
+	if (!op) {
+		twin_metric_add(&e->metrics, telemetry_dropped, 1);
+		return NULL;
+	}
+	op->oversize = oversize ? len : 0;
+	op->ts = twin_now_ms();
+	return op;
 }
 
 void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match *m,
-		const char *client_id, const void *payload, size_t len)
+		const char *client_id, const char *username, const void *payload, size_t len)
 {
 	if (!client_id) {
 		client_id = "";
 	}
-	const char *id = m->id ? m->id : client_id;
-	size_t id_len = m->id ? m->id_len : strlen(client_id);
+	const char *from = e->cfg->telemetry_id_from == TWIN_ID_FROM_USERNAME ? username : client_id;
+	const char *id = m->id ? m->id : from ? from : "";
+	size_t id_len = m->id ? m->id_len : strlen(id);
 	twin_metric_add(&e->metrics, telemetry_received, 1);
 	if (!twin_topic_id_valid(id, id_len, NULL)) {
 		twin_metric_add(&e->metrics, telemetry_invalid, 1);
@@ -182,15 +194,10 @@ void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match 
 	if (strlen(client_id) == id_len && !memcmp(client_id, id, id_len)) {
 		twin_presence_set(&e->presence, id, id_len);
 	}
-	bool oversize = len > e->cfg->max_twin_bytes; /* not copied: the writer only reports it */
-	struct twin_op *op = twin_op_new(oversize ? TWIN_OP_OVERSIZE : TWIN_OP_TELEMETRY, id, id_len,
-			payload, oversize ? 0 : len, NULL);
+	struct twin_op *op = telemetry_op(e, TWIN_OP_TELEMETRY, id, id_len, m, payload, len);
 	if (!op) {
-		twin_metric_add(&e->metrics, telemetry_dropped, 1);
 		return;
 	}
-	op->oversize = oversize ? len : 0;
-	op->ts = twin_now_ms();
 	op = twin_throttle_telemetry(&e->throttle, op, mono_ms());
 	if (e->throttle.limited) {
 		twin_metric_add(&e->metrics, telemetry_rate_limited, e->throttle.limited);
@@ -200,6 +207,28 @@ void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match 
 		twin_op_free(op);
 		twin_metric_add(&e->metrics, telemetry_dropped, 1);
 	}
+}
+
+/* A gateway batch goes to the writer as it is: only the writer parses it, so neither the per-device rate
+ * limit nor the per-twin read-your-writes marks can apply; reads wait for it as a whole instead. */
+void twin_engine_gateway(struct twin_engine *e, const char *client_id, const void *payload,
+		size_t len)
+{
+	if (!client_id) {
+		client_id = "";
+	}
+	twin_metric_add(&e->metrics, telemetry_received, 1);
+	struct twin_op *op = telemetry_op(e, TWIN_OP_GATEWAY, client_id, strlen(client_id), NULL,
+			payload, len);
+	if (!op) {
+		return;
+	}
+	if (enqueue(e, op, op->ts) != TWIN_OK) {
+		twin_op_free(op);
+		twin_metric_add(&e->metrics, telemetry_dropped, 1);
+		return;
+	}
+	e->last_gateway_seq = e->next_seq;
 }
 
 static void release_held(void *ctx, struct twin_op *op)

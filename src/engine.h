@@ -30,8 +30,13 @@ enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *
 void twin_engine_close(struct twin_engine *e);
 
 void twin_engine_classify(struct twin_engine *e, const char *topic, struct twin_topic_match *m);
+/* Telemetry on a pattern: the twin id is the topic's '+' level, else the client id or username
+ * (telemetry_id_from). */
 void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match *m,
-		const char *client_id, const void *payload, size_t len);
+		const char *client_id, const char *username, const void *payload, size_t len);
+/* A message on the gateway topic: several devices' telemetry, sorted out by the writer. */
+void twin_engine_gateway(struct twin_engine *e, const char *client_id, const void *payload,
+		size_t len);
 void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m,
 		const struct twin_request_in *in);
 void twin_engine_client_gone(struct twin_engine *e, const char *client_id);

@@ -9,10 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct twin_op *twin_op_new(enum twin_op_kind kind, const char *id, size_t id_len,
-		const void *payload, size_t payload_len, struct twin_route *route)
+struct twin_op *twin_op_new_at(enum twin_op_kind kind, const char *id, size_t id_len,
+		const char *path, size_t path_len, const void *payload, size_t payload_len,
+		struct twin_route *route)
 {
-	struct twin_op *op = malloc(sizeof(*op) + id_len + 1 + payload_len + 1);
+	struct twin_op *op = malloc(sizeof(*op) + id_len + 1 + path_len + 1 + payload_len + 1);
 	if (!op) {
 		return NULL;
 	}
@@ -22,20 +23,32 @@ struct twin_op *twin_op_new(enum twin_op_kind kind, const char *id, size_t id_le
 	op->ts = 0;
 	op->route = route;
 	op->answer = NULL;
-	op->event = NULL;
+	op->events.head = op->events.tail = NULL;
 	op->verb = 0;
 	op->oversize = 0;
 	op->id = op->data;
 	op->id_len = id_len;
 	memcpy(op->id, id, id_len);
 	op->id[id_len] = '\0';
-	op->payload = op->data + id_len + 1;
+	op->path = op->id + id_len + 1;
+	op->path_len = path_len;
+	if (path_len) {
+		memcpy(op->path, path, path_len);
+	}
+	op->path[path_len] = '\0';
+	op->payload = op->path + path_len + 1;
 	op->payload_len = payload_len;
 	if (payload_len) {
 		memcpy(op->payload, payload, payload_len);
 	}
 	op->payload[payload_len] = '\0';
 	return op;
+}
+
+struct twin_op *twin_op_new(enum twin_op_kind kind, const char *id, size_t id_len,
+		const void *payload, size_t payload_len, struct twin_route *route)
+{
+	return twin_op_new_at(kind, id, id_len, NULL, 0, payload, payload_len, route);
 }
 
 void twin_route_free(struct twin_route *r)
@@ -54,7 +67,7 @@ void twin_op_free(struct twin_op *op)
 	if (op) {
 		twin_route_free(op->route);
 		twin_out_free(op->answer);
-		twin_out_free(op->event);
+		twin_out_list_free(&op->events);
 		free(op);
 	}
 }
@@ -142,6 +155,15 @@ void twin_out_list_concat(struct twin_out_list *l, struct twin_out_list *more)
 	more->head = more->tail = NULL;
 }
 
+void twin_out_list_free(struct twin_out_list *l)
+{
+	for (struct twin_out *o = l->head, *next; o; o = next) {
+		next = o->next;
+		twin_out_free(o);
+	}
+	l->head = l->tail = NULL;
+}
+
 void twin_opq_init(struct twin_opq *q, size_t cap)
 {
 	memset(q, 0, sizeof(*q));
@@ -178,9 +200,9 @@ enum twin_rc twin_opq_push(struct twin_opq *q, struct twin_op *op, int64_t now_m
 	}
 	q->tail = op;
 	q->count++;
-	wake = q->count == 1 || (op->kind != TWIN_OP_TELEMETRY && !q->urgent) ||
-			q->count == q->cap / 2;
-	if (op->kind != TWIN_OP_TELEMETRY) {
+	bool request = op->kind != TWIN_OP_TELEMETRY && op->kind != TWIN_OP_GATEWAY;
+	wake = q->count == 1 || (request && !q->urgent) || q->count == q->cap / 2;
+	if (request) {
 		q->urgent = true;
 	}
 	pthread_mutex_unlock(&q->lock);
@@ -217,14 +239,8 @@ void twin_outq_init(struct twin_outq *q)
 
 void twin_outq_destroy(struct twin_outq *q)
 {
-	struct twin_out *o;
-	while ((o = twin_outq_take(q))) {
-		while (o) {
-			struct twin_out *next = o->next;
-			twin_out_free(o);
-			o = next;
-		}
-	}
+	struct twin_out_list l = {twin_outq_take(q), NULL};
+	twin_out_list_free(&l);
 	pthread_mutex_destroy(&q->lock);
 }
 

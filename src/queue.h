@@ -19,26 +19,11 @@ struct twin_route {
 };
 
 enum twin_op_kind {
-	TWIN_OP_TELEMETRY,
+	TWIN_OP_TELEMETRY, /* id: the twin; path: the sub-path levels when the pattern ended in "/#" */
+	TWIN_OP_GATEWAY,   /* a batch of several devices; id: the publishing client, for logs */
 	TWIN_OP_UPDATE,
 	TWIN_OP_DELETE,
 	TWIN_OP_BARRIER, /* a get that must wait until earlier writes to its twin are committed */
-	TWIN_OP_OVERSIZE, /* telemetry over max_twin_bytes: not copied, only reported (oversize bytes) */
-};
-
-struct twin_op {
-	struct twin_op *next;
-	enum twin_op_kind kind;
-	uint64_t seq;
-	int64_t ts;
-	struct twin_route *route; /* NULL for telemetry */
-	struct twin_out *answer;  /* writer thread: the answer, sent if the batch commits */
-	struct twin_out *event;   /* writer thread: the $twin/{id}/events message, likewise */
-	int verb;                 /* TWIN_OP_BARRIER: the read to run again (enum twin_verb) */
-	size_t oversize;          /* TWIN_OP_OVERSIZE: the payload's size */
-	char *id, *payload;       /* point into data[] */
-	size_t id_len, payload_len;
-	char data[];
 };
 
 enum twin_out_kind { TWIN_OUT_PUBLISH, TWIN_OUT_LOG, TWIN_OUT_RETRY_GET };
@@ -60,8 +45,35 @@ struct twin_out {
 	struct twin_op *op; /* RETRY_GET */
 };
 
+/* A simple singly linked list of outbound messages. */
+struct twin_out_list {
+	struct twin_out *head, *tail;
+};
+void twin_out_list_add(struct twin_out_list *l, struct twin_out *o);
+void twin_out_list_concat(struct twin_out_list *l, struct twin_out_list *more);
+void twin_out_list_free(struct twin_out_list *l);
+
+struct twin_op {
+	struct twin_op *next;
+	enum twin_op_kind kind;
+	uint64_t seq;
+	int64_t ts;
+	struct twin_route *route;     /* NULL for telemetry */
+	struct twin_out *answer;      /* writer thread: the answer, sent if the batch commits */
+	struct twin_out_list events;  /* writer thread: $twin/{id}/events messages, likewise */
+	int verb;                     /* TWIN_OP_BARRIER: the read to run again (enum twin_verb) */
+	size_t oversize;              /* telemetry over max_twin_bytes: its size (the payload is not copied) */
+	char *id, *path, *payload;    /* point into data[] */
+	size_t id_len, path_len, payload_len;
+	char data[];
+};
+
 struct twin_op *twin_op_new(enum twin_op_kind kind, const char *id, size_t id_len,
 		const void *payload, size_t payload_len, struct twin_route *route);
+/* The same with a telemetry sub-path (path_len 0: none), copied in the same allocation. */
+struct twin_op *twin_op_new_at(enum twin_op_kind kind, const char *id, size_t id_len,
+		const char *path, size_t path_len, const void *payload, size_t payload_len,
+		struct twin_route *route);
 void twin_op_free(struct twin_op *op);
 void twin_route_free(struct twin_route *r);
 
@@ -71,13 +83,6 @@ struct twin_out *twin_out_publish(const char *target, const char *topic, const v
 struct twin_out *twin_out_log(enum twin_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void twin_out_free(struct twin_out *o);
-
-/* A simple singly linked list of outbound messages. */
-struct twin_out_list {
-	struct twin_out *head, *tail;
-};
-void twin_out_list_add(struct twin_out_list *l, struct twin_out *o);
-void twin_out_list_concat(struct twin_out_list *l, struct twin_out_list *more);
 
 /* Operations, broker -> writer. Bounded: push fails with TWIN_ERR_BUSY when full. */
 struct twin_opq {

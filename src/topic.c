@@ -1,5 +1,6 @@
-/* topic.c - topic classification and id validation. Called for every PUBLISH on the broker thread, so the
- * telemetry match is a prefix/suffix compare, with no allocation and no tokenising. */
+/* topic.c - topic classification and id validation. Called for every PUBLISH on the broker thread, so each
+ * telemetry pattern is matched by a prefix/suffix compare, with no allocation and no tokenising; the
+ * default single pattern costs what it always did. */
 #include "topic.h"
 
 #include <stdlib.h>
@@ -12,7 +13,7 @@ bool twin_topic_pattern_valid(const char *pattern)
 {
 	int plus = 0;
 	const char *level = pattern;
-	if (!pattern || !*pattern || pattern[0] == '$' || strchr(pattern, '#')) {
+	if (!pattern || !*pattern || pattern[0] == '$') {
 		return false;
 	}
 	for (const char *c = pattern;; c++) {
@@ -24,6 +25,9 @@ bool twin_topic_pattern_valid(const char *pattern)
 				}
 				plus++;
 			}
+			if (memchr(level, '#', len) && (len != 1 || *c != '\0' || level == pattern)) {
+				return false; /* '#' only as the whole last level, after another one */
+			}
 			if (*c == '\0') {
 				break;
 			}
@@ -33,30 +37,66 @@ bool twin_topic_pattern_valid(const char *pattern)
 	return plus <= 1;
 }
 
-enum twin_rc twin_topic_pattern_compile(struct twin_topic_pattern *p, const char *pattern)
+bool twin_topic_gateway_valid(const char *topic)
+{
+	return topic && *topic && topic[0] != '$' && !strpbrk(topic, "+#");
+}
+
+static enum twin_rc pattern_compile(struct twin_topic_pattern *p, const char *pattern)
 {
 	memset(p, 0, sizeof(*p));
 	if (!twin_topic_pattern_valid(pattern)) {
 		return TWIN_ERR_CONFIG;
 	}
-	const char *plus = strchr(pattern, '+');
+	size_t len = strlen(pattern);
+	p->has_path = pattern[len - 1] == '#';
+	len -= p->has_path ? 2 : 0; /* without the "/#" */
+	const char *plus = memchr(pattern, '+', len);
 	p->has_id = plus != NULL;
-	p->prefix_len = plus ? (size_t)(plus - pattern) : strlen(pattern);
+	p->prefix_len = plus ? (size_t)(plus - pattern) : len;
 	p->prefix = strndup(pattern, p->prefix_len);
-	p->suffix = strdup(plus ? plus + 1 : "");
+	p->suffix = plus ? strndup(plus + 1, len - p->prefix_len - 1) : strdup("");
 	if (!p->prefix || !p->suffix) {
-		twin_topic_pattern_free(p);
+		free(p->prefix);
+		free(p->suffix);
 		return TWIN_ERR_NOMEM;
 	}
 	p->suffix_len = strlen(p->suffix);
 	return TWIN_OK;
 }
 
-void twin_topic_pattern_free(struct twin_topic_pattern *p)
+enum twin_rc twin_topic_set_compile(struct twin_topic_set *s, const char *const *patterns, int n,
+		const char *gateway)
 {
-	free(p->prefix);
-	free(p->suffix);
-	p->prefix = p->suffix = NULL;
+	enum twin_rc rc = TWIN_OK;
+	memset(s, 0, sizeof(*s));
+	if (n > TWIN_MAX_TELEMETRY_TOPICS || (gateway && !twin_topic_gateway_valid(gateway))) {
+		return TWIN_ERR_CONFIG;
+	}
+	for (; s->n < n; s->n++) {
+		if ((rc = pattern_compile(&s->pattern[s->n], patterns[s->n])) != TWIN_OK) {
+			twin_topic_set_free(s);
+			return rc;
+		}
+	}
+	if (gateway) {
+		if (!(s->gateway = strdup(gateway))) {
+			twin_topic_set_free(s);
+			return TWIN_ERR_NOMEM;
+		}
+		s->gateway_len = strlen(gateway);
+	}
+	return TWIN_OK;
+}
+
+void twin_topic_set_free(struct twin_topic_set *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		free(s->pattern[i].prefix);
+		free(s->pattern[i].suffix);
+	}
+	free(s->gateway);
+	memset(s, 0, sizeof(*s));
 }
 
 static void classify_twin(const char *rest, size_t rest_len, struct twin_topic_match *m)
@@ -95,7 +135,39 @@ static void classify_twin(const char *rest, size_t rest_len, struct twin_topic_m
 	}
 }
 
-void twin_topic_classify(const struct twin_topic_pattern *p, const char *topic, size_t topic_len,
+/* prefix [id suffix] ["/" path]: the id is one level, the path what the pattern's "/#" matched. */
+static bool match_pattern(const struct twin_topic_pattern *p, const char *topic, size_t len,
+		struct twin_topic_match *m)
+{
+	if (len < p->prefix_len || memcmp(topic, p->prefix, p->prefix_len)) {
+		return false;
+	}
+	const char *rest = topic + p->prefix_len;
+	size_t rest_len = len - p->prefix_len;
+	if (p->has_id) {
+		const char *slash = memchr(rest, '/', rest_len);
+		m->id = rest;
+		m->id_len = slash ? (size_t)(slash - rest) : rest_len;
+		rest += m->id_len;
+		rest_len -= m->id_len;
+		if (rest_len < p->suffix_len || memcmp(rest, p->suffix, p->suffix_len)) {
+			return false;
+		}
+		rest += p->suffix_len;
+		rest_len -= p->suffix_len;
+	}
+	if (rest_len) {
+		if (!p->has_path || rest[0] != '/') {
+			return false;
+		}
+		m->path = rest + 1;
+		m->path_len = rest_len - 1;
+	}
+	m->route = TWIN_ROUTE_TELEMETRY;
+	return true;
+}
+
+void twin_topic_classify(const struct twin_topic_set *s, const char *topic, size_t topic_len,
 		struct twin_topic_match *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -107,23 +179,16 @@ void twin_topic_classify(const struct twin_topic_pattern *p, const char *topic, 
 		}
 		return;
 	}
-	if (topic_len < p->prefix_len + p->suffix_len || memcmp(topic, p->prefix, p->prefix_len)) {
+	if (s->gateway && topic_len == s->gateway_len && !memcmp(topic, s->gateway, topic_len)) {
+		m->route = TWIN_ROUTE_GATEWAY;
 		return;
 	}
-	if (!p->has_id) {
-		if (topic_len == p->prefix_len) {
-			m->route = TWIN_ROUTE_TELEMETRY;
+	for (int i = 0; i < s->n; i++) {
+		if (match_pattern(&s->pattern[i], topic, topic_len, m)) {
+			return;
 		}
-		return;
+		memset(m, 0, sizeof(*m));
 	}
-	const char *id = topic + p->prefix_len;
-	size_t id_len = topic_len - p->prefix_len - p->suffix_len;
-	if (memcmp(id + id_len, p->suffix, p->suffix_len) || memchr(id, '/', id_len)) {
-		return;
-	}
-	m->route = TWIN_ROUTE_TELEMETRY;
-	m->id = id;
-	m->id_len = id_len;
 }
 
 /* Strict UTF-8 (no overlongs, no surrogates, max U+10FFFF). */

@@ -1,5 +1,6 @@
-/* topic.h - classification of every PUBLISH topic the broker shows us (telemetry, a $twin request, another
- * $twin topic, or none of ours) and validation of twin ids. Pure string work, no allocation on the hot path. */
+/* topic.h - classification of every PUBLISH topic the broker shows us (telemetry on one of the ingest
+ * patterns, the gateway topic, a $twin request, another $twin topic, or none of ours) and validation of twin
+ * ids. Pure string work, no allocation on the hot path. */
 #ifndef TWIN_TOPIC_H
 #define TWIN_TOPIC_H
 
@@ -9,7 +10,8 @@
 
 enum twin_topic_route {
 	TWIN_ROUTE_NONE,      /* not ours: let it through untouched */
-	TWIN_ROUTE_TELEMETRY, /* matches the telemetry pattern */
+	TWIN_ROUTE_TELEMETRY, /* matches a telemetry pattern */
+	TWIN_ROUTE_GATEWAY,   /* the gateway topic: one message carries several devices */
 	TWIN_ROUTE_REQUEST,   /* $twin/{id}/{verb} or $twin/{verb}: answer it */
 	TWIN_ROUTE_RESERVED,  /* any other $twin topic (answers, events): consume silently */
 };
@@ -24,11 +26,22 @@ enum twin_verb {
 	TWIN_VERB_SEARCH,
 };
 
-/* A compiled telemetry pattern: prefix + one id level + suffix, or an exact topic (id from client id). */
+#define TWIN_MAX_TELEMETRY_TOPICS 16
+
+/* A compiled telemetry pattern: prefix + one id level + suffix, or an exact topic (the id then comes from
+ * the publishing client); either may end in "/#", whose levels are a path inside reported. */
 struct twin_topic_pattern {
 	char *prefix, *suffix;
 	size_t prefix_len, suffix_len;
-	bool has_id;
+	bool has_id, has_path;
+};
+
+/* Every topic the plugin ingests: the telemetry patterns, tried in order, and the gateway topic. */
+struct twin_topic_set {
+	struct twin_topic_pattern pattern[TWIN_MAX_TELEMETRY_TOPICS];
+	int n;
+	char *gateway; /* NULL: none */
+	size_t gateway_len;
 };
 
 struct twin_topic_match {
@@ -36,15 +49,25 @@ struct twin_topic_match {
 	enum twin_verb verb;
 	const char *id; /* points into the topic; NULL for telemetry without an id level, or $twin/{verb} */
 	size_t id_len;
+	const char *path; /* telemetry on a pattern ending in "/#": the levels it matched ("a/b"), else NULL */
+	size_t path_len;
 	const char *verb_name; /* points into the topic */
 	size_t verb_len;
 };
 
+/* A telemetry pattern: a topic not starting with '$', with at most one '+' (a whole level, the twin id)
+ * and optionally a last level '#' after at least one other level. */
 bool twin_topic_pattern_valid(const char *pattern);
-enum twin_rc twin_topic_pattern_compile(struct twin_topic_pattern *p, const char *pattern);
-void twin_topic_pattern_free(struct twin_topic_pattern *p);
+/* A gateway topic: a non-empty topic without wildcards, not starting with '$'. */
+bool twin_topic_gateway_valid(const char *topic);
 
-void twin_topic_classify(const struct twin_topic_pattern *p, const char *topic, size_t topic_len,
+/* Compiles n patterns (n <= TWIN_MAX_TELEMETRY_TOPICS) and the gateway topic (may be NULL). */
+enum twin_rc twin_topic_set_compile(struct twin_topic_set *s, const char *const *patterns, int n,
+		const char *gateway);
+void twin_topic_set_free(struct twin_topic_set *s);
+
+/* The gateway topic first, then the first pattern that matches. */
+void twin_topic_classify(const struct twin_topic_set *s, const char *topic, size_t topic_len,
 		struct twin_topic_match *m);
 
 /* An id is one topic level: 1..TWIN_MAX_ID_LEN bytes of valid UTF-8 without '/', '+', '#' or NUL.

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <uthash.h>
 
+#include "ingest.h"
 #include "jsonx.h"
 #include "request.h"
 #include "twin.h"
@@ -50,6 +51,7 @@ struct twin_writer {
 	struct twin_out_list logs;
 	struct twin_buf scratch; /* events, answers, desired messages and history entries are written here */
 	struct twin_buf stored;  /* the stored form of the twin being written */
+	struct twin_readings readings; /* the readings of the telemetry being applied */
 	size_t ops_since_trim;   /* operations processed since memory was last handed back */
 };
 
@@ -250,27 +252,27 @@ static struct twin_out *event_message(const char *id, size_t id_len, const struc
 }
 
 /* Starts {"id":..,"version":..,"ts":..,"type":.. in the scratch buffer (no version when < 0). */
-static bool event_begin(struct twin_writer *w, const struct twin_op *op, int64_t version,
+static bool event_begin(struct twin_writer *w, const char *id, int64_t ts, int64_t version,
 		const char *type)
 {
 	struct twin_buf *b = &w->scratch;
 	b->len = 0;
-	return twin_buf_put(b, "{\"id\":", 6) && twin_json_write_string(b, op->id) &&
+	return twin_buf_put(b, "{\"id\":", 6) && twin_json_write_string(b, id) &&
 			(version < 0 ||
 					(twin_buf_put(b, ",\"version\":", 11) && twin_json_write_int(b, version))) &&
-			twin_buf_put(b, ",\"ts\":", 6) && twin_json_write_int(b, op->ts) &&
+			twin_buf_put(b, ",\"ts\":", 6) && twin_json_write_int(b, ts) &&
 			twin_buf_put(b, ",\"type\":", 8) && twin_json_write_string(b, type);
 }
 
-/* {"id","version","ts","type", <each section that changed: its changed leaves>} */
-static void add_event(struct twin_writer *w, struct twin_op *op, const char *type, int64_t version,
-		struct changes *c)
+/* {"id","version","ts","type", <each section that changed: its changed leaves>}, added to list. */
+static void add_event(struct twin_writer *w, struct twin_out_list *list, const char *id, int64_t ts,
+		const char *type, int64_t version, struct changes *c)
 {
 	struct twin_buf *b = &w->scratch;
 	if (!w->d.cfg->events) {
 		return;
 	}
-	bool ok = event_begin(w, op, version, type);
+	bool ok = event_begin(w, id, ts, version, type);
 	for (int s = 0; ok && c && s < TWIN_N_SECTIONS; s++) {
 		if (c->sections[s] && c->sections[s]->child) {
 			ok = twin_buf_put(b, ",", 1) && twin_json_write_string(b, twin_section_names[s]) &&
@@ -278,98 +280,202 @@ static void add_event(struct twin_writer *w, struct twin_op *op, const char *typ
 		}
 	}
 	if (ok && twin_buf_put(b, "}", 1)) {
-		twin_out_free(op->event);
-		op->event = event_message(op->id, op->id_len, b);
+		twin_out_list_add(list, event_message(id, strlen(id), b));
 	}
 }
 
-/* Telemetry that could not be applied is reported as an event too. */
-static void add_error_event(struct twin_writer *w, struct twin_op *op, const char *error)
+/* Telemetry that could not be applied is reported as an event of its twin too. */
+static void add_error_event(struct twin_writer *w, struct twin_op *op, const char *id,
+		const char *error)
 {
 	struct twin_buf *b = &w->scratch;
-	if (w->d.cfg->events && event_begin(w, op, -1, "error") && twin_buf_put(b, ",\"error\":", 9) &&
-			twin_json_write_string(b, error) && twin_buf_put(b, "}", 1)) {
-		op->event = event_message(op->id, op->id_len, b);
+	if (w->d.cfg->events && event_begin(w, id, op->ts, -1, "error") &&
+			twin_buf_put(b, ",\"error\":", 9) && twin_json_write_string(b, error) &&
+			twin_buf_put(b, "}", 1)) {
+		twin_out_list_add(&op->events, event_message(id, strlen(id), b));
 	}
 }
 
 /* ---- applying operations ---- */
 
-static void apply_telemetry(struct twin_writer *w, struct batch *b, struct twin_op *op)
+/* Telemetry for twin id that cannot be applied: counted, logged, and an error event of that twin. */
+static void telemetry_invalid(struct twin_writer *w, struct batch *b, struct twin_op *op,
+		const char *id, const char *why)
 {
-	struct twin_error err;
-	struct size_guard g;
+	b->invalid++;
+	wlog(w, LOG_INVALID, TWIN_LOG_WARNING, "telemetry for '%s' ignored: %s", id, why);
+	char error[TWIN_ERRMSG_LEN + 32];
+	snprintf(error, sizeof(error), "telemetry ignored: %s", why);
+	add_error_event(w, op, id, error);
+}
+
+/* Applies one device's readings to twin id (NUL-terminated), in order: each reading that changes
+ * something is one version and one event, at the reading's ts (metadata, updated, the event; created
+ * when it creates the twin); lastSeen is the arrival. patch_len bounds the readings' JSON size. If the
+ * twin would grow over max_twin_bytes, none of them is applied. Counted once per device. */
+static void apply_readings(struct twin_writer *w, struct batch *b, struct twin_op *op,
+		const char *id, size_t id_len, const struct twin_readings *rs, size_t patch_len)
+{
 	const struct twin_config *cfg = w->d.cfg;
-	if (!twin_json_depth_within(op->payload, op->payload_len, cfg->max_depth)) {
-		b->invalid++;
-		wlog(w, LOG_INVALID, TWIN_LOG_WARNING,
-				"telemetry for '%s' ignored: JSON nested deeper than max_depth=%d", op->id,
-				cfg->max_depth);
-		add_error_event(w, op, "telemetry ignored: JSON nested deeper than max_depth");
-		return;
-	}
-	cJSON *patch = twin_json_parse(op->payload, op->payload_len, &err);
-	if (!cJSON_IsObject(patch)) {
-		b->invalid++;
-		wlog(w, LOG_INVALID, TWIN_LOG_WARNING, "telemetry for '%s' ignored: %s", op->id,
-				patch ? "not a JSON object" : err.msg);
-		add_error_event(w, op, patch ? "telemetry ignored: not a JSON object" : err.msg);
-		cJSON_Delete(patch);
-		return;
-	}
-	struct entry *e = get_entry(w, b, op->id, op->id_len);
+	struct size_guard g;
+	struct entry *e = get_entry(w, b, id, id_len);
 	if (e && !e->broken && !may_create(w, b, e)) {
 		b->dropped++;
 		b->refused++;
 		wlog(w, LOG_LIMIT, TWIN_LOG_WARNING,
 				"telemetry for new twin '%s' dropped: max_twins=%lld twins exist; delete twins or "
-				"raise plugin_opt_max_twins", op->id, (long long)cfg->max_twins);
-		cJSON_Delete(patch);
+				"raise plugin_opt_max_twins", id, (long long)cfg->max_twins);
 		return;
 	}
-	if (!e || e->broken || !ensure_doc(e, op->ts) || !guard_begin(w, e, op->payload_len, &g)) {
+	if (!e || e->broken || !ensure_doc(e, rs->r[0].ts) || !guard_begin(w, e, patch_len, &g)) {
 		b->dropped++;
 		wlog(w, LOG_BROKEN, TWIN_LOG_ERR,
-				"telemetry for '%s' dropped: the stored twin is unreadable or memory ran out",
-				op->id);
-		cJSON_Delete(patch);
+				"telemetry for '%s' dropped: the stored twin is unreadable or memory ran out", id);
 		return;
 	}
-	struct changes c;
-	changes_init(w, &c, 1u << TWIN_SEC_REPORTED);
-	bool created = e->fresh;
-	int n = twin_doc_patch(e->doc, TWIN_SEC_REPORTED, patch, op->ts, c.sections[TWIN_SEC_REPORTED]);
-	cJSON_Delete(patch);
-	if (n < 0 || ((n > 0 || e->fresh) && twin_doc_bump(e->doc, 1u << TWIN_SEC_REPORTED, op->ts) < 0)) {
-		guard_cancel(e, &g);
+	bool created = e->fresh, changed = false;
+	struct twin_out_list events = {0};
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct twin_reading *r = &rs->r[i];
+		struct changes c;
+		changes_init(w, &c, 1u << TWIN_SEC_REPORTED);
+		int n = twin_doc_patch(e->doc, TWIN_SEC_REPORTED, r->patch, r->ts, c.sections[TWIN_SEC_REPORTED]);
+		bool bump = n > 0 || e->fresh;
+		if (n < 0 || (bump && twin_doc_bump(e->doc, 1u << TWIN_SEC_REPORTED, r->ts) < 0)) {
+			changes_free(&c);
+			guard_cancel(e, &g);
+			e->fresh = created;
+			twin_out_list_free(&events);
+			b->dropped++;
+			return;
+		}
+		if (bump) {
+			add_event(w, &events, id, r->ts, e->fresh ? "created" : "updated",
+					twin_doc_version(e->doc), &c);
+			e->fresh = false;
+			changed = true;
+		}
 		changes_free(&c);
-		b->dropped++;
-		return;
-	}
-	bool changed = n > 0 || e->fresh;
-	if (changed) {
-		e->fresh = false;
-		b->twins += created;
 	}
 	twin_doc_seen(e->doc, op->ts);
 	size_t too_big = guard_end(w, e, &g);
 	if (too_big) {
-		changes_free(&c);
-		b->invalid++;
-		wlog(w, LOG_INVALID, TWIN_LOG_WARNING,
-				"telemetry for '%s' ignored: the twin would be %zu bytes, over max_twin_bytes=%zu",
-				op->id, too_big, cfg->max_twin_bytes);
-		add_error_event(w, op, "telemetry ignored: the twin would exceed max_twin_bytes");
+		char why[128];
+		e->fresh = created;
+		twin_out_list_free(&events);
+		snprintf(why, sizeof(why), "the twin would be %zu bytes, over max_twin_bytes=%zu", too_big,
+				cfg->max_twin_bytes);
+		telemetry_invalid(w, b, op, id, why);
 		return;
 	}
 	e->dirty = true;
+	b->twins += created;
 	if (changed) {
 		b->applied++;
-		add_event(w, op, created ? "created" : "updated", twin_doc_version(e->doc), &c);
+		twin_out_list_concat(&op->events, &events);
 	} else {
 		b->unchanged++;
 	}
-	changes_free(&c);
+}
+
+/* The payload's nesting, checked before parsing: true when it is at most limit + extra deep; *exact
+ * says whether it is even within limit (then nothing inside needs checking after the parse). */
+static bool shallow_enough(const struct twin_op *op, int limit, int extra, bool *exact)
+{
+	*exact = limit >= 0 && twin_json_depth_within(op->payload, op->payload_len, limit);
+	return *exact || (limit >= 0 && twin_json_depth_within(op->payload, op->payload_len, limit + extra));
+}
+
+/* A telemetry message: a patch, readings with device timestamps, or a value at a sub-path. */
+static void apply_telemetry(struct twin_writer *w, struct batch *b, struct twin_op *op)
+{
+	struct twin_error err;
+	const struct twin_config *cfg = w->d.cfg;
+	int levels = op->path_len ? twin_ingest_path_levels(op->path, op->path_len) : 0;
+	int limit = cfg->max_depth - levels;
+	bool exact;
+	if (levels < 0) {
+		telemetry_invalid(w, b, op, op->id, "the topic's sub-path has an empty level");
+		return;
+	}
+	if (!shallow_enough(op, limit, 2, &exact)) {
+		telemetry_invalid(w, b, op, op->id, "JSON nested deeper than max_depth");
+		return;
+	}
+	cJSON *root = twin_json_parse(op->payload, op->payload_len, &err);
+	if (!root) {
+		telemetry_invalid(w, b, op, op->id, err.msg);
+		return;
+	}
+	if (levels) {
+		struct twin_reading r = {0, NULL};
+		struct twin_readings one = {&r, 1, 1};
+		cJSON *patch = twin_ingest_path_patch(root, op->path, op->path_len, op->ts, limit, &r.ts, &err);
+		if (!patch) {
+			telemetry_invalid(w, b, op, op->id, err.msg);
+			return;
+		}
+		r.patch = patch;
+		apply_readings(w, b, op, op->id, op->id_len, &one,
+				op->payload_len + op->path_len + 4 * (size_t)levels);
+		cJSON_Delete(patch);
+		return;
+	}
+	if (twin_ingest_readings(root, op->ts, exact ? -1 : limit, &w->readings, &err) != TWIN_OK) {
+		telemetry_invalid(w, b, op, op->id, err.msg);
+	} else {
+		apply_readings(w, b, op, op->id, op->id_len, &w->readings, op->payload_len);
+	}
+	cJSON_Delete(root);
+}
+
+/* A gateway message that cannot be read at all: counted and logged; no twin to send an event to. */
+static void gateway_invalid(struct twin_writer *w, struct batch *b, struct twin_op *op,
+		const char *why)
+{
+	b->invalid++;
+	wlog(w, LOG_INVALID, TWIN_LOG_WARNING, "gateway message from client '%s' ignored: %s", op->id,
+			why);
+}
+
+/* A gateway batch {"Device A": <readings or a patch>, ...}: each device's part goes to its own twin, as
+ * if it had come as that device's telemetry. A part with an invalid id or malformed readings is left out
+ * (counted); the other parts are applied. */
+static void apply_gateway(struct twin_writer *w, struct batch *b, struct twin_op *op)
+{
+	struct twin_error err;
+	const struct twin_config *cfg = w->d.cfg;
+	bool exact;
+	if (!shallow_enough(op, cfg->max_depth + 1, 2, &exact)) {
+		gateway_invalid(w, b, op, "JSON nested deeper than max_depth");
+		return;
+	}
+	cJSON *root = twin_json_parse(op->payload, op->payload_len, &err);
+	if (!cJSON_IsObject(root)) {
+		gateway_invalid(w, b, op, root ? "not a JSON object of devices" : err.msg);
+		cJSON_Delete(root);
+		return;
+	}
+	for (const cJSON *dev = root->child; dev; dev = dev->next) {
+		size_t id_len = strlen(dev->string);
+		if (!twin_topic_id_valid(dev->string, id_len, &err)) {
+			b->invalid++;
+			wlog(w, LOG_INVALID, TWIN_LOG_WARNING, "gateway message from client '%s': device %s",
+					op->id, err.msg);
+			continue;
+		}
+		if (twin_ingest_readings(dev, op->ts, exact ? -1 : cfg->max_depth, &w->readings, &err)) {
+			telemetry_invalid(w, b, op, dev->string, err.msg);
+			continue;
+		}
+		w->scratch.len = 0; /* the part's size, for the twin size bound */
+		if (!twin_json_write(&w->scratch, dev)) {
+			b->dropped++;
+			continue;
+		}
+		apply_readings(w, b, op, dev->string, id_len, &w->readings, w->scratch.len);
+	}
+	cJSON_Delete(root);
 }
 
 static void answer_error(struct batch *b, struct twin_op *op, const struct twin_error *err,
@@ -492,7 +598,8 @@ static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op 
 		e->fresh = false;
 		e->dirty = true;
 		b->twins += created;
-		add_event(w, op, created ? "created" : "updated", twin_doc_version(e->doc), &c);
+		add_event(w, &op->events, op->id, op->ts, created ? "created" : "updated",
+				twin_doc_version(e->doc), &c);
 	}
 	changes_free(&c);
 	op->answer = update_answer(w, e, op, &req);
@@ -521,7 +628,7 @@ static void apply_delete(struct twin_writer *w, struct batch *b, struct twin_op 
 	cJSON_Delete(e->doc);
 	e->doc = NULL;
 	e->deleted = e->dirty = true;
-	add_event(w, op, "deleted", e->last_version, NULL);
+	add_event(w, &op->events, op->id, op->ts, "deleted", e->last_version, NULL);
 	cJSON *body = cJSON_CreateObject();
 	if (body && (!cJSON_AddStringToObject(body, "id", op->id) ||
 						!twin_json_add_int64(body, "version", e->last_version))) {
@@ -532,23 +639,25 @@ static void apply_delete(struct twin_writer *w, struct batch *b, struct twin_op 
 	twin_request_free(&req);
 }
 
-static void apply_oversize(struct twin_writer *w, struct batch *b, struct twin_op *op)
-{
-	b->invalid++;
-	wlog(w, LOG_INVALID, TWIN_LOG_WARNING,
-			"telemetry for '%s' ignored: %zu bytes, over max_twin_bytes=%zu", op->id, op->oversize,
-			w->d.cfg->max_twin_bytes);
-	add_error_event(w, op, "telemetry ignored: the payload is over max_twin_bytes");
-}
-
 static void apply(struct twin_writer *w, struct batch *b, struct twin_op *op)
 {
+	char why[96];
+	if (op->oversize) { /* telemetry whose payload was not copied */
+		snprintf(why, sizeof(why), "%zu bytes, over max_twin_bytes=%zu", op->oversize,
+				w->d.cfg->max_twin_bytes);
+		if (op->kind == TWIN_OP_GATEWAY) {
+			gateway_invalid(w, b, op, why);
+		} else {
+			telemetry_invalid(w, b, op, op->id, why);
+		}
+		return;
+	}
 	switch (op->kind) {
-		case TWIN_OP_OVERSIZE:
-			apply_oversize(w, b, op);
-			break;
 		case TWIN_OP_TELEMETRY:
 			apply_telemetry(w, b, op);
+			break;
+		case TWIN_OP_GATEWAY:
+			apply_gateway(w, b, op);
 			break;
 		case TWIN_OP_UPDATE:
 			apply_update(w, b, op);
@@ -696,8 +805,8 @@ static void reset_batch(struct batch *b, struct twin_op *ops)
 	memset(b, 0, sizeof(*b));
 	for (struct twin_op *op = ops; op; op = op->next) {
 		twin_out_free(op->answer);
-		twin_out_free(op->event);
-		op->answer = op->event = NULL;
+		twin_out_list_free(&op->events);
+		op->answer = NULL;
 	}
 }
 
@@ -739,14 +848,14 @@ void twin_writer_process(struct twin_writer *w, struct twin_op *ops, struct twin
 				twin_out_list_add(out, o);
 				continue;
 			}
-		} else if (op->kind == TWIN_OP_TELEMETRY || op->kind == TWIN_OP_OVERSIZE) {
+		} else if (op->kind == TWIN_OP_TELEMETRY || op->kind == TWIN_OP_GATEWAY) {
 			b.dropped += rc != TWIN_OK;
 		} else if (rc != TWIN_OK) {
 			answer_error(&b, op, &err, NULL);
 		}
-		twin_out_list_add(out, op->event);
+		twin_out_list_concat(out, &op->events);
 		twin_out_list_add(out, op->answer);
-		op->answer = op->event = NULL;
+		op->answer = NULL;
 		twin_op_free(op);
 	}
 	if (rc == TWIN_OK) {
@@ -893,10 +1002,8 @@ void twin_writer_free(struct twin_writer *w)
 	if (!w) {
 		return;
 	}
-	for (struct twin_out *o = w->logs.head, *next; o; o = next) {
-		next = o->next;
-		twin_out_free(o);
-	}
+	twin_out_list_free(&w->logs);
+	twin_readings_free(&w->readings);
 	twin_buf_free(&w->scratch);
 	twin_buf_free(&w->stored);
 	free(w);

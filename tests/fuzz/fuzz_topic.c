@@ -1,5 +1,6 @@
-/* fuzz_topic.c - libFuzzer target: topic classification, id validation, response-topic validation and
- * telemetry-pattern compilation on arbitrary bytes. */
+/* fuzz_topic.c - libFuzzer target: topic classification against several telemetry patterns (with an id
+ * level, a '#' sub-path, none) and a gateway topic, id validation, response-topic validation, and the
+ * input itself compiled as a telemetry pattern or a gateway topic. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,7 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct twin_topic_pattern p;
+	static const char *const patterns[] = {"devices/+/telemetry", "devices/+/telemetry/#",
+			"v1/devices/me/telemetry", "site/#"};
+	struct twin_topic_set s;
 	struct twin_topic_match m;
 	struct twin_error err;
 	char *topic = malloc(size + 1);
@@ -21,16 +24,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memcpy(topic, data, size);
 	topic[size] = '\0';
-	if (twin_topic_pattern_compile(&p, "devices/+/telemetry") == TWIN_OK) {
-		twin_topic_classify(&p, topic, strlen(topic), &m);
-		if (m.id && m.id_len <= size) {
+	size_t len = strlen(topic);
+	if (twin_topic_set_compile(&s, patterns, 4, "v1/gateway/telemetry") == TWIN_OK) {
+		twin_topic_classify(&s, topic, len, &m);
+		if (m.id && (m.id < topic || m.id + m.id_len > topic + len)) {
+			abort(); /* the id must lie inside the topic */
+		}
+		if (m.path && (m.path < topic || m.path + m.path_len > topic + len)) {
+			abort();
+		}
+		if (m.id) {
 			twin_topic_id_valid(m.id, m.id_len, &err);
 		}
-		twin_topic_pattern_free(&p);
+		twin_topic_set_free(&s);
 	}
-	if (twin_topic_pattern_compile(&p, topic) == TWIN_OK) {
-		twin_topic_classify(&p, "devices/x/telemetry", 19, &m);
-		twin_topic_pattern_free(&p);
+	const char *const own[] = {topic};
+	if (twin_topic_set_compile(&s, own, 1, twin_topic_gateway_valid(topic) ? topic : NULL) == TWIN_OK) {
+		twin_topic_classify(&s, "devices/x/telemetry/a/b", 23, &m);
+		twin_topic_classify(&s, topic, len, &m);
+		twin_topic_set_free(&s);
 	}
 	twin_topic_id_valid((const char *)data, size, &err);
 	twin_response_topic_valid(topic, &err);

@@ -1,15 +1,47 @@
-/* test_topic.c - topic classification and id validation. */
+/* test_topic.c - topic classification (several patterns, '#' sub-paths, ids from the client, the
+ * gateway topic) and id validation. */
 #include "check.h"
 #include "topic.h"
 
+/* Matches against a set compiled from patterns (NULL-terminated) and a gateway topic. The match points
+ * into topic, which outlives the set. */
+static struct twin_topic_match classify_set(const char *const *patterns, const char *gateway,
+		const char *topic)
+{
+	struct twin_topic_set s;
+	struct twin_topic_match m;
+	int n = 0;
+	while (patterns[n]) {
+		n++;
+	}
+	memset(&m, 0, sizeof(m));
+	if (twin_topic_set_compile(&s, patterns, n, gateway) != TWIN_OK) {
+		return m;
+	}
+	twin_topic_classify(&s, topic, strlen(topic), &m);
+	twin_topic_set_free(&s);
+	return m;
+}
+
+static bool set_compiles(const char *const *patterns, int n, const char *gateway)
+{
+	struct twin_topic_set s;
+	if (twin_topic_set_compile(&s, patterns, n, gateway) != TWIN_OK) {
+		return false;
+	}
+	twin_topic_set_free(&s);
+	return true;
+}
+
 static struct twin_topic_match classify(const char *pattern, const char *topic)
 {
-	struct twin_topic_pattern p;
-	struct twin_topic_match m;
-	twin_topic_pattern_compile(&p, pattern);
-	twin_topic_classify(&p, topic, strlen(topic), &m);
-	twin_topic_pattern_free(&p);
-	return m;
+	const char *patterns[] = {pattern, NULL};
+	return classify_set(patterns, NULL, topic);
+}
+
+static bool is(const char *s, size_t len, const char *expected)
+{
+	return s && len == strlen(expected) && !memcmp(s, expected, len);
 }
 
 TEST(topic_should_match_telemetry_with_id_level)
@@ -30,6 +62,81 @@ TEST(topic_should_match_exact_pattern_without_id)
 	CHECK_INT(m.route, TWIN_ROUTE_TELEMETRY);
 	CHECK(m.id == NULL);
 	CHECK_INT(classify("v1/devices/me/telemetry", "v1/devices/me/telemetry/x").route, TWIN_ROUTE_NONE);
+	CHECK(m.path == NULL);
+}
+
+TEST(topic_should_match_sub_paths_after_hash)
+{
+	struct twin_topic_match m = classify("devices/+/telemetry/#", "devices/rack-1/telemetry/top/temp");
+	CHECK_INT(m.route, TWIN_ROUTE_TELEMETRY);
+	CHECK(is(m.id, m.id_len, "rack-1"));
+	CHECK(is(m.path, m.path_len, "top/temp"));
+	m = classify("devices/+/telemetry/#", "devices/rack-1/telemetry");
+	CHECK_INT(m.route, TWIN_ROUTE_TELEMETRY); /* '#' also matches no level: the plain patch */
+	CHECK(m.path == NULL);
+	m = classify("devices/+/telemetry/#", "devices/rack-1/telemetry/");
+	CHECK_INT(m.route, TWIN_ROUTE_TELEMETRY); /* one empty level: the writer refuses it */
+	CHECK_INT(m.path_len, 0);
+	CHECK(m.path != NULL);
+	CHECK_INT(classify("devices/+/telemetry/#", "devices/rack-1/telemetryx/a").route, TWIN_ROUTE_NONE);
+	CHECK_INT(classify("devices/+/telemetry/#", "devices/a/b/telemetry").route, TWIN_ROUTE_NONE);
+	m = classify("v1/devices/me/attributes/#", "v1/devices/me/attributes/fw/version");
+	CHECK_INT(m.route, TWIN_ROUTE_TELEMETRY);
+	CHECK(m.id == NULL);
+	CHECK(is(m.path, m.path_len, "fw/version"));
+	m = classify("site/+/#", "site/pump-3/flow");
+	CHECK(is(m.id, m.id_len, "pump-3"));
+	CHECK(is(m.path, m.path_len, "flow"));
+	m = classify("site/+", "site/pump-3");
+	CHECK(is(m.id, m.id_len, "pump-3"));
+	CHECK_INT(classify("site/+", "site/pump-3/flow").route, TWIN_ROUTE_NONE);
+}
+
+TEST(topic_should_try_several_patterns_in_order)
+{
+	const char *patterns[] = {"devices/+/telemetry", "plant/+/+x", "v1/devices/me/telemetry",
+			"sensors/+/data/#", NULL};
+	CHECK(!set_compiles(patterns, 4, NULL)); /* an invalid pattern refuses the set */
+	CHECK(set_compiles(patterns, 1, NULL));
+	patterns[1] = "plant/line/+/state";
+	struct twin_topic_match m = classify_set(patterns, NULL, "devices/a/telemetry");
+	CHECK(is(m.id, m.id_len, "a"));
+	m = classify_set(patterns, NULL, "plant/line/m7/state");
+	CHECK_INT(m.route, TWIN_ROUTE_TELEMETRY);
+	CHECK(is(m.id, m.id_len, "m7"));
+	m = classify_set(patterns, NULL, "v1/devices/me/telemetry");
+	CHECK_INT(m.route, TWIN_ROUTE_TELEMETRY);
+	CHECK(m.id == NULL);
+	m = classify_set(patterns, NULL, "sensors/s1/data/t");
+	CHECK(is(m.id, m.id_len, "s1"));
+	CHECK(is(m.path, m.path_len, "t"));
+	CHECK_INT(classify_set(patterns, NULL, "plant/line/m7").route, TWIN_ROUTE_NONE);
+	CHECK_INT(classify_set(patterns, NULL, "$twin/x/get").route, TWIN_ROUTE_REQUEST);
+	/* the first matching pattern wins */
+	const char *overlap[] = {"a/+/b/#", "a/x/+/c", NULL};
+	m = classify_set(overlap, NULL, "a/x/b/c");
+	CHECK(is(m.id, m.id_len, "x"));
+	CHECK(is(m.path, m.path_len, "c"));
+}
+
+TEST(topic_should_route_the_gateway_topic)
+{
+	const char *patterns[] = {"v1/devices/me/telemetry", NULL};
+	struct twin_topic_match m = classify_set(patterns, "v1/gateway/telemetry", "v1/gateway/telemetry");
+	CHECK_INT(m.route, TWIN_ROUTE_GATEWAY);
+	CHECK(m.id == NULL);
+	CHECK_INT(classify_set(patterns, "v1/gateway/telemetry", "v1/gateway/telemetry/x").route,
+			TWIN_ROUTE_NONE);
+	CHECK_INT(classify_set(patterns, "v1/gateway/telemetry", "v1/devices/me/telemetry").route,
+			TWIN_ROUTE_TELEMETRY);
+	CHECK_INT(classify_set(patterns, NULL, "v1/gateway/telemetry").route, TWIN_ROUTE_NONE);
+	CHECK(twin_topic_gateway_valid("v1/gateway/telemetry"));
+	CHECK(!twin_topic_gateway_valid("v1/gateway/+"));
+	CHECK(!twin_topic_gateway_valid("v1/#"));
+	CHECK(!twin_topic_gateway_valid("$twin/gw"));
+	CHECK(!twin_topic_gateway_valid(""));
+	CHECK(!set_compiles(patterns, 1, "gw/#"));
+	CHECK(set_compiles(patterns, 1, "gw/x"));
 }
 
 TEST(topic_should_classify_twin_requests)
@@ -53,8 +160,14 @@ TEST(topic_should_validate_patterns)
 {
 	CHECK(twin_topic_pattern_valid("devices/+/telemetry"));
 	CHECK(twin_topic_pattern_valid("v1/devices/me/telemetry"));
+	CHECK(twin_topic_pattern_valid("devices/+/telemetry/#"));
+	CHECK(twin_topic_pattern_valid("devices/#"));
+	CHECK(twin_topic_pattern_valid("+/#"));
 	CHECK(!twin_topic_pattern_valid("devices/+/+/telemetry"));
-	CHECK(!twin_topic_pattern_valid("devices/#"));
+	CHECK(!twin_topic_pattern_valid("#"));
+	CHECK(!twin_topic_pattern_valid("devices/#/telemetry"));
+	CHECK(!twin_topic_pattern_valid("devices/a#"));
+	CHECK(!twin_topic_pattern_valid("devices/+/#/x"));
 	CHECK(!twin_topic_pattern_valid("devices/a+/telemetry"));
 	CHECK(!twin_topic_pattern_valid("$twin/+/x"));
 	CHECK(!twin_topic_pattern_valid(""));

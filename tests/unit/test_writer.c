@@ -56,7 +56,7 @@ static struct twin_op *op(enum twin_op_kind kind, const char *id, const char *bo
 }
 
 /* Runs the ops (a NULL-terminated list) as one batch; returns the outbound messages. Sequence numbers and
- * timestamps (1000 + seq) are given here, in list order. */
+ * timestamps (1000 + seq, unless set) are given here, in list order. */
 static struct twin_out *run(struct fixture *f, struct twin_op *first, ...)
 {
 	va_list ap;
@@ -69,7 +69,9 @@ static struct twin_out *run(struct fixture *f, struct twin_op *first, ...)
 	va_end(ap);
 	for (struct twin_op *o = first; o; o = o->next) {
 		o->seq = ++f->seq;
-		o->ts = 1000 + (int64_t)f->seq;
+		if (!o->ts) { /* unless the test set an arrival time */
+			o->ts = 1000 + (int64_t)f->seq;
+		}
 	}
 	twin_writer_process(f->w, first, &out);
 	return out.head;
@@ -319,5 +321,155 @@ TEST(writer_should_keep_bounded_history_and_drop_it_on_delete)
 	twin_store_history(f.store, "r6", 2, collect, versions);
 	twin_store_read_end(f.store);
 	CHECK_INT(versions[0], 0);
+	teardown(&f);
+}
+
+/* ---- ingest: device timestamps, sub-paths, gateway batches ---- */
+
+#define NOW 1763884860000LL
+
+static struct twin_op *arriving(struct twin_op *o)
+{
+	o->ts = NOW;
+	return o;
+}
+
+static struct twin_op *at_path(const char *id, const char *path, const char *body)
+{
+	struct twin_op *o = twin_op_new_at(TWIN_OP_TELEMETRY, id, strlen(id), path, strlen(path), body,
+			strlen(body), NULL);
+	return arriving(o);
+}
+
+static int64_t member_int(const cJSON *obj, const char *path)
+{
+	char copy[128], *save = NULL;
+	snprintf(copy, sizeof(copy), "%s", path);
+	for (char *k = strtok_r(copy, "/", &save); k && obj; k = strtok_r(NULL, "/", &save)) {
+		obj = cJSON_GetObjectItemCaseSensitive(obj, k);
+	}
+	return obj ? (int64_t)obj->valuedouble : -1;
+}
+
+TEST(writer_should_apply_thingsboard_readings_at_their_device_ts)
+{
+	struct fixture f;
+	setup(&f, "events", "true");
+	struct twin_out *out = run(&f, arriving(op(TWIN_OP_TELEMETRY, "tb1",
+			"[{\"ts\":1763884800000,\"values\":{\"t\":1,\"h\":5}},{\"ts\":1763884810000,\"values\":{\"t\":2}},"
+			"{\"ts\":1763884820000,\"values\":{\"t\":2}}]")), NULL);
+	/* one version and one event per reading that changed something, each at its own ts */
+	CHECK_STR(out->payload, "{\"id\":\"tb1\",\"version\":1,\"ts\":1763884800000,\"type\":\"created\","
+							"\"reported\":{\"t\":1,\"h\":5}}");
+	CHECK_STR(out->next->payload, "{\"id\":\"tb1\",\"version\":2,\"ts\":1763884810000,\"type\":\"updated\","
+								  "\"reported\":{\"t\":2}}");
+	CHECK(out->next->next == NULL);
+	free_outs(out);
+	cJSON *doc = stored(&f, "tb1");
+	CHECK_INT(twin_doc_version(doc), 2);
+	CHECK_INT(member_int(doc, "created"), 1763884800000LL);
+	CHECK_INT(member_int(doc, "updated"), 1763884810000LL);
+	CHECK_INT(member_int(doc, "lastSeen"), NOW); /* the arrival */
+	CHECK_INT(member_int(doc, "metadata/reported/t/ts"), 1763884810000LL);
+	CHECK_INT(member_int(doc, "metadata/reported/h/ts"), 1763884800000LL);
+	CHECK_INT(f.metrics.telemetry_applied, 1); /* counted per message */
+	cJSON_Delete(doc);
+	/* a malformed reading refuses the whole message: nothing of it is applied */
+	out = run(&f, arriving(op(TWIN_OP_TELEMETRY, "tb1",
+			"[{\"ts\":1763884830000,\"values\":{\"t\":9}},{\"ts\":1763884830,\"values\":{\"t\":8}}]")), NULL);
+	CHECK_CONTAINS(out->payload, "reading 2: ts 1763884830 is before 2000-01-01");
+	CHECK_CONTAINS(out->payload, "\"type\":\"error\"");
+	free_outs(out);
+	doc = stored(&f, "tb1");
+	CHECK_INT(member_int(doc, "reported/t"), 2);
+	CHECK_INT(f.metrics.telemetry_invalid, 1);
+	cJSON_Delete(doc);
+	teardown(&f);
+}
+
+TEST(writer_should_set_sub_path_values_inside_reported)
+{
+	struct fixture f;
+	setup(&f, "max_depth", "3");
+	free_outs(run(&f, at_path("sp1", "top/temp", "24.5"), at_path("sp1", "top/hum", "{\"ts\":1763884800000,\"values\":40}"),
+			at_path("sp1", "fw", "\"1.2\""), at_path("sp1", "a/b", "{\"c\":1}"), NULL));
+	cJSON *doc = stored(&f, "sp1");
+	char *text = twin_json_print(cJSON_GetObjectItem(doc, "reported"), &(size_t){0});
+	CHECK_STR(text, "{\"top\":{\"temp\":24.5,\"hum\":40},\"fw\":\"1.2\",\"a\":{\"b\":{\"c\":1}}}");
+	free(text);
+	CHECK_INT(member_int(doc, "metadata/reported/top/hum/ts"), 1763884800000LL);
+	CHECK_INT(member_int(doc, "metadata/reported/top/temp/ts"), NOW);
+	CHECK_INT(twin_doc_version(doc), 4);
+	cJSON_Delete(doc);
+	/* null removes the leaf; an empty level or a value too deep below the path is refused */
+	struct twin_out *out = run(&f, at_path("sp1", "top/temp", "null"), at_path("sp1", "top//x", "1"),
+			at_path("sp1", "a/b", "{\"c\":{\"d\":1}}"), NULL);
+	CHECK_CONTAINS(out->payload, "empty level");
+	free_outs(out);
+	doc = stored(&f, "sp1");
+	CHECK(!cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "reported"), "top"), "temp"));
+	CHECK_INT(member_int(doc, "reported/a/b/c"), 1);
+	CHECK_INT(f.metrics.telemetry_invalid, 2);
+	cJSON_Delete(doc);
+	teardown(&f);
+}
+
+static struct twin_op *gateway(const char *body)
+{
+	return arriving(twin_op_new(TWIN_OP_GATEWAY, "gw-1", 4, body, strlen(body), NULL));
+}
+
+TEST(writer_should_split_gateway_batches_into_twins)
+{
+	struct fixture f;
+	setup(&f, "events", "true");
+	struct twin_out *out = run(&f,
+			gateway("{\"Device A\":[{\"ts\":1763884800000,\"values\":{\"t\":1}},{\"ts\":1763884801000,"
+					"\"values\":{\"t\":2}}],\"Device B\":{\"on\":true},\"bad/id\":{\"x\":1},"
+					"\"Device C\":[{\"ts\":\"x\",\"values\":{}}],\"Device D\":{\"ts\":1763884800000,\"values\":{\"p\":3}}}"),
+			NULL);
+	int events = 0, errors = 0;
+	for (struct twin_out *o = out; o; o = o->next) {
+		if (o->kind == TWIN_OUT_PUBLISH) {
+			events++;
+			errors += strstr(o->payload, "\"error\"") != NULL;
+		}
+	}
+	CHECK_INT(events, 5); /* A twice, B, D, and C's error */
+	CHECK_INT(errors, 1);
+	free_outs(out);
+	cJSON *a = stored(&f, "Device A"), *b = stored(&f, "Device B"), *d = stored(&f, "Device D");
+	CHECK(a && b && d);
+	CHECK(stored(&f, "Device C") == NULL);
+	CHECK_INT(member_int(a, "reported/t"), 2);
+	CHECK_INT(twin_doc_version(a), 2);
+	CHECK_INT(member_int(a, "updated"), 1763884801000LL);
+	CHECK_INT(member_int(b, "updated"), NOW);
+	CHECK_INT(member_int(d, "metadata/reported/p/ts"), 1763884800000LL);
+	CHECK_INT(f.metrics.telemetry_applied, 3);
+	CHECK_INT(f.metrics.telemetry_invalid, 2);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	cJSON_Delete(d);
+	teardown(&f);
+	/* a batch that is not an object of devices is counted and logged, never an event */
+	setup(&f, "events", "true");
+	out = run(&f, gateway("[1]"), gateway("nope"), gateway("{}"), NULL);
+	CHECK(out && out->kind == TWIN_OUT_LOG && !out->next);
+	CHECK_CONTAINS(out->payload, "gateway message from client 'gw-1' ignored: not a JSON object");
+	free_outs(out);
+	CHECK_INT(f.metrics.telemetry_invalid, 2);
+	teardown(&f);
+}
+
+TEST(writer_should_refuse_new_gateway_devices_past_max_twins)
+{
+	struct fixture f;
+	setup(&f, "max_twins", "2");
+	free_outs(run(&f, gateway("{\"g1\":{\"a\":1},\"g2\":{\"a\":1},\"g3\":{\"a\":1}}"), NULL));
+	cJSON *g3 = stored(&f, "g3");
+	CHECK(g3 == NULL);
+	CHECK_INT(f.metrics.twins_refused, 1);
+	CHECK_INT(f.metrics.telemetry_applied, 2);
 	teardown(&f);
 }
