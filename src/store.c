@@ -7,6 +7,8 @@
  * disk; group commit (many changes per transaction) is what keeps that affordable.
  * Full disk: a commit that cannot write its pages fails (the transaction is gone, the store stays as it
  * was) with an error that says the disk is full; writes succeed again once there is room.
+ * Read-only opens (twinctl beside a running broker) take no lock and open no table for writing; the
+ * broker may grow the map meanwhile, which a read-only store adopts when its next snapshot begins.
  * Must never: hold the read snapshot across callbacks (the file would grow), call mdb_txn_abort after
  * mdb_txn_commit (the handle is gone either way). */
 #include "store.h"
@@ -35,7 +37,27 @@ struct twin_store {
 	pthread_rwlock_t map_lock;
 	size_t map_size, map_size_max;
 	int lock_fd;
+	bool readonly;
 };
+
+const char *const twin_store_table_names[TWIN_N_TABLES] = {"twins", "tombstones", "desired",
+		"history", "meta"};
+
+static MDB_dbi dbi_of(const struct twin_store *s, enum twin_store_table t)
+{
+	switch (t) {
+		case TWIN_TABLE_TWINS:
+			return s->twins;
+		case TWIN_TABLE_TOMBSTONES:
+			return s->tombstones;
+		case TWIN_TABLE_DESIRED:
+			return s->desired;
+		case TWIN_TABLE_HISTORY:
+			return s->history;
+		default:
+			return s->meta;
+	}
+}
 
 static enum twin_rc mdb_fail(struct twin_error *err, int rc, const char *what)
 {
@@ -156,6 +178,24 @@ static enum twin_rc open_tables(struct twin_store *s, const char *path, struct t
 	return TWIN_OK;
 }
 
+/* The last step of both opens: the read transaction, kept reset until read_begin. trc is the result of
+ * opening the tables; on any failure s is closed. */
+static enum twin_rc start_reading(struct twin_store *s, enum twin_rc trc, struct twin_store **out,
+		struct twin_error *err)
+{
+	int rc;
+	if (!trc && (rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn)) != 0) {
+		trc = mdb_fail(err, rc, "starting the read transaction");
+	}
+	if (trc) {
+		twin_store_close(s);
+		return trc;
+	}
+	mdb_txn_reset(s->rtxn);
+	*out = s;
+	return TWIN_OK;
+}
+
 enum twin_rc twin_store_open(const char *path, size_t map_size, size_t map_size_max,
 		struct twin_store **out, struct twin_error *err)
 {
@@ -187,17 +227,76 @@ enum twin_rc twin_store_open(const char *path, size_t map_size, size_t map_size_
 	if (!mdb_env_info(s->env, &info) && info.me_mapsize > s->map_size) {
 		s->map_size = info.me_mapsize; /* a previous run grew it */
 	}
-	if ((trc = open_tables(s, path, err)) ||
-			(rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn)) != 0) {
-		if (!trc) {
-			trc = mdb_fail(err, rc, "starting the read transaction");
-		}
+	return start_reading(s, open_tables(s, path, err), out, err);
+}
+
+/* The tables of an existing store, in a read-only transaction committed so their handles stay open. */
+static enum twin_rc open_tables_readonly(struct twin_store *s, const char *path,
+		struct twin_error *err)
+{
+	MDB_txn *txn;
+	MDB_val key = {strlen(FORMAT_KEY), FORMAT_KEY}, val;
+	MDB_dbi *dbis[TWIN_N_TABLES] = {&s->twins, &s->tombstones, &s->desired, &s->history, &s->meta};
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc) {
+		return mdb_fail(err, rc, "opening the tables");
+	}
+	for (int t = 0; !rc && t < TWIN_N_TABLES; t++) {
+		rc = mdb_dbi_open(txn, twin_store_table_names[t], 0, dbis[t]);
+	}
+	if (!rc && !(rc = mdb_get(txn, s->meta, &key, &val)) &&
+			(val.mv_size != strlen(FORMAT_VALUE) || memcmp(val.mv_data, FORMAT_VALUE, val.mv_size))) {
+		rc = MDB_INCOMPATIBLE;
+	}
+	if (rc) {
+		mdb_txn_abort(txn);
+		return twin_fail(err, TWIN_ERR_CONFIG, "'%s' does not hold a mosquitto-twin store (%s)",
+				path, rc == MDB_NOTFOUND ? "a table is missing" : mdb_strerror(rc));
+	}
+	return (rc = mdb_txn_commit(txn)) ? mdb_fail(err, rc, "opening the tables") : TWIN_OK;
+}
+
+enum twin_rc twin_store_open_readonly(const char *path, struct twin_store **out,
+		struct twin_error *err)
+{
+	char data_path[4096];
+	enum twin_rc trc;
+	int rc;
+	struct twin_store *s = calloc(1, sizeof(*s));
+	if (!s) {
+		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+	}
+	s->lock_fd = -1;
+	s->readonly = true;
+	pthread_rwlock_init(&s->map_lock, NULL);
+	snprintf(data_path, sizeof(data_path), "%s/data.mdb", path);
+	if (access(data_path, R_OK) != 0) {
+		trc = twin_fail(err, TWIN_ERR_CONFIG, "no twin database in '%s': %s", path,
+				strerror(errno));
 		twin_store_close(s);
 		return trc;
 	}
-	mdb_txn_reset(s->rtxn);
-	*out = s;
-	return TWIN_OK;
+	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, 8)) ||
+			(rc = mdb_env_open(s->env, path, MDB_RDONLY | MDB_NORDAHEAD, 0640))) {
+		trc = twin_fail(err, TWIN_ERR_CONFIG, "cannot open the twin database in '%s': %s", path,
+				mdb_strerror(rc));
+		twin_store_close(s);
+		return trc;
+	}
+	return start_reading(s, open_tables_readonly(s, path, err), out, err);
+}
+
+bool twin_store_lock_held(const char *path)
+{
+	char lock_path[4096];
+	snprintf(lock_path, sizeof(lock_path), "%s/twin.lock", path);
+	int fd = open(lock_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return false;
+	}
+	bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
 }
 
 void twin_store_close(struct twin_store *s)
@@ -224,7 +323,11 @@ void twin_store_close(struct twin_store *s)
 enum twin_rc twin_store_read_begin(struct twin_store *s)
 {
 	pthread_rwlock_rdlock(&s->map_lock);
-	if (mdb_txn_renew(s->rtxn) != 0) {
+	int rc = mdb_txn_renew(s->rtxn);
+	if (rc == MDB_MAP_RESIZED && s->readonly && !mdb_env_set_mapsize(s->env, 0)) {
+		rc = mdb_txn_renew(s->rtxn); /* another process grew the map: adopt its size */
+	}
+	if (rc != 0) {
 		pthread_rwlock_unlock(&s->map_lock);
 		return TWIN_ERR_STORE;
 	}
@@ -263,6 +366,71 @@ size_t twin_store_wcount(struct twin_store *s)
 {
 	MDB_stat st;
 	return mdb_stat(s->wtxn, s->twins, &st) ? 0 : st.ms_entries;
+}
+
+enum twin_rc twin_store_read_find(struct twin_store *s, enum twin_store_table t, const char *key,
+		size_t key_len, const void **val, size_t *len)
+{
+	return get_in(s->rtxn, dbi_of(s, t), key, key_len, val, len);
+}
+
+static enum twin_rc each_in(MDB_txn *txn, MDB_dbi dbi, const char *from, size_t from_len,
+		twin_store_scan_fn fn, void *ctx)
+{
+	MDB_cursor *cur;
+	MDB_val k = {from_len, (void *)from}, v;
+	int rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc) {
+		return TWIN_ERR_STORE;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, from ? MDB_SET_RANGE : MDB_FIRST); !rc;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (!fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size)) {
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc && rc != MDB_NOTFOUND ? TWIN_ERR_STORE : TWIN_OK;
+}
+
+enum twin_rc twin_store_read_each(struct twin_store *s, enum twin_store_table t, const char *from,
+		size_t from_len, twin_store_scan_fn fn, void *ctx)
+{
+	return each_in(s->rtxn, dbi_of(s, t), from, from_len, fn, ctx);
+}
+
+enum twin_rc twin_store_stats(struct twin_store *s, struct twin_store_stats *out)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	memset(out, 0, sizeof(*out));
+	for (int t = 0; t < TWIN_N_TABLES; t++) {
+		if (mdb_stat(s->rtxn, dbi_of(s, (enum twin_store_table)t), &st)) {
+			return TWIN_ERR_STORE;
+		}
+		out->entries[t] = st.ms_entries;
+		out->bytes[t] = (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) * st.ms_psize;
+		out->page_size = st.ms_psize;
+	}
+	if (mdb_env_info(s->env, &info)) {
+		return TWIN_ERR_STORE;
+	}
+	out->map_size = info.me_mapsize;
+	out->map_used = (info.me_last_pgno + 1) * out->page_size;
+	out->readers = info.me_numreaders;
+	out->max_readers = info.me_maxreaders;
+	return TWIN_OK;
+}
+
+enum twin_rc twin_store_copy_compact(struct twin_store *s, const char *dir, struct twin_error *err)
+{
+	int rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+	if (rc == EEXIST) {
+		return twin_fail(err, TWIN_ERR_CONFIG, "'%s' already holds a database", dir);
+	}
+	return rc ? twin_fail(err, TWIN_ERR_STORE, "cannot copy the store into '%s': %s", dir,
+						mdb_strerror(rc))
+			  : TWIN_OK;
 }
 
 void twin_store_read_end(struct twin_store *s)
@@ -489,27 +657,16 @@ enum twin_rc twin_store_scan(struct twin_store *s, const char *from, size_t from
 		twin_store_scan_fn fn, void *ctx)
 {
 	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k = {from_len, (void *)from}, v;
 	pthread_rwlock_rdlock(&s->map_lock);
 	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-	if (!rc && (rc = mdb_cursor_open(txn, s->twins, &cur)) != 0) {
-		mdb_txn_abort(txn);
-	}
 	if (rc) {
 		pthread_rwlock_unlock(&s->map_lock);
 		return TWIN_ERR_STORE;
 	}
-	for (rc = mdb_cursor_get(cur, &k, &v, from ? MDB_SET_RANGE : MDB_FIRST); !rc;
-			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (!fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size)) {
-			break;
-		}
-	}
-	mdb_cursor_close(cur);
+	enum twin_rc trc = each_in(txn, s->twins, from, from_len, fn, ctx);
 	mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&s->map_lock);
-	return TWIN_OK;
+	return trc;
 }
 
 /* Below this much free space a failed write is put down to a full disk. */

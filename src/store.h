@@ -1,6 +1,7 @@
-/* store.h - the LMDB store: one environment per process, four tables (twins, tombstones, desired, meta).
- * Reads run on the broker thread inside a short read snapshot; writes run on the writer thread inside
- * its single write transaction. The only module that includes lmdb.h. */
+/* store.h - the LMDB store: one environment per process, five tables (twins, tombstones, desired, history,
+ * meta). Reads run on the broker thread inside a short read snapshot; writes run on the writer thread
+ * inside its single write transaction. A read-only open (twinctl) reads beside a running broker. The only
+ * module that includes lmdb.h. */
 #ifndef TWIN_STORE_H
 #define TWIN_STORE_H
 
@@ -16,12 +17,48 @@ enum twin_rc twin_store_open(const char *path, size_t map_size, size_t map_size_
 		struct twin_store **out, struct twin_error *err);
 void twin_store_close(struct twin_store *s);
 
+/* --- tools (twinctl): reading beside a running broker --- */
+/* Opens an existing store read-only, without the lock (LMDB lets other processes read while the broker
+ * writes). Refuses a directory without a mosquitto-twin store. Single-threaded use only. */
+enum twin_rc twin_store_open_readonly(const char *path, struct twin_store **out,
+		struct twin_error *err);
+/* True when a process (a broker, or a twinctl import) holds the lock of the store in path. */
+bool twin_store_lock_held(const char *path);
+
+enum twin_store_table {
+	TWIN_TABLE_TWINS,
+	TWIN_TABLE_TOMBSTONES,
+	TWIN_TABLE_DESIRED,
+	TWIN_TABLE_HISTORY,
+	TWIN_TABLE_META,
+	TWIN_N_TABLES
+};
+extern const char *const twin_store_table_names[TWIN_N_TABLES];
+
+struct twin_store_stats {
+	size_t entries[TWIN_N_TABLES];
+	size_t bytes[TWIN_N_TABLES]; /* the table's B-tree pages (branch, leaf, overflow) x page size */
+	size_t page_size, map_size, map_used; /* map_used: pages up to the last one in use */
+	unsigned readers, max_readers;
+};
+
 /* --- broker thread: a read snapshot; values from get stay valid until read_end --- */
 enum twin_rc twin_store_read_begin(struct twin_store *s);
 enum twin_rc twin_store_get(struct twin_store *s, const char *id, size_t id_len, const void **val,
 		size_t *len);
 size_t twin_store_count(struct twin_store *s);
+/* Inside read_begin/read_end: a key of any table, and each entry of a table in key order from `from`
+ * (inclusive; NULL = first) until fn returns false. */
+enum twin_rc twin_store_read_find(struct twin_store *s, enum twin_store_table t, const char *key,
+		size_t key_len, const void **val, size_t *len);
+typedef bool (*twin_store_scan_fn)(void *ctx, const char *id, size_t id_len, const void *val,
+		size_t len);
+enum twin_rc twin_store_read_each(struct twin_store *s, enum twin_store_table t, const char *from,
+		size_t from_len, twin_store_scan_fn fn, void *ctx);
+enum twin_rc twin_store_stats(struct twin_store *s, struct twin_store_stats *out);
 void twin_store_read_end(struct twin_store *s);
+/* A compacted copy (free pages left out) of the store into directory dir, which must not hold one. */
+enum twin_rc twin_store_copy_compact(struct twin_store *s, const char *dir, struct twin_error *err);
 
 /* --- writer thread: one write transaction at a time --- */
 enum twin_rc twin_store_write_begin(struct twin_store *s, struct twin_error *err);
@@ -58,8 +95,6 @@ enum twin_rc twin_store_history(struct twin_store *s, const char *id, size_t id_
 
 /* Any thread but the broker's: scans twins in id order from `from` (inclusive; NULL = first) in its own
  * read snapshot until fn returns false. */
-typedef bool (*twin_store_scan_fn)(void *ctx, const char *id, size_t id_len, const void *val,
-		size_t len);
 enum twin_rc twin_store_scan(struct twin_store *s, const char *from, size_t from_len,
 		twin_store_scan_fn fn, void *ctx);
 

@@ -1,10 +1,12 @@
 /* test_store.c - the LMDB store: round trip, tombstones, desired index, exclusive lock, foreign files,
- * map full and growth. */
+ * map full and growth, read-only opens beside the writer (twinctl). */
 #include "check.h"
 #include "store.h"
 
 #include <fcntl.h>
 #include <lmdb.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static enum twin_rc put_commit(struct twin_store *s, const char *id, const char *val, size_t len)
@@ -16,6 +18,22 @@ static enum twin_rc put_commit(struct twin_store *s, const char *id, const char 
 		return rc;
 	}
 	return rc ? rc : twin_store_commit(s, &err);
+}
+
+/* An LMDB database in dir with one key in its main table: not a twin store. */
+static void make_foreign_db(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {3, "key"}, v = {3, "val"};
+	mdb_env_create(&env);
+	mdb_env_open(env, dir, 0, 0640);
+	mdb_txn_begin(env, NULL, 0, &txn);
+	mdb_dbi_open(txn, NULL, 0, &dbi);
+	mdb_put(txn, dbi, &k, &v, 0);
+	mdb_txn_commit(txn);
+	mdb_env_close(env);
 }
 
 TEST(store_should_round_trip_and_count)
@@ -83,17 +101,7 @@ TEST(store_should_refuse_foreign_and_corrupt_files)
 	char *dir = check_tmpdir();
 	struct twin_store *s;
 	struct twin_error err;
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k = {3, "key"}, v = {3, "val"};
-	mdb_env_create(&env);
-	mdb_env_open(env, dir, 0, 0640);
-	mdb_txn_begin(env, NULL, 0, &txn);
-	mdb_dbi_open(txn, NULL, 0, &dbi);
-	mdb_put(txn, dbi, &k, &v, 0);
-	mdb_txn_commit(txn);
-	mdb_env_close(env);
+	make_foreign_db(dir);
 	CHECK_INT(twin_store_open(dir, 1 << 20, 1 << 20, &s, &err), TWIN_ERR_CONFIG);
 	CHECK_CONTAINS(err.msg, "not a mosquitto-twin store");
 	check_rmdir(dir);
@@ -148,6 +156,100 @@ TEST(store_should_explain_an_unwritable_directory)
 	snprintf(path, sizeof(path), "%s/file/db", dir);
 	CHECK_INT(twin_store_open(path, 1 << 20, 1 << 20, &s, &err), TWIN_ERR_CONFIG);
 	CHECK_CONTAINS(err.msg, "set plugin_opt_db_path");
+	check_rmdir(dir);
+	free(dir);
+}
+
+static bool count_entry(void *ctx, const char *id, size_t id_len, const void *val, size_t len)
+{
+	(void)id;
+	(void)id_len;
+	(void)val;
+	(void)len;
+	return ++*(int *)ctx < 100;
+}
+
+/* What a read-only process sees beside the writer: 0 when all is as expected, else the failed step. */
+static int read_only_child(const char *dir)
+{
+	struct twin_store *r;
+	struct twin_error err;
+	struct twin_store_stats st;
+	const void *val;
+	size_t len;
+	char copy[4096];
+	int n = 0;
+	if (twin_store_open_readonly(dir, &r, &err) || twin_store_read_begin(r)) {
+		return 1;
+	}
+	if (twin_store_read_each(r, TWIN_TABLE_TWINS, NULL, 0, count_entry, &n) || n != 2) {
+		return 2;
+	}
+	n = 0;
+	if (twin_store_read_each(r, TWIN_TABLE_TWINS, "b", 1, count_entry, &n) || n != 1) {
+		return 3;
+	}
+	if (twin_store_read_find(r, TWIN_TABLE_TWINS, "a", 1, &val, &len) || len != 3 ||
+			twin_store_read_find(r, TWIN_TABLE_TWINS, "zz", 2, &val, &len) != TWIN_ERR_NOT_FOUND) {
+		return 4;
+	}
+	if (twin_store_stats(r, &st) || st.entries[TWIN_TABLE_TWINS] != 2 ||
+			st.entries[TWIN_TABLE_META] != 1 || !st.bytes[TWIN_TABLE_TWINS] || !st.map_size ||
+			st.map_used > st.map_size) {
+		return 5;
+	}
+	twin_store_read_end(r);
+	snprintf(copy, sizeof(copy), "%s/copy", dir);
+	mkdir(copy, 0750);
+	if (twin_store_copy_compact(r, copy, &err) ||
+			twin_store_copy_compact(r, copy, &err) != TWIN_ERR_CONFIG) {
+		return 6;
+	}
+	twin_store_close(r);
+	return 0;
+}
+
+TEST(store_should_be_read_by_another_process_beside_the_writer)
+{
+	char *dir = check_tmpdir();
+	struct twin_store *s, *r;
+	struct twin_error err;
+	int status = -1;
+	CHECK_INT(twin_store_open(dir, 1 << 20, 1 << 20, &s, &err), TWIN_OK);
+	CHECK_INT(put_commit(s, "a", "\001{}", 3), TWIN_OK);
+	CHECK_INT(put_commit(s, "b", "\001{}", 3), TWIN_OK);
+	CHECK(twin_store_lock_held(dir));
+	pid_t pid = fork(); /* LMDB wants one environment per file per process */
+	if (pid == 0) {
+		_exit(read_only_child(dir));
+	}
+	waitpid(pid, &status, 0);
+	CHECK_INT(status, 0);
+	twin_store_close(s);
+	CHECK(!twin_store_lock_held(dir));
+	/* the compacted copy is a store of its own */
+	char copy[4096];
+	snprintf(copy, sizeof(copy), "%s/copy", dir);
+	CHECK_INT(twin_store_open_readonly(copy, &r, &err), TWIN_OK);
+	twin_store_read_begin(r);
+	CHECK_INT(twin_store_count(r), 2);
+	twin_store_read_end(r);
+	twin_store_close(r);
+	check_rmdir(dir);
+	free(dir);
+}
+
+TEST(store_should_refuse_a_read_only_open_of_what_is_not_a_store)
+{
+	char *dir = check_tmpdir();
+	struct twin_store *r;
+	struct twin_error err;
+	CHECK_INT(twin_store_open_readonly(dir, &r, &err), TWIN_ERR_CONFIG);
+	CHECK_CONTAINS(err.msg, "no twin database");
+	CHECK(!twin_store_lock_held(dir));
+	make_foreign_db(dir);
+	CHECK_INT(twin_store_open_readonly(dir, &r, &err), TWIN_ERR_CONFIG);
+	CHECK_CONTAINS(err.msg, "does not hold a mosquitto-twin store");
 	check_rmdir(dir);
 	free(dir);
 }
