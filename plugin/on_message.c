@@ -1,6 +1,6 @@
 /* on_message.c - MOSQ_EVT_MESSAGE, called for every PUBLISH a client sends (after the broker's WRITE ACL
- * check). Telemetry and gateway batches are handed to the core and let through unchanged; $twin requests are answered and
- * consumed. Returns only MOSQ_ERR_SUCCESS or MOSQ_ERR_ACL_DENIED: any other code would disconnect the
+ * check). Telemetry and gateway batches are handed to the core and let through unchanged; $twin
+ * requests are answered and consumed. Returns only MOSQ_ERR_SUCCESS or MOSQ_ERR_ACL_DENIED: any other code would disconnect the
  * publisher. */
 #include <mqtt_protocol.h>
 

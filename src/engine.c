@@ -2,10 +2,11 @@
  *
  * Rate limits (throttle.c) run first: telemetry over its device's rate is held back or dropped, a request
  * over its client's or twin's rate is answered 429.
- * Telemetry (and gateway batches): one copy into the op queue, no JSON (the writer parses). Requests: get and stats are answered
- * here and now from an LMDB read snapshot - unless the twin has writes still queued, then the get waits
- * behind them as a barrier op and is run again here once they are committed (read-your-writes). Writes
- * (update, delete) go to the writer, which answers after the commit.
+ * Telemetry and gateway batches: one copy into the op queue, no JSON (the writer parses). Requests: get
+ * and stats are answered here and now from an LMDB read snapshot - unless the twin has writes still
+ * queued (or a gateway batch is, whose twins are unknown here), then the get waits behind them as a
+ * barrier op and is run again here once they are committed (read-your-writes). Writes (update, delete)
+ * go to the writer, which answers after the commit.
  * Thread: broker thread only; the writer is reached through the queues and done_seq.
  * Must never: block, fsync, or parse telemetry. */
 #include "engine.h"

@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	twin_readings_free(&rs);
 	int levels = path ? twin_ingest_path_levels(path, path_len) : -1;
-	if (levels > 0 && levels <= DEPTH && !memchr(path, '\0', path_len)) {
+	if (levels > 0 && levels <= DEPTH) {
 		int64_t ts = 0;
 		cJSON *patch = twin_ingest_path_patch(root, path, path_len, ARRIVAL, DEPTH - levels, &ts, &err);
 		if (patch && (!cJSON_IsObject(patch) || !patch->child || patch->child->next)) {
