@@ -1,7 +1,8 @@
 """twinctl against real databases: the read-only commands on the live database of a running broker,
 import refused while it runs (and a broker refused while an import runs), an export imported into a
 fresh directory and read back through a new broker, versions continued on re-import, Ditto things
-imported and read over MQTT, bad records reported with their lines, the progress bar.
+imported and read over MQTT, bad records reported with their lines, damage found by check, the
+progress bar.
 
 The binary: $TWINCTL, else `twinctl` next to the plugin (TWIN_PLUGIN's directory; the build puts
 both in the build directory)."""
@@ -281,6 +282,33 @@ def test_import_reports_bad_records_with_their_lines(tmp_path):
     p = ctl(db, "import", "--from", "ditto", rc=1,
             stdin='[{"thingId":"n:1"}, {"thingId":"no-namespace"}, 7]')
     assert "1 imported" in p.stdout and "2 errors (line 1, 1)" in p.stdout
+
+
+def patch_db(db, old, new):
+    """Replaces bytes in the database file (LMDB keeps no checksums: only twinctl's checks notice)."""
+    path = os.path.join(db, "data.mdb")
+    data = open(path, "rb").read()
+    assert data.count(old) == 1 and len(old) == len(new), (old, data.count(old))
+    open(path, "wb").write(data.replace(old, new))
+
+
+def test_check_reports_damaged_twins_and_a_stale_desired_index(tmp_path):
+    db = str(tmp_path / "db")
+    lines = [{"id": "fine", "reported": {"f": 1}},
+             {"id": "damaged", "attributes": {"m": "QQQQQQQQ"}},
+             {"id": "stale", "reported": {"g": 1}, "desired": {"g": 7}}]
+    ctl(db, "import", stdin="".join(json.dumps(l) + "\n" for l in lines))
+    ctl(db, "check")
+    patch_db(db, b'{"m":"QQQQQQQQ"}', b'{"m":"QQQQQQQQ"]')  # no longer JSON
+    patch_db(db, b'{"g":7}', b'{"g":1}')                   # desired met: no delta, still indexed
+    p = ctl(db, "check", rc=1)
+    assert "problem: twin 'damaged' does not load" in p.stdout
+    assert "problem: twin 'stale' has no delta but is listed in the desired index" in p.stdout
+    assert p.stdout.splitlines()[-1] == "check: 3 twins, 2 problems"
+    assert "twin 'damaged' is unreadable" in ctl(db, "get", "damaged", rc=1).stderr
+    p = ctl(db, "export", rc=1)
+    assert [parse_json(l)["id"] for l in p.stdout.splitlines()] == ["fine", "stale"]
+    assert "twin 'damaged' is unreadable and left out" in p.stderr
 
 
 def test_usage_errors_and_missing_databases(tmp_path):

@@ -54,6 +54,11 @@ TEST(json_stream_should_split_the_items_of_a_search_answer)
 					  CTL_STREAM_VALUES, out, sizeof(out), &err),
 			0);
 	CHECK_STR(out, "1:{\"thingId\":\"n:1\"}|1:{\"thingId\":\"n:2\",\"items\":[3]}|");
+	/* search pages one after the other (cat page*.json) */
+	CHECK_INT(split("{\"items\":[{\"a\":1}],\"cursor\":\"c\"}\n{\"items\":[{\"b\":2}]}\n[{\"c\":3}]",
+					  CTL_STREAM_VALUES, out, sizeof(out), &err),
+			0);
+	CHECK_STR(out, "1:{\"a\":1}|2:{\"b\":2}|3:{\"c\":3}|");
 }
 
 TEST(json_stream_should_give_each_top_level_object_and_scalar)

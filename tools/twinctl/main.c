@@ -33,6 +33,14 @@ static const char help[] =
 		"    --max-twin-bytes N, --max-depth N\n"
 		"                       the broker's limits, if it runs with others than 65536 and 16\n"
 		"\n"
+		"An imported twin that exists is replaced: its version, and that of each section that\n"
+		"changed, continues after the stored one (or after a deleted twin's tombstone), so no\n"
+		"version is ever reused. A twin whose content is already stored is skipped. Every import\n"
+		"ends with a summary line: imported, skipped (why), errors (their lines).\n"
+		"\n"
+		"Run twinctl as the user the broker runs as (sudo -u mosquitto twinctl ...): readers\n"
+		"write LMDB's lock file, and the files an import creates must be the broker's.\n"
+		"\n"
 		"Exit codes: 0 done, 1 failed or problems found or records refused, 2 usage.\n";
 
 static const struct {
