@@ -321,7 +321,7 @@ def test_usage_errors_and_missing_databases(tmp_path):
     assert p.returncode == 0 and "import" in p.stdout and "--from ditto" in p.stdout
 
 
-def test_progress_bar_only_on_a_terminal(brokers, tmp_path):
+def test_progress_bar_only_on_a_terminal(tmp_path):
     db = str(tmp_path / "db")
     ctl(db, "import", stdin="".join(json.dumps({"id": "p-%04d" % i, "reported": {"n": i}}) + "\n"
                                     for i in range(3000)))
