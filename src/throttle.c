@@ -10,12 +10,19 @@
 #define CLIENT_SLOTS    4096
 #define RELEASE_EVERY_MS 10
 
+/* Held messages are kept per device and sub-path: the key is the op's "id\0path" bytes, which lie side by
+ * side in the op (queue.c), so a device publishing values on several sub-paths keeps the newest of each. */
 struct twin_held {
 	UT_hash_handle hh;
 	struct twin_op *op;
-	size_t id_len;
-	char id[];
+	size_t key_len;
+	char key[];
 };
+
+static size_t held_key_len(const struct twin_op *op)
+{
+	return op->id_len + 1 + op->path_len;
+}
 
 enum twin_rc twin_throttle_init(struct twin_throttle *t, const struct twin_config *cfg)
 {
@@ -56,22 +63,23 @@ void twin_throttle_free(struct twin_throttle *t)
 static void hold(struct twin_throttle *t, struct twin_op *op)
 {
 	struct twin_held *h = NULL;
-	HASH_FIND(hh, t->held, op->id, op->id_len, h);
+	size_t key_len = held_key_len(op);
+	HASH_FIND(hh, t->held, op->id, key_len, h);
 	if (h) {
 		twin_op_free(h->op); /* superseded: never reaches the twin */
 		h->op = op;
 		t->limited++;
 		return;
 	}
-	if (t->held_count >= TWIN_THROTTLE_HELD_MAX || !(h = malloc(sizeof(*h) + op->id_len))) {
+	if (t->held_count >= TWIN_THROTTLE_HELD_MAX || !(h = malloc(sizeof(*h) + key_len))) {
 		twin_op_free(op);
 		t->limited++;
 		return;
 	}
 	h->op = op;
-	h->id_len = op->id_len;
-	memcpy(h->id, op->id, op->id_len);
-	HASH_ADD(hh, t->held, id, h->id_len, h);
+	h->key_len = key_len;
+	memcpy(h->key, op->id, key_len);
+	HASH_ADD(hh, t->held, key, h->key_len, h);
 	if (!h->hh.tbl) { /* uthash ran out of memory (HASH_NONFATAL_OOM) */
 		twin_op_free(op);
 		free(h);
@@ -90,7 +98,7 @@ struct twin_op *twin_throttle_telemetry(struct twin_throttle *t, struct twin_op 
 	}
 	if (t->held_count) { /* a newer message than the held one goes through: the held one is stale */
 		struct twin_held *h = NULL;
-		HASH_FIND(hh, t->held, op->id, op->id_len, h);
+		HASH_FIND(hh, t->held, op->id, held_key_len(op), h);
 		if (h) {
 			twin_op_free(h->op);
 			drop_held(t, h);
@@ -111,7 +119,7 @@ void twin_throttle_release(struct twin_throttle *t, int64_t now_ms,
 	int64_t retry;
 	HASH_ITER(hh, t->held, h, tmp)
 	{
-		if (twin_ratelimit_take(&t->telemetry, h->id, h->id_len, now_ms, &retry)) {
+		if (twin_ratelimit_take(&t->telemetry, h->op->id, h->op->id_len, now_ms, &retry)) {
 			struct twin_op *op = h->op;
 			drop_held(t, h);
 			apply(ctx, op);

@@ -1,8 +1,8 @@
 /* throttle.h - the rate limits applied on the broker thread, before anything is queued:
  *  - telemetry per device (telemetry_rate): a device over its rate still reaches its subscribers, but
- *    only its newest excess message is kept back and applied to the twin once the device's budget
- *    allows, so the twin always ends at the device's last reading; every message that never reaches
- *    the twin is counted;
+ *    only its newest excess message (per sub-path, for patterns ending in "/#") is kept back and applied
+ *    to the twin once the device's budget allows, so the twin always ends at the device's last reading;
+ *    every message that never reaches the twin is counted;
  *  - $twin requests per client (request_rate_per_client) and per twin (request_rate_per_twin): over the
  *    limit, a request is refused with 429 and the milliseconds after which to retry.
  * Bursts of twice the rate are allowed. Memory is bounded: fixed-size bucket tables, and at most

@@ -113,3 +113,26 @@ TEST(throttle_should_refuse_requests_over_the_client_and_twin_rates_with_429)
 	CHECK(twin_throttle_request(&t, "other-app", "rack-2", 6, 0, &err));
 	twin_throttle_free(&t);
 }
+
+TEST(throttle_should_hold_the_newest_message_of_each_sub_path)
+{
+	struct twin_config c = cfg_with(1, 0, 0); /* burst 2 */
+	struct twin_throttle t;
+	struct released r = {0};
+	CHECK(twin_throttle_init(&t, &c) == TWIN_OK);
+	twin_op_free(twin_throttle_telemetry(&t, tel("d", "{}"), 0));
+	twin_op_free(twin_throttle_telemetry(&t, tel("d", "{}"), 0));
+	const char *paths[] = {"top/temp", "bottom/temp", "top/temp"}, *values[] = {"1", "2", "3"};
+	for (int i = 0; i < 3; i++) {
+		struct twin_op *op = twin_op_new_at(TWIN_OP_TELEMETRY, "d", 1, paths[i], strlen(paths[i]), values[i],
+				1, NULL);
+		CHECK(twin_throttle_telemetry(&t, op, 0) == NULL);
+	}
+	CHECK_INT(t.held_count, 2); /* top/temp = 3 and bottom/temp = 2 */
+	CHECK_INT(t.limited, 1);    /* top/temp = 1 was superseded */
+	twin_throttle_release(&t, 1000, collect, &r);
+	twin_throttle_release(&t, 2000, collect, &r);
+	CHECK_INT(r.n, 2);
+	CHECK_INT(t.held_count, 0);
+	twin_throttle_free(&t);
+}
