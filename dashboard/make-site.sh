@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# make-site.sh OUT_DIR - puts the rack dashboard in OUT_DIR, ready to be a websockets listener's
+# `http_dir`: the page's files from this directory plus the MQTT.js browser bundle (mqtt.min.js).
+#
+# MQTT.js is not committed: it comes from npm, pinned (MQTTJS_VERSION) and checked against the
+# sha256 of its bundle, so every run serves the same bytes. npm installs it into a cache directory
+# outside the source tree, TWIN_NPM_DIR (default: ~/.cache/mosquitto-twin/npm; the CMake target
+# `dashboard` uses build/npm), once per version; later runs only copy. Needs npm (Debian: apt-get
+# install npm) and the npm registry the first time.
+set -euo pipefail
+
+MQTTJS_VERSION=5.16.0
+MQTTJS_SHA256=f3cbeae580d3010048938ee370f2db0c15d16e6f7fc147cb32ae5510e571b387
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 OUT_DIR" >&2
+	exit 2
+fi
+src=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$1"
+out=$(cd "$1" && pwd)
+cache=${TWIN_NPM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mosquitto-twin/npm}
+prefix="$cache/mqtt-$MQTTJS_VERSION"
+bundle="$prefix/node_modules/mqtt/dist/mqtt.min.js"
+
+if [ ! -f "$bundle" ]; then
+	command -v npm >/dev/null || { echo "$0: npm not found (apt-get install npm)" >&2; exit 1; }
+	mkdir -p "$prefix"
+	npm install --prefix "$prefix" --no-audit --no-fund --no-save --loglevel=error \
+		"mqtt@$MQTTJS_VERSION" >&2
+fi
+echo "$MQTTJS_SHA256  $bundle" | sha256sum --check --quiet - ||
+	{ echo "$0: $bundle is not the pinned MQTT.js $MQTTJS_VERSION bundle" >&2; exit 1; }
+
+cp "$src"/*.html "$src"/*.css "$src"/*.js "$out/"
+cp "$bundle" "$out/mqtt.min.js"
+echo "$out"
