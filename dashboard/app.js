@@ -102,7 +102,7 @@ api.onEvent((ev) => {
 async function load() {
 	loading = true;
 	try {
-		const items = await api.searchAll(RACK_FILTER);
+		const items = await api.searchAll(RACK_FILTER, cfg.pageSize);
 		store.replaceAll(items);
 		$('#error').textContent = '';
 	} catch (e) {
@@ -116,6 +116,7 @@ async function load() {
 			handleEvent(ev);
 	}
 	document.body.dataset.ready = 'true';
+	document.body.dataset.loads = String(Number(document.body.dataset.loads || 0) + 1);
 	presence();
 }
 

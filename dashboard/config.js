@@ -20,6 +20,8 @@ export const DEFAULTS = {
 	staleSeconds: 300,
 	// full re-read of the list (search) and of who is connected (get), in seconds; 0 = never
 	refreshSeconds: 30,
+	// twins per $twin/search page (1-200) when loading the list
+	pageSize: 200,
 	// history entries asked for the detail's sparklines
 	historyLimit: 50,
 	// initial filters (also kept in the address bar as the user changes them)

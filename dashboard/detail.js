@@ -83,6 +83,7 @@ export class Detail {
 	close() {
 		this.id = null;
 		this.twin = null;
+		this.editor = null;
 		this.root.hidden = true;
 		document.body.classList.remove('detail-open');
 		this.body.replaceChildren();
@@ -202,6 +203,8 @@ export class Detail {
 		if (this.historyNote)
 			box.append(el('p', 'muted history-note', this.historyNote));
 		const n = this.history.length;
+		if (n < 2 && !this.historyNote)
+			box.append(el('p', 'muted history-note', `${n} version so far: the lines start with the next reading.`));
 		if (n >= 2) {
 			const fig = (label, series, unit) => {
 				const f = el('figure', 'spark-fig');
