@@ -68,7 +68,7 @@ static enum twin_rc pattern_compile(struct twin_topic_pattern *p, const char *pa
 enum twin_rc twin_topic_set_compile(struct twin_topic_set *s, const char *const *patterns, int n,
 		const char *gateway)
 {
-	enum twin_rc rc = TWIN_OK;
+	enum twin_rc rc;
 	memset(s, 0, sizeof(*s));
 	if (n > TWIN_MAX_TELEMETRY_TOPICS || (gateway && !twin_topic_gateway_valid(gateway))) {
 		return TWIN_ERR_CONFIG;
