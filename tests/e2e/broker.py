@@ -7,20 +7,35 @@ Environment:
   MOSQUITTO      broker binary (default: `mosquitto` on PATH, else /usr/sbin/mosquitto)
   TWIN_PRELOAD   LD_PRELOAD for the broker only (ASan run); sanitizer reports in the
                  log then fail the test at stop
+  TWIN_BROKER_WRAPPER  words put before the broker command, split as a shell would, e.g.
+                 "valgrind --leak-check=full --suppressions=tests/valgrind.supp"; start
+                 and stop then wait WRAPPER_SLOWDOWN times longer. When the first word is
+                 valgrind, each start writes valgrind-N.xml (and .log) in the broker's temp
+                 dir, and the test fails at stop on any error or definite/indirect leak
+                 in it (see check_valgrind)
   TWIN_KEEP_TMP  1 = keep every broker's temp dir (config, log, db)
 """
 import os
+import shlex
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+# a wrapped broker (valgrind) starts, answers and stops this many times slower
+WRAPPER_SLOWDOWN = 10.0
+
+# valgrind error kinds that fail a test: every error but the leak kinds other than definite and
+# indirect (possibly lost, still reachable)
+VALGRIND_IGNORED_KINDS = ("Leak_PossiblyLost", "Leak_StillReachable")
 
 # every Broker ever created in this session (conftest prints the log tails of the
 # ones involved in a failing test)
@@ -41,6 +56,38 @@ def mosquitto_binary():
     if b:
         return b
     return shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def wrapper():
+    return shlex.split(os.environ.get("TWIN_BROKER_WRAPPER", ""))
+
+
+def slowdown():
+    return WRAPPER_SLOWDOWN if wrapper() else 1.0
+
+
+def is_ours(frame):
+    """A valgrind stack frame in the plugin (its module, or our sources)."""
+    obj = frame.findtext("obj") or ""
+    src = frame.findtext("dir") or ""
+    return (os.path.basename(obj) == "mosquitto_twin.so"
+            or any(src == d or src.startswith(d + os.sep)
+                   for d in (os.path.join(REPO, "src"), os.path.join(REPO, "plugin"))))
+
+
+def describe_valgrind_error(err):
+    """One valgrind <error> as text: what, then its stacks (function file:line, or object)."""
+    what = err.findtext("what") or err.findtext("xwhat/text") or err.findtext("kind")
+    lines = ["%s: %s" % (err.findtext("kind"), what)]
+    for child in err:
+        if child.tag == "auxwhat" or (child.tag == "xauxwhat" and child.findtext("text")):
+            lines.append("  %s" % (child.text if child.tag == "auxwhat" else child.findtext("text")))
+        elif child.tag == "stack":
+            for fr in child.findall("frame"):
+                where = ("%s:%s" % (fr.findtext("file"), fr.findtext("line"))
+                         if fr.findtext("file") else fr.findtext("obj") or "?")
+                lines.append("    %s %s" % (fr.findtext("fn") or fr.findtext("ip"), where))
+    return "\n".join(lines)
 
 
 def free_port():
@@ -79,6 +126,7 @@ class Broker:
         self.returncode = None
         self.starts = 0
         self.refused_start = False
+        self.killed = False        # this start ended with SIGKILL (its valgrind report is cut short)
         self.created = time.time()
         self.last_active = time.time()
         REGISTRY.append(self)
@@ -128,15 +176,26 @@ class Broker:
         log = open(self.log_path, "ab")
         log.write(("----- start #%d -----\n" % self.starts).encode())
         log.flush()
-        cmd = ["stdbuf", "-oL", mosquitto_binary(), "-c", self.conf_path]
+        self.killed = False
+        wrap = wrapper()
+        if wrap and os.path.basename(wrap[0]) == "valgrind":
+            # mosquitto unloads the plugin before valgrind's leak check: keep its symbols,
+            # or the plugin's frames in a leak's stack are only addresses
+            wrap[1:1] = ["--xml=yes", "--xml-file=" + self.valgrind_path("xml"),
+                         "--log-file=" + self.valgrind_path("log"), "--keep-debuginfo=yes"]
+        cmd = ["stdbuf", "-oL"] + wrap + [mosquitto_binary(), "-c", self.conf_path]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=self._env(),
                                      cwd=self.tmp, start_new_session=True)
         log.close()
         self.returncode = None
 
+    def valgrind_path(self, ext):
+        return os.path.join(self.tmp, "valgrind-%d.%s" % (self.starts, ext))
+
     def start(self, timeout=10.0):
         """Start and wait until the port accepts connections."""
+        timeout *= slowdown()
         self._spawn()
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -157,6 +216,7 @@ class Broker:
     def start_expect_exit(self, timeout=10.0):
         """Start a broker that must refuse to run. Returns its exit code; fails if it
         is still running (and accepting connections) after `timeout`."""
+        timeout *= slowdown()
         self._spawn()
         deadline = time.time() + timeout
         running_since = None
@@ -169,7 +229,8 @@ class Broker:
                 running_since = now
             # the broker got through config + plugin init and is serving: give a
             # late refusal 1 s, then fail
-            if now >= deadline or (running_since is not None and now - running_since > 1.0):
+            if now >= deadline or (running_since is not None
+                                   and now - running_since > 1.0 * slowdown()):
                 self.kill9()
                 raise BrokerError("broker expected to exit, but it was still running\n%s"
                                   % self.log_tail())
@@ -177,7 +238,7 @@ class Broker:
         self.returncode = rc
         self.proc = None
         self.refused_start = True
-        self.check_sanitizers(refused_start=True)
+        self.check_reports(refused_start=True)
         return rc
 
     @property
@@ -185,9 +246,10 @@ class Broker:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, timeout=15.0, check=True):
-        """SIGTERM; assert exit code 0 (and no sanitizer report) when check."""
+        """SIGTERM; assert exit code 0 (and no sanitizer or valgrind report) when check."""
         if self.proc is None:
             return self.returncode
+        timeout *= slowdown()
         self.last_active = time.time()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -202,10 +264,10 @@ class Broker:
         self.proc = None
         self.returncode = rc
         if check:
+            self.check_reports()  # first: a report says more than the exit code
             if rc != 0:
                 raise BrokerError("broker exited with %s after SIGTERM (expected 0)\n%s"
                                   % (rc, self.log_tail()))
-            self.check_sanitizers()
         return rc
 
     def kill9(self):
@@ -214,6 +276,7 @@ class Broker:
         self.last_active = time.time()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
+            self.killed = True
         self.proc.wait()
         self.returncode = self.proc.returncode
         self.proc = None
@@ -236,7 +299,7 @@ class Broker:
                 if self.proc is not None:
                     self.returncode = self.proc.poll()
                     self.proc = None
-                self.check_sanitizers(refused_start=self.refused_start)
+                self.check_reports(refused_start=self.refused_start)
         finally:
             if self.proc is not None:
                 self.kill9()
@@ -255,6 +318,10 @@ class Broker:
         lines = self.log_text().splitlines()
         return "---- %s log tail (%s) ----\n%s" % (self.name, self.log_path,
                                                    "\n".join(lines[-n:]))
+
+    def check_reports(self, refused_start=False):
+        self.check_sanitizers(refused_start)
+        self.check_valgrind(refused_start)
 
     def check_sanitizers(self, refused_start=False):
         """Fail on any sanitizer report in the log (TWIN_PRELOAD runs only).
@@ -278,7 +345,38 @@ class Broker:
                     continue
             raise BrokerError("sanitizer report in broker log (%s):\n%s" % (marker, report))
 
+    def check_valgrind(self, refused_start=False):
+        """Fail on any error in this start's valgrind report (TWIN_BROKER_WRAPPER=valgrind
+        runs only): invalid accesses, uses of uninitialised values, bad frees, and definite
+        or indirect leaks (mosquitto's and libc's own leaks at exit are suppressed in
+        tests/valgrind.supp, each with its reason). A start that ended with kill -9 has no
+        complete report and is not checked.
+
+        refused_start: as in check_sanitizers, leaks on mosquitto's start-up error path fail
+        only if one of their stacks goes through the plugin."""
+        path = self.valgrind_path("xml")
+        if self.killed or not os.path.exists(path):
+            return
+        try:
+            root = ET.parse(path).getroot()
+        except ET.ParseError as e:
+            raise BrokerError("valgrind report %s is incomplete (%s): did the broker exit?\n%s"
+                              % (path, e, self.log_tail()))
+        found = []
+        for err in root.iter("error"):
+            kind = err.findtext("kind") or ""
+            if kind in VALGRIND_IGNORED_KINDS:
+                continue
+            if (refused_start and kind.startswith("Leak_")
+                    and not any(is_ours(fr) for fr in err.iter("frame"))):
+                continue
+            found.append(describe_valgrind_error(err))
+        if found:
+            raise BrokerError("valgrind: %d error(s) in %s (TWIN_KEEP_TMP=1 keeps it):\n\n%s\n%s"
+                              % (len(found), path, "\n\n".join(found), self.log_tail()))
+
     def wait_log(self, needle, timeout=5.0):
+        timeout *= slowdown()
         deadline = time.time() + timeout
         while time.time() < deadline:
             if needle in self.log_text():
