@@ -29,7 +29,7 @@ async function handle(req) {
 			browser = await chromium.launch({
 				executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
 				headless: true,
-				args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+				args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
 					'--disable-component-update', '--disable-sync'],
 			});
 		}
