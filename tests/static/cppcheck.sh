@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# cppcheck over src/, plugin/ and bench/ (tests/run-all.sh, stage "static analysis"); exits 1 on any
-# finding. False positives are marked inline (`// cppcheck-suppress <id>` with the reason beside it) or,
-# for code that cannot carry the comment, listed with their reasons in tests/static/cppcheck.supp.
+# cppcheck over src/, plugin/, tools/ and bench/ (tests/run-all.sh, stage "static analysis"); exits 1 on
+# any finding. False positives are marked inline (`// cppcheck-suppress <id>` with the reason beside it)
+# or, for code that cannot carry the comment, listed with their reasons in tests/static/cppcheck.supp.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # uthash's macros and cJSON's iteration macros must be expanded for the flow checks to follow the code
@@ -17,5 +17,5 @@ cppcheck --error-exitcode=1 --quiet --std=c11 --library=posix --inline-suppr \
 	--suppressions-list=tests/static/cppcheck.supp \
 	--template='{file}:{line}: {severity}: {message} [{id}]' \
 	-I src -I plugin -I bench -I "$inc" -D_POSIX_C_SOURCE=200809L -DHASH_NONFATAL_OOM=1 \
-	src plugin bench
+	src plugin tools bench
 echo "cppcheck: clean"
