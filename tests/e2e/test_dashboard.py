@@ -203,12 +203,9 @@ def dashboard_broker(brokers, www, opts):
     b.ws_port = free_port()
     b.extra_conf = ["acl_file %s" % acl, "listener %d 127.0.0.1" % b.ws_port,
                     "protocol websockets", "http_dir %s" % www]
-    # Mosquitto 2.0.11 never frees its websockets listener's http_dir (realpath'd in
-    # mosq_websockets_init, held by a mosquitto__calloc'd struct): under the sanitizer run
+    # Mosquitto 2.0.11 never frees its websockets listener's http_dir: under the sanitizer run
     # (TWIN_PRELOAD) LeakSanitizer reports it at every stop. Suppress that one, for this broker only.
-    supp = os.path.join(b.tmp, "lsan.supp")
-    with open(supp, "w") as f:
-        f.write("leak:mosq_websockets_init\nleak:mosquitto__calloc\n")
+    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan_websockets.supp")
     base_env = b._env
 
     def env():
