@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void vmessage(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vmessage(const char *fmt, va_list ap)
 {
 	fputs("twinctl: ", stderr);
 	vfprintf(stderr, fmt, ap);
