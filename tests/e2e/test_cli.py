@@ -109,3 +109,14 @@ def test_rr_v5_correlation_and_status_property(broker, rr5):
     assert corr == "c1"
     assert "status:200" in props
     assert parse_json(payload)["id"] == tid
+
+
+def test_readme_install_command_installs_what_ci_installs():
+    """The quick start's apt-get line and .ci/run install the same packages (so the README's second
+    command, the test suite, finds everything on a fresh Debian 12)."""
+    install = readme_block("## Quick start")[0]
+    readme = set(re.search(r"apt-get install -y ([^&]+)&&", install).group(1).split())
+    ci = open(os.path.join(HERE, "..", "..", ".ci", "run")).read()
+    ci_packages = set(re.search(r"packages=\(([^)]*)\)", ci).group(1).split())
+    assert ci_packages <= readme, "in .ci/run but not in the README: %s" % sorted(ci_packages - readme)
+    assert "nodejs npm" in install and "packages+=(nodejs npm)" in ci

@@ -37,6 +37,10 @@ def _missing():
     for tool in ("node", "npm"):
         if shutil.which(tool) is None:
             return "%s not found (apt-get install nodejs npm)" % tool
+    major = subprocess.run(["node", "-p", "process.versions.node.split('.')[0]"], capture_output=True,
+                           text=True).stdout.strip()
+    if not major.isdigit() or int(major) < 20:
+        return "playwright-core needs Node.js >= 20, this is %s (Debian 12 ships 18)" % (major or "?")
     if os.environ.get("TWIN_BROKER_WRAPPER"):
         return ("the broker runs under a wrapper (valgrind): the dashboard test checks the page, "
                 "which the plain and sanitizer runs cover")
