@@ -422,7 +422,12 @@ static void run_read(struct twin_engine *e, enum twin_verb verb, struct twin_rou
 	}
 }
 
-/* Every figure the plugin reports, in $twin/stats order. */
+#define COUNT_METRIC(name) +1
+_Static_assert(4 TWIN_METRICS(COUNT_METRIC) <= TWIN_MAX_STATS, "the snapshot must hold every figure");
+#undef COUNT_METRIC
+
+/* Every figure the plugin reports, in $twin/stats order (the gauges twins, queue_depth, map_size and
+ * db_bytes around the counters). */
 static void snapshot(struct twin_engine *e, struct twin_stats_snapshot *s)
 {
 	size_t twins = 0, map_size = 0, used = 0;
@@ -504,6 +509,55 @@ void twin_engine_tick(struct twin_engine *e)
 	}
 }
 
+static void count_verb(struct twin_engine *e, enum twin_verb verb)
+{
+	switch (verb) {
+		case TWIN_VERB_GET:
+			twin_metric_add(&e->metrics, requests_get, 1);
+			break;
+		case TWIN_VERB_UPDATE:
+			twin_metric_add(&e->metrics, requests_update, 1);
+			break;
+		case TWIN_VERB_DELETE:
+			twin_metric_add(&e->metrics, requests_delete, 1);
+			break;
+		case TWIN_VERB_HISTORY:
+			twin_metric_add(&e->metrics, requests_history, 1);
+			break;
+		case TWIN_VERB_SEARCH:
+			twin_metric_add(&e->metrics, requests_search, 1);
+			break;
+		case TWIN_VERB_STATS:
+			twin_metric_add(&e->metrics, requests_stats, 1);
+			break;
+		case TWIN_VERB_UNKNOWN:
+			break; /* counted in requests only, and answered 400 */
+	}
+}
+
+/* Every answer leaves through twin_engine_take: counted there by status. */
+static void count_status(struct twin_engine *e, int status)
+{
+	switch (status) {
+#define STATUS_CASE(n)                                                                             \
+	case n:                                                                                        \
+		twin_metric_add(&e->metrics, answers_##n, 1);                                              \
+		break;
+		STATUS_CASE(200)
+		STATUS_CASE(400)
+		STATUS_CASE(404)
+		STATUS_CASE(409)
+		STATUS_CASE(413)
+		STATUS_CASE(429)
+		STATUS_CASE(500)
+		STATUS_CASE(503)
+		STATUS_CASE(507)
+#undef STATUS_CASE
+		default:
+			break;
+	}
+}
+
 static struct twin_route *route_new(const struct twin_request_in *in)
 {
 	struct twin_route *r = calloc(1, sizeof(*r));
@@ -559,6 +613,7 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 		return;
 	}
 	twin_metric_add(&e->metrics, requests, 1);
+	count_verb(e, m->verb);
 	if (r->response_topic && !twin_response_topic_valid(r->response_topic, &err)) {
 		free(r->response_topic);
 		r->response_topic = NULL; /* the error goes to {request topic}/rejected */
@@ -611,6 +666,9 @@ struct twin_out *twin_engine_take(struct twin_engine *e)
 				e->local.tail = NULL;
 			}
 			o->next = NULL;
+			if (o->status > 0) {
+				count_status(e, o->status);
+			}
 			return o;
 		}
 		struct twin_out *list = twin_outq_take(&e->out);

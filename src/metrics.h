@@ -16,6 +16,21 @@
 	X(requests)                                                                                    \
 	X(requests_failed)                                                                             \
 	X(requests_rate_limited)                                                                       \
+	X(requests_get)                                                                                \
+	X(requests_update)                                                                             \
+	X(requests_delete)                                                                             \
+	X(requests_history)                                                                            \
+	X(requests_search)                                                                             \
+	X(requests_stats)                                                                              \
+	X(answers_200)                                                                                 \
+	X(answers_400)                                                                                 \
+	X(answers_404)                                                                                 \
+	X(answers_409)                                                                                 \
+	X(answers_413)                                                                                 \
+	X(answers_429)                                                                                 \
+	X(answers_500)                                                                                 \
+	X(answers_503)                                                                                 \
+	X(answers_507)                                                                                 \
 	X(twins_refused)                                                                               \
 	X(commits)                                                                                     \
 	X(commit_failures)                                                                             \

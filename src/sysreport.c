@@ -39,6 +39,12 @@ static const char *help_of(const char *name)
 			return helps[i].help;
 		}
 	}
+	if (!strncmp(name, "requests_", 9)) {
+		return "Requests of the verb the name ends with.";
+	}
+	if (!strncmp(name, "answers_", 8)) {
+		return "Answers with the status the name ends with.";
+	}
 	return name;
 }
 

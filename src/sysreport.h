@@ -9,7 +9,7 @@
 
 #include "queue.h"
 
-#define TWIN_MAX_STATS 32
+#define TWIN_MAX_STATS 64
 
 struct twin_stat {
 	const char *name; /* as in $twin/stats */

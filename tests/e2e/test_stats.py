@@ -4,6 +4,9 @@ from clients import Device, publish_as, uniq, wait_until
 KEYS = {"twins", "telemetry_received", "telemetry_applied", "telemetry_unchanged",
         "telemetry_invalid", "telemetry_dropped", "telemetry_rate_limited", "requests",
         "requests_failed", "requests_rate_limited", "twins_refused", "commits",
+        "requests_get", "requests_update", "requests_delete", "requests_history", "requests_search",
+        "requests_stats", "answers_200", "answers_400", "answers_404", "answers_409", "answers_413",
+        "answers_429", "answers_500", "answers_503", "answers_507",
         "commit_failures", "store_full", "commit_us", "queue_depth", "map_size", "db_bytes"}
 
 
@@ -72,3 +75,20 @@ def test_request_counters(broker, rr5):
     s2 = rr5.stats()
     assert s2["requests_failed"] - s1["requests_failed"] == 2
     assert s2["requests"] - s1["requests"] in (4, 5)         # +1 if stats counts itself
+
+
+def test_requests_by_verb_and_answers_by_status(broker, rr5, rr311):
+    tid = uniq("st-verb")
+    s1 = rr5.stats()
+    assert rr5.get(tid).status == 404
+    assert rr5.update(tid, {"desired": {"a": 1}}).status == 200
+    assert rr5(f"$twin/{tid}/frobnicate").status == 400
+    assert rr311(f"$twin/{tid}/get").outcome == "accepted"          # v3.1.1 answers count too
+    assert rr5(f"$twin/{tid}/update", {"version": 99, "desired": {"a": 2}}).status == 409
+    s2 = rr5.stats()
+    diff = {k: s2[k] - s1[k] for k in s2 if k.startswith(("requests_", "answers_"))}
+    assert diff["requests_get"] == 2 and diff["requests_update"] == 2 and diff["requests_stats"] == 1
+    assert diff["requests_delete"] == diff["requests_search"] == diff["requests_history"] == 0
+    # the first stats answer was counted as it left; the second one is still on its way
+    assert (diff["answers_200"], diff["answers_400"], diff["answers_404"], diff["answers_409"]) == (3, 1, 1, 1)
+    assert s2["requests"] - s1["requests"] == 6
