@@ -422,9 +422,8 @@ static void run_read(struct twin_engine *e, enum twin_verb verb, struct twin_rou
 	}
 }
 
-#define COUNT_METRIC(name) +1
-_Static_assert(4 TWIN_METRICS(COUNT_METRIC) <= TWIN_MAX_STATS, "the snapshot must hold every figure");
-#undef COUNT_METRIC
+_Static_assert(sizeof(struct twin_metrics) / sizeof(_Atomic uint64_t) + 4 <= TWIN_MAX_STATS,
+		"the snapshot must hold every counter and the 4 gauges");
 
 /* Every figure the plugin reports, in $twin/stats order (the gauges twins, queue_depth, map_size and
  * db_bytes around the counters). */

@@ -169,7 +169,8 @@ static void free_entries(struct batch *b)
 	struct entry *e, *tmp;
 	HASH_ITER(hh, b->entries, e, tmp)
 	{
-		HASH_DEL(b->entries, e);
+		/* the analyzer takes e for the only element while tmp is its non-NULL next: a false positive */
+		HASH_DEL(b->entries, e); // NOLINT(clang-analyzer-unix.Malloc)
 		cJSON_Delete(e->doc);
 		cJSON_Delete(e->delta_before);
 		free(e);
