@@ -19,6 +19,7 @@ int twin_on_disconnect(int event, void *event_data, void *userdata)
 	struct mosquitto_evt_disconnect *ed = event_data;
 	struct twin_plugin *tp = userdata;
 	(void)event;
-	twin_engine_client_gone(tp->engine, mosquitto_client_id(ed->client));
+	twin_engine_client_gone(tp->engine, mosquitto_client_id(ed->client),
+			mosquitto_client_username(ed->client));
 	return MOSQ_ERR_SUCCESS;
 }

@@ -192,7 +192,8 @@ void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match 
 		twin_metric_add(&e->metrics, telemetry_invalid, 1);
 		return;
 	}
-	if (strlen(client_id) == id_len && !memcmp(client_id, id, id_len)) {
+	const char *who = e->cfg->telemetry_id_from == TWIN_ID_FROM_USERNAME ? username : client_id;
+	if (who && strlen(who) == id_len && !memcmp(who, id, id_len)) { /* the device itself is connected */
 		twin_presence_set(&e->presence, id, id_len);
 	}
 	struct twin_op *op = telemetry_op(e, TWIN_OP_TELEMETRY, id, id_len, m, payload, len);
@@ -241,10 +242,11 @@ static void release_held(void *ctx, struct twin_op *op)
 	}
 }
 
-void twin_engine_client_gone(struct twin_engine *e, const char *client_id)
+void twin_engine_client_gone(struct twin_engine *e, const char *client_id, const char *username)
 {
-	if (client_id) {
-		twin_presence_clear(&e->presence, client_id, strlen(client_id));
+	const char *who = e->cfg->telemetry_id_from == TWIN_ID_FROM_USERNAME ? username : client_id;
+	if (who) {
+		twin_presence_clear(&e->presence, who, strlen(who));
 	}
 }
 

@@ -39,7 +39,9 @@ void twin_engine_gateway(struct twin_engine *e, const char *client_id, const voi
 		size_t len);
 void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m,
 		const struct twin_request_in *in);
-void twin_engine_client_gone(struct twin_engine *e, const char *client_id);
+/* A client disconnected: its twin is no longer `connected` (the twin whose id is its client id, or its
+ * username with telemetry_id_from username). */
+void twin_engine_client_gone(struct twin_engine *e, const char *client_id, const char *username);
 /* Called often (every broker loop pass): applies held-back telemetry whose device has budget again. */
 void twin_engine_tick(struct twin_engine *e);
 

@@ -1,5 +1,6 @@
-/* presence.h - which devices are connected (broker thread only): a set of client ids that published
- * telemetry for the twin of the same id and have not disconnected since. */
+/* presence.h - which devices are connected (broker thread only): a set of twin ids whose device (the
+ * client with that client id, or that username with telemetry_id_from username) published telemetry for
+ * it and has not disconnected since. */
 #ifndef TWIN_PRESENCE_H
 #define TWIN_PRESENCE_H
 

@@ -215,7 +215,11 @@ def test_twin_id_from_username(brokers):
     user = uniq("tb-user")
     dev = brokers.track(Client(b.port, client_id=uniq("random-cid"), v5=False, username=user))
     dev.publish("v1/devices/me/telemetry", {"temperature": 19}, qos=1)
-    assert r.twin(user)["reported"] == {"temperature": 19}
+    t = r.twin(user)
+    assert t["reported"] == {"temperature": 19}
+    assert t["connected"] is True, "connected follows the client with that username"
+    dev.close()
+    wait_until(lambda: r.twin(user)["connected"] is False, msg="connected false after the disconnect")
     invalid = r.stats()["telemetry_invalid"]
     anon = uniq("anon")
     publish_as(b.port, "v1/devices/me/telemetry", {"temperature": 1}, client_id=anon)
