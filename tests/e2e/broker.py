@@ -96,6 +96,24 @@ def free_port():
         return s.getsockname()[1]
 
 
+# LeakSanitizer suppressions for a broker with a websockets listener (see the file)
+LSAN_WEBSOCKETS = os.path.join(HERE, "lsan_websockets.supp")
+
+
+def broker_env(websockets=False):
+    """The environment a broker runs in: TWIN_PRELOAD as its LD_PRELOAD (the sanitizer run), with
+    Mosquitto's own websockets leak suppressed when it has a websockets listener."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    pre = os.environ.get("TWIN_PRELOAD")
+    if pre:
+        env["LD_PRELOAD"] = pre
+        if websockets:
+            env["LSAN_OPTIONS"] = ":".join(filter(None, [env.get("LSAN_OPTIONS"),
+                                                         "suppressions=" + LSAN_WEBSOCKETS]))
+    return env
+
+
 def keep_tmp():
     return os.environ.get("TWIN_KEEP_TMP") == "1"
 
@@ -120,6 +138,7 @@ class Broker:
         self.db_path = db_path or os.path.join(self.tmp, "db")
         self.name = name
         self.max_queued = max_queued
+        self.websockets = False    # set when extra_conf adds a websockets listener
         self.conf_path = os.path.join(self.tmp, "mosquitto.conf")
         self.log_path = os.path.join(self.tmp, "broker.log")
         self.proc = None
@@ -161,13 +180,6 @@ class Broker:
             f.write(self.conf_text())
 
     # ---------------------------------------------------------------- process
-    def _env(self):
-        env = dict(os.environ)
-        env.pop("LD_PRELOAD", None)
-        pre = os.environ.get("TWIN_PRELOAD")
-        if pre:
-            env["LD_PRELOAD"] = pre
-        return env
 
     def _spawn(self):
         self.write_conf()
@@ -185,7 +197,7 @@ class Broker:
                          "--log-file=" + self.valgrind_path("log"), "--keep-debuginfo=yes"]
         cmd = ["stdbuf", "-oL"] + wrap + [mosquitto_binary(), "-c", self.conf_path]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=self._env(),
+                                     stdin=subprocess.DEVNULL, env=broker_env(self.websockets),
                                      cwd=self.tmp, start_new_session=True)
         log.close()
         self.returncode = None

@@ -1,21 +1,19 @@
 """The README's "Clients in code" examples, run as they are: the Python (paho-mqtt) and
 the JavaScript (MQTT.js) block are taken from README.md, only the port and the twin id are
 replaced, and their output is checked against the twin. MQTT.js comes from the npm registry
-into a cache directory outside the repository (TWIN_NPM_CACHE, default: the e2e temp root);
-the JavaScript test is skipped, saying why, where node or npm is missing."""
+(npm_packages.py); the JavaScript test is skipped, saying why, where node or npm is missing."""
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
+import npm_packages
 from clients import Requester5, uniq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 README = os.path.abspath(os.path.join(HERE, "..", "..", "README.md"))
-MQTTJS = "mqtt@5.16.0"
+MQTTJS_VERSION = "5.16.0"   # as dashboard/make-site.sh pins it
 
 
 def readme_code(heading, lang):
@@ -53,19 +51,10 @@ def test_python_example(broker, tmp_path):
         r.close()
 
 
-def mqttjs_dir():
-    if not shutil.which("node") or not shutil.which("npm"):
-        pytest.skip("node and npm are needed for the MQTT.js example (CI installs nodejs and npm)")
-    root = os.environ.get("TWIN_NPM_CACHE") or os.path.join(tempfile.gettempdir(), "twin-npm-cache")
-    d = os.path.join(root, MQTTJS.replace("@", "-"))
-    if not os.path.isdir(os.path.join(d, "node_modules", "mqtt")):
-        os.makedirs(d, exist_ok=True)
-        run(["npm", "install", "--no-audit", "--no-fund", "--prefix", d, MQTTJS], d, timeout=300)
-    return d
-
-
 def test_javascript_example(broker):
-    d = mqttjs_dir()
+    if npm_packages.node_missing():
+        pytest.skip(npm_packages.node_missing())
+    d = npm_packages.package("mqtt", MQTTJS_VERSION)
     tid = uniq("ex-js")
     script = os.path.join(d, "app-%s.mjs" % tid)      # beside node_modules, so `import "mqtt"` resolves
     with open(script, "w") as f:

@@ -15,18 +15,17 @@ dashboard-phone.png and dashboard-phone-detail.png; their paths are printed (pyt
 import json
 import os
 import queue
-import shutil
 import subprocess
 import threading
 import time
 
 import pytest
 
+import npm_packages
 from broker import REPO, free_port
 from clients import Device, Requester5, wait_until
 
 CHROMIUM = os.environ.get("TWIN_CHROMIUM", "/usr/bin/chromium")
-NPM_DIR = os.environ.get("TWIN_NPM_DIR") or os.path.join(REPO, "build", "npm")
 PLAYWRIGHT_VERSION = "1.65.1"
 DRIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser_driver.cjs")
 
@@ -34,9 +33,8 @@ DRIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser_drive
 def _missing():
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         return "no chromium at %s (apt-get install chromium, or set TWIN_CHROMIUM)" % CHROMIUM
-    for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            return "%s not found (apt-get install nodejs npm)" % tool
+    if npm_packages.node_missing():
+        return npm_packages.node_missing()
     major = subprocess.run(["node", "-p", "process.versions.node.split('.')[0]"], capture_output=True,
                            text=True).stdout.strip()
     if not major.isdigit() or int(major) < 20:
@@ -56,7 +54,7 @@ pytestmark = pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
 def www(tmp_path_factory):
     """The dashboard as a broker serves it: make-site.sh's output in a temp dir."""
     out = str(tmp_path_factory.mktemp("dashboard") / "www")
-    env = dict(os.environ, TWIN_NPM_DIR=NPM_DIR)
+    env = dict(os.environ, TWIN_NPM_DIR=npm_packages.NPM_DIR)
     r = subprocess.run([os.path.join(REPO, "dashboard", "make-site.sh"), out], env=env,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, "make-site.sh failed:\n%s\n%s" % (r.stdout, r.stderr)
@@ -67,15 +65,8 @@ def www(tmp_path_factory):
 @pytest.fixture(scope="module")
 def playwright_core():
     """playwright-core (pinned) installed under TWIN_NPM_DIR; its module directory."""
-    prefix = os.path.join(NPM_DIR, "playwright-core-" + PLAYWRIGHT_VERSION)
-    mod = os.path.join(prefix, "node_modules", "playwright-core")
-    if not os.path.isfile(os.path.join(mod, "package.json")):
-        os.makedirs(prefix, exist_ok=True)
-        r = subprocess.run(["npm", "install", "--prefix", prefix, "--no-audit", "--no-fund",
-                            "--no-save", "--loglevel=error", "playwright-core@" + PLAYWRIGHT_VERSION],
-                           capture_output=True, text=True, timeout=300)
-        assert r.returncode == 0, "npm install playwright-core failed:\n%s" % r.stderr
-    return mod
+    return os.path.join(npm_packages.package("playwright-core", PLAYWRIGHT_VERSION), "node_modules",
+                        "playwright-core")
 
 
 @pytest.fixture(scope="module")
@@ -207,17 +198,7 @@ def dashboard_broker(brokers, www, opts):
     b.ws_port = free_port()
     b.extra_conf = ["acl_file %s" % acl, "listener %d 127.0.0.1" % b.ws_port,
                     "protocol websockets", "http_dir %s" % www]
-    # Mosquitto 2.0.11 never frees its websockets listener's http_dir: under the sanitizer run
-    # (TWIN_PRELOAD) LeakSanitizer reports it at every stop. Suppress that one, for this broker only.
-    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan_websockets.supp")
-    base_env = b._env
-
-    def env():
-        e = base_env()
-        if e.get("LD_PRELOAD"):
-            e["LSAN_OPTIONS"] = ":".join(filter(None, [e.get("LSAN_OPTIONS"), "suppressions=" + supp]))
-        return e
-    b._env = env
+    b.websockets = True   # Mosquitto's own websockets leak is suppressed for this broker only
     b.start()
     return b
 

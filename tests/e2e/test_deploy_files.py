@@ -10,7 +10,7 @@ import time
 
 import yaml
 
-from broker import SANITIZER_MARKERS, free_port, mosquitto_binary, plugin_path
+from broker import SANITIZER_MARKERS, broker_env, free_port, mosquitto_binary, plugin_path
 from clients import Requester5
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -42,12 +42,8 @@ def run_conf(conf, tmp_path):
     path = tmp_path / "mosquitto.conf"
     path.write_text(conf)
     log = open(tmp_path / "broker.log", "w")
-    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
-    if os.environ.get("TWIN_PRELOAD"):          # the sanitizer run, as broker.py does it
-        env["LD_PRELOAD"] = os.environ["TWIN_PRELOAD"]
-        env["LSAN_OPTIONS"] = "suppressions=" + os.path.join(REPO, "tests", "e2e", "lsan_websockets.supp")
     proc = subprocess.Popen([mosquitto_binary(), "-c", str(path)], stdout=log, stderr=subprocess.STDOUT,
-                            env=env)
+                            env=broker_env(websockets=True))
     return mqtt, proc, log
 
 

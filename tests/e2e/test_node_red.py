@@ -2,38 +2,30 @@
 against a broker with the plugin: GET /twin/:id reads a twin through the stock mqtt out / mqtt in
 nodes (MQTT v5 response topic + correlation data), POST /twin/:id/desired sets desired state (the
 device gets its delta), and a rack whose tempTop goes over 30 gets fanSpeed 5 from the event flow.
-Node-RED comes from the npm registry into a cache directory outside the repository
-(TWIN_NPM_CACHE); the test is skipped, saying why, where node or npm is missing."""
+Node-RED comes from the npm registry (npm_packages.py); the test is skipped, saying why, where node
+or npm is missing."""
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
+import npm_packages
 from broker import free_port
 from clients import Requester5, Subscriber, parse_json, publish_as, uniq, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FLOW = os.path.abspath(os.path.join(HERE, "..", "..", "examples", "node-red", "twin-flow.json"))
-NODE_RED = "node-red@4.1.15"   # node-red 5 needs Node >= 22.9
+NODE_RED_VERSION = "4.1.15"   # node-red 5 needs Node >= 22.9
 
 
 def node_red_dir():
-    if not shutil.which("node") or not shutil.which("npm"):
-        pytest.skip("node and npm are needed to run Node-RED (CI installs nodejs and npm)")
-    root = os.environ.get("TWIN_NPM_CACHE") or os.path.join(tempfile.gettempdir(), "twin-npm-cache")
-    d = os.path.join(root, NODE_RED.replace("@", "-"))
-    if not os.path.isfile(os.path.join(d, "node_modules", "node-red", "red.js")):
-        os.makedirs(d, exist_ok=True)
-        p = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", d, NODE_RED],
-                           capture_output=True, text=True, timeout=600)
-        assert p.returncode == 0, "npm install %s failed:\n%s" % (NODE_RED, p.stderr[-3000:])
-    return d
+    if npm_packages.node_missing():
+        pytest.skip(npm_packages.node_missing())
+    return npm_packages.package("node-red", NODE_RED_VERSION)
 
 
 def http(method, url, body=None, timeout=10):
