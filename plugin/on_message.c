@@ -1,7 +1,7 @@
 /* on_message.c - MOSQ_EVT_MESSAGE, called for every PUBLISH a client sends (after the broker's WRITE ACL
  * check). Telemetry and gateway batches are handed to the core and let through unchanged; $twin
- * requests are answered and consumed. Returns only MOSQ_ERR_SUCCESS or MOSQ_ERR_ACL_DENIED: any other code would disconnect the
- * publisher. */
+ * requests (and those of a switched-on AWS or Azure front) are answered and consumed. Returns only
+ * MOSQ_ERR_SUCCESS or MOSQ_ERR_ACL_DENIED: any other code would disconnect the publisher. */
 #include <mqtt_protocol.h>
 
 #include "plugin.h"
@@ -16,6 +16,7 @@ static void handle_request(struct twin_plugin *tp, const struct twin_topic_match
 	mosquitto_property_read_binary(ed->properties, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false);
 	struct twin_request_in in = {
 			.client_id = mosquitto_client_id(ed->client),
+			.username = mosquitto_client_username(ed->client),
 			.topic = ed->topic,
 			.payload = ed->payload,
 			.payload_len = ed->payloadlen,

@@ -57,6 +57,8 @@ static const struct opt_def options[] = {
 			"5000", 0, 1000000},
 	{"sys_interval", OPT_INT, offsetof(struct twin_config, sys_interval), "10", 0, 86400},
 	{"metrics_file", OPT_STRING, offsetof(struct twin_config, metrics_file), NULL, 0, 0},
+	{"aws_shadow", OPT_BOOL, offsetof(struct twin_config, aws_shadow), "false", 0, 0},
+	{"azure_twin", OPT_BOOL, offsetof(struct twin_config, azure_twin), "false", 0, 0},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 

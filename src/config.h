@@ -34,6 +34,8 @@ struct twin_config {
 	int64_t request_rate_per_client; /* $twin requests per second per client id; 0: no limit */
 	int64_t sys_interval;            /* seconds between metrics reports ($SYS, metrics_file); 0: none */
 	char *metrics_file;              /* Prometheus text file rewritten every report, or NULL */
+	bool aws_shadow;                 /* the AWS Device Shadow front ($aws/things/...) */
+	bool azure_twin;                 /* the Azure IoT Hub device twin front ($iothub/twin/...) */
 };
 
 /* Fills cfg with defaults, then applies each key/value pair. Unknown keys and invalid values fail with

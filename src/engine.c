@@ -18,6 +18,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "azure_session.h"
+#include "front_aws.h"
+#include "front_azure.h"
 #include "jsonx.h"
 #include "metrics.h"
 #include "pending.h"
@@ -51,6 +54,7 @@ struct twin_engine {
 	struct twin_pending pending;          /* every queued write */
 	struct twin_pending pending_requests; /* queued updates and deletes only */
 	struct twin_presence *presence;
+	struct twin_azure_sessions azure; /* which client holds which device's Azure session */
 	struct twin_throttle throttle;
 	struct twin_sysreport sysreport;
 	int64_t next_report_ms;
@@ -80,6 +84,8 @@ enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *
 		twin_engine_close(e);
 		return rc;
 	}
+	e->topics.aws = cfg->aws_shadow;
+	e->topics.azure = cfg->azure_twin;
 	if ((rc = twin_store_open(cfg->db_path, cfg->map_size, cfg->map_size_max, &e->store, err))) {
 		twin_engine_close(e);
 		return rc;
@@ -111,6 +117,7 @@ void twin_engine_close(struct twin_engine *e)
 	twin_opq_destroy(&e->in);
 	twin_topic_set_free(&e->topics);
 	twin_presence_free(&e->presence);
+	twin_azure_session_free(&e->azure);
 	twin_throttle_free(&e->throttle);
 	twin_buf_free(&e->buf);
 	free(e);
@@ -254,13 +261,16 @@ void twin_engine_client_gone(struct twin_engine *e, const char *client_id, const
 	if (who) {
 		twin_presence_clear(&e->presence, who, strlen(who));
 	}
+	if (client_id) {
+		twin_azure_session_client_gone(&e->azure, client_id);
+	}
 }
 
 /* ---- answers made here ---- */
 
 static void answer(struct twin_engine *e, struct twin_out *o)
 {
-	if (o && o->status != 200) {
+	if (o && o->status >= 300) {
 		twin_metric_add(&e->metrics, requests_failed, 1);
 	}
 	twin_out_list_add(&e->local, o);
@@ -309,6 +319,21 @@ static struct twin_out *selected_answer(const struct twin_route *r, const cJSON 
 	return twin_answer_json(r, sel, req->token);
 }
 
+/* The twin as the route's front shows it. */
+static struct twin_out *get_answer(struct twin_engine *e, const struct twin_route *r, const cJSON *doc,
+		bool connected, const struct twin_request *req)
+{
+	switch (r->front) {
+		case TWIN_FRONT_AWS:
+			return twin_aws_get_answer(r, doc, req->token, twin_now_ms(), &e->buf);
+		case TWIN_FRONT_AZURE:
+			return twin_azure_get_answer(r, doc, &e->buf);
+		default:
+			return req->fields ? selected_answer(r, doc, connected, req)
+							   : full_answer(e, r, doc, connected, req->token);
+	}
+}
+
 static void run_get(struct twin_engine *e, struct twin_route *r, const char *id, size_t id_len,
 		const char *payload, size_t len)
 {
@@ -316,7 +341,7 @@ static void run_get(struct twin_engine *e, struct twin_route *r, const char *id,
 	struct twin_error err;
 	const void *val;
 	size_t val_len;
-	if (twin_request_parse(TWIN_VERB_GET, payload, len, e->cfg->max_depth, &req, &err)) {
+	if (twin_request_parse_for(r, TWIN_VERB_GET, payload, len, e->cfg->max_depth, &req, &err)) {
 		answer_error(e, r, &err, req.token);
 		twin_request_free(&req);
 		return;
@@ -330,9 +355,9 @@ static void run_get(struct twin_engine *e, struct twin_route *r, const char *id,
 	enum twin_rc rc = twin_store_get(e->store, id, id_len, &val, &val_len);
 	cJSON *doc = rc == TWIN_OK ? twin_doc_load(id, id_len, val, val_len) : NULL;
 	bool connected = twin_presence_has(e->presence, id, id_len);
-	if (doc) {
-		struct twin_out *o = req.fields ? selected_answer(r, doc, connected, &req)
-										: full_answer(e, r, doc, connected, req.token);
+	if (doc || (rc == TWIN_ERR_NOT_FOUND && r->front == TWIN_FRONT_AZURE)) {
+		/* an Azure device always has a twin: one not created yet is empty */
+		struct twin_out *o = get_answer(e, r, doc, connected, &req);
 		cJSON_Delete(doc);
 		if (o) {
 			answer(e, o);
@@ -548,6 +573,7 @@ static void count_status(struct twin_engine *e, int status)
 	case n:                                                                                        \
 		twin_metric_add(&e->metrics, answers_##n, 1);                                              \
 		break;
+		case 204: /* Azure's answer to a reported patch: a success */
 		STATUS_CASE(200)
 		STATUS_CASE(400)
 		STATUS_CASE(404)
@@ -563,25 +589,77 @@ static void count_status(struct twin_engine *e, int status)
 	}
 }
 
-static struct twin_route *route_new(const struct twin_request_in *in)
+static struct twin_route *route_new(struct twin_engine *e, const struct twin_topic_match *m,
+		const struct twin_request_in *in)
 {
 	struct twin_route *r = calloc(1, sizeof(*r));
 	if (!r) {
 		return NULL;
 	}
+	r->front = (int)m->front;
 	r->client_id = strdup(in->client_id ? in->client_id : "");
 	r->request_topic = strdup(in->topic);
-	r->response_topic = in->response_topic ? strdup(in->response_topic) : NULL;
+	/* the fronts answer on their own topics; a response topic means nothing to them */
+	bool native = m->front == TWIN_FRONT_NATIVE;
+	r->response_topic = native && in->response_topic ? strdup(in->response_topic) : NULL;
 	if (in->corr_len && (r->corr = malloc(in->corr_len))) {
 		memcpy(r->corr, in->corr, in->corr_len);
 		r->corr_len = in->corr_len;
 	}
-	if (!r->client_id || !r->request_topic || (in->response_topic && !r->response_topic) ||
-			(in->corr_len && !r->corr)) {
+	if (m->front == TWIN_FRONT_AWS && in->payload_len <= e->cfg->max_twin_bytes) {
+		r->token = twin_aws_client_token(in->payload, in->payload_len, e->cfg->max_depth);
+	}
+	r->rid = m->rid ? strndup(m->rid, m->rid_len) : NULL;
+	if (!r->client_id || !r->request_topic || (native && in->response_topic && !r->response_topic) ||
+			(in->corr_len && !r->corr) || (m->rid && !r->rid)) {
 		twin_route_free(r);
 		return NULL;
 	}
 	return r;
+}
+
+/* The twin a request is about: $twin's id level, the AWS shadow's twin, the Azure device's own twin.
+ * False (err set) when it names no valid twin; *id is NULL for $twin/{verb}. */
+static bool request_twin(struct twin_engine *e, const struct twin_topic_match *m,
+		const struct twin_request_in *in, char *buf, const char **id, size_t *id_len,
+		struct twin_error *err)
+{
+	switch (m->front) {
+		case TWIN_FRONT_AWS:
+			*id = buf;
+			return twin_aws_twin_id(m, buf, id_len, err);
+		case TWIN_FRONT_AZURE:
+			*id = twin_azure_device_id(in->username, in->client_id, id_len);
+			if (!*id) {
+				twin_fail(err, TWIN_ERR_BAD_REQUEST,
+						"no device id: connect with a username or a client id that is the device id");
+				return false;
+			}
+			if (!twin_topic_id_valid(*id, *id_len, err)) {
+				return false;
+			}
+			twin_azure_session_set(&e->azure, *id, *id_len, in->client_id ? in->client_id : "");
+			return true;
+		default:
+			*id = m->id;
+			*id_len = m->id_len;
+			return !m->id || twin_topic_id_valid(m->id, m->id_len, err);
+	}
+}
+
+static void unknown_request(const struct twin_topic_match *m, struct twin_error *err)
+{
+	if (m->front == TWIN_FRONT_AZURE) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST,
+				"unknown request '%.*s' (known: $iothub/twin/GET/?$rid={rid}, "
+				"$iothub/twin/PATCH/properties/reported/?$rid={rid})",
+				(int)m->verb_len, m->verb_name);
+	} else {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST,
+				"unknown request '%.*s' (known: $twin/{id}/get, $twin/{id}/update, "
+				"$twin/{id}/delete, $twin/{id}/history, $twin/search, $twin/stats)",
+				(int)m->verb_len, m->verb_name);
+	}
 }
 
 /* Queues a write or a deferred read; the route then belongs to the op. */
@@ -612,26 +690,27 @@ static void queue_request(struct twin_engine *e, enum twin_op_kind kind, enum tw
 void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m,
 		const struct twin_request_in *in)
 {
-	struct twin_error err;
-	struct twin_route *r = route_new(in);
+	struct twin_error err, id_err;
+	char id_buf[TWIN_MAX_ID_LEN + 1];
+	const char *id = NULL;
+	size_t id_len = 0;
+	struct twin_route *r = route_new(e, m, in);
 	if (!r) {
 		return;
 	}
 	twin_metric_add(&e->metrics, requests, 1);
 	count_verb(e, m->verb);
+	bool id_ok = request_twin(e, m, in, id_buf, &id, &id_len, &id_err);
 	if (r->response_topic && !twin_response_topic_valid(r->response_topic, &err)) {
 		free(r->response_topic);
 		r->response_topic = NULL; /* the error goes to {request topic}/rejected */
 		answer_error(e, r, &err, NULL);
-	} else if (!twin_throttle_request(&e->throttle, r->client_id, m->id_len ? m->id : NULL, m->id_len,
-					   mono_ms(), &err)) {
+	} else if (!twin_throttle_request(&e->throttle, r->client_id, id_ok ? id : NULL,
+					   id_ok ? id_len : 0, mono_ms(), &err)) {
 		twin_metric_add(&e->metrics, requests_rate_limited, 1);
 		answer_error(e, r, &err, NULL);
 	} else if (m->verb == TWIN_VERB_UNKNOWN) {
-		twin_fail(&err, TWIN_ERR_BAD_REQUEST,
-				"unknown request '%.*s' (known: $twin/{id}/get, $twin/{id}/update, "
-				"$twin/{id}/delete, $twin/{id}/history, $twin/search, $twin/stats)",
-				(int)m->verb_len, m->verb_name);
+		unknown_request(m, &err);
 		answer_error(e, r, &err, NULL);
 	} else if (in->payload_len > e->cfg->max_twin_bytes) {
 		twin_fail(&err, TWIN_ERR_TOO_LARGE, "request payload of %zu bytes is over max_twin_bytes=%zu",
@@ -646,19 +725,29 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 		}
 		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
 		answer_error(e, r, &err, NULL);
-	} else if (!twin_topic_id_valid(m->id, m->id_len, &err)) {
-		answer_error(e, r, &err, NULL);
+	} else if (!id_ok) {
+		answer_error(e, r, &id_err, NULL);
 	} else if (m->verb == TWIN_VERB_UPDATE || m->verb == TWIN_VERB_DELETE) {
 		queue_request(e, m->verb == TWIN_VERB_UPDATE ? TWIN_OP_UPDATE : TWIN_OP_DELETE, m->verb,
-				m->id, m->id_len, in, r);
+				id, id_len, in, r);
 		return;
-	} else if (read_must_wait(e, m->id, m->id_len)) {
-		queue_request(e, TWIN_OP_BARRIER, m->verb, m->id, m->id_len, in, r);
+	} else if (read_must_wait(e, id, id_len)) {
+		queue_request(e, TWIN_OP_BARRIER, m->verb, id, id_len, in, r);
 		return;
 	} else {
-		run_read(e, m->verb, r, m->id, m->id_len, in->payload, in->payload_len);
+		run_read(e, m->verb, r, id, id_len, in->payload, in->payload_len);
 	}
 	twin_route_free(r);
+}
+
+/* A desired push for a device's Azure session goes to the client holding it; false: nobody does. */
+static bool to_session(struct twin_engine *e, struct twin_out *o)
+{
+	const char *client = twin_azure_session_client(&e->azure, o->target, strlen(o->target));
+	char *copy = client ? strdup(client) : NULL;
+	free(o->target);
+	o->target = copy;
+	return copy != NULL;
 }
 
 struct twin_out *twin_engine_take(struct twin_engine *e)
@@ -671,6 +760,10 @@ struct twin_out *twin_engine_take(struct twin_engine *e)
 				e->local.tail = NULL;
 			}
 			o->next = NULL;
+			if (o->to_session && !to_session(e, o)) {
+				twin_out_free(o);
+				continue;
+			}
 			if (o->status > 0) {
 				count_status(e, o->status);
 			}

@@ -58,6 +58,8 @@ void twin_route_free(struct twin_route *r)
 		free(r->response_topic);
 		free(r->request_topic);
 		free(r->corr);
+		free(r->token);
+		free(r->rid);
 		free(r);
 	}
 }

@@ -9,13 +9,16 @@
 
 #include "twin_common.h"
 
-/* Where the answer to a request goes. */
+/* Where the answer to a request goes, and in which API's form (the front it came in on). */
 struct twin_route {
+	int front;            /* enum twin_front */
 	char *client_id;      /* the requester: answers are delivered to it only */
 	char *response_topic; /* MQTT v5 response topic, or NULL: {request_topic}/accepted|rejected */
 	char *request_topic;
 	void *corr; /* correlation data, copied back */
 	uint16_t corr_len;
+	char *token; /* AWS: the request's clientToken, for answers made before it is parsed; else NULL */
+	char *rid;   /* Azure: the request id, echoed in the answer topic; else NULL */
 };
 
 enum twin_op_kind {
@@ -39,6 +42,7 @@ struct twin_out {
 	void *corr;
 	uint16_t corr_len;
 	int status; /* > 0: add the user property status=<n> */
+	bool to_session; /* target is a device id: deliver to the client holding its Azure session, or drop */
 	int qos;
 	bool retain;
 	enum twin_log_level level;

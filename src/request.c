@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "front_aws.h"
+#include "front_azure.h"
 #include "jsonx.h"
 
 #define MAX_FIELDS 64
@@ -166,6 +168,24 @@ enum twin_rc twin_request_parse(enum twin_verb verb, const char *payload, size_t
 	return TWIN_OK;
 }
 
+enum twin_rc twin_request_parse_for(const struct twin_route *r, enum twin_verb verb,
+		const char *payload, size_t len, int max_depth, struct twin_request *req,
+		struct twin_error *err)
+{
+	switch (r->front) {
+		case TWIN_FRONT_AWS:
+			return twin_aws_parse(verb, payload, len, max_depth, req, err);
+		case TWIN_FRONT_AZURE:
+			if (verb == TWIN_VERB_UPDATE) {
+				return twin_azure_parse_patch(payload, len, max_depth, req, err);
+			}
+			memset(req, 0, sizeof(*req)); /* a get's payload means nothing (the SDK sends " ") */
+			return TWIN_OK;
+		default:
+			return twin_request_parse(verb, payload, len, max_depth, req, err);
+	}
+}
+
 void twin_request_free(struct twin_request *req)
 {
 	cJSON_Delete(req->root);
@@ -259,6 +279,12 @@ struct twin_out *twin_answer_json(const struct twin_route *r, cJSON *body, const
 struct twin_out *twin_answer_error(const struct twin_route *r, const struct twin_error *e,
 		const char *token)
 {
+	if (r->front == TWIN_FRONT_AWS) {
+		return twin_aws_error_answer(r, e, token);
+	}
+	if (r->front == TWIN_FRONT_AZURE) {
+		return twin_azure_error_answer(r, e);
+	}
 	int status = twin_rc_status(e->rc);
 	cJSON *body = cJSON_CreateObject();
 	if (body && (!cJSON_AddNumberToObject(body, "status", status) ||

@@ -14,6 +14,7 @@
 struct twin_request {
 	cJSON *root;                               /* owned; NULL for an empty payload */
 	const cJSON *sections[TWIN_N_SECTIONS];    /* update: the patches given */
+	bool clear[TWIN_N_SECTIONS];               /* update: empty the section first (AWS "desired": null) */
 	const cJSON *fields;                       /* get: array of strings */
 	const char *token;                         /* echoed in the answer */
 	bool has_version;
@@ -36,12 +37,17 @@ struct twin_request {
  * the payload was a JSON object with a string token, so the error can echo it. */
 enum twin_rc twin_request_parse(enum twin_verb verb, const char *payload, size_t len, int max_depth,
 		struct twin_request *req, struct twin_error *err);
+/* The same for a request that came in on the route's front, in that API's form. */
+enum twin_rc twin_request_parse_for(const struct twin_route *r, enum twin_verb verb,
+		const char *payload, size_t len, int max_depth, struct twin_request *req,
+		struct twin_error *err);
 void twin_request_free(struct twin_request *req);
 
 /* A response topic must be non-empty, valid UTF-8 and free of wildcards. */
 bool twin_response_topic_valid(const char *topic, struct twin_error *err);
 
-/* Answers: body is consumed (token added when given). NULL on allocation failure. */
+/* Answers: body is consumed (token added when given). NULL on allocation failure. An error takes the
+ * form of the front the request came in on (the route's). */
 struct twin_out *twin_answer_json(const struct twin_route *r, cJSON *body, const char *token);
 struct twin_out *twin_answer_raw(const struct twin_route *r, int status, const char *body,
 		size_t len);

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "front_aws.h"
+#include "front_azure.h"
+
 #define TWIN_PREFIX     "$twin/"
 #define TWIN_PREFIX_LEN (sizeof(TWIN_PREFIX) - 1)
 
@@ -172,10 +175,15 @@ void twin_topic_classify(const struct twin_topic_set *s, const char *topic, size
 {
 	memset(m, 0, sizeof(*m));
 	if (topic[0] == '$') {
+		static const size_t aws_len = sizeof(TWIN_AWS_PREFIX) - 1, azure_len = sizeof(TWIN_AZURE_PREFIX) - 1;
 		if (topic_len >= TWIN_PREFIX_LEN && !memcmp(topic, TWIN_PREFIX, TWIN_PREFIX_LEN)) {
 			classify_twin(topic + TWIN_PREFIX_LEN, topic_len - TWIN_PREFIX_LEN, m);
 		} else if (topic_len == TWIN_PREFIX_LEN - 1 && !memcmp(topic, TWIN_PREFIX, topic_len)) {
 			m->route = TWIN_ROUTE_RESERVED;
+		} else if (s->aws && topic_len > aws_len && !memcmp(topic, TWIN_AWS_PREFIX, aws_len)) {
+			twin_aws_classify(topic + aws_len, topic_len - aws_len, m);
+		} else if (s->azure && topic_len >= azure_len && !memcmp(topic, TWIN_AZURE_PREFIX, azure_len)) {
+			twin_azure_classify(topic + azure_len, topic_len - azure_len, m);
 		}
 		return;
 	}

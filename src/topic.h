@@ -1,6 +1,6 @@
 /* topic.h - classification of every PUBLISH topic the broker shows us (telemetry on one of the ingest
- * patterns, the gateway topic, a $twin request, another $twin topic, or none of ours) and validation of twin
- * ids. Pure string work, no allocation on the hot path. */
+ * patterns, the gateway topic, a request on $twin or on a switched-on compatibility front, another topic
+ * of ours, or none of ours) and validation of twin ids. Pure string work, no allocation on the hot path. */
 #ifndef TWIN_TOPIC_H
 #define TWIN_TOPIC_H
 
@@ -12,8 +12,15 @@ enum twin_topic_route {
 	TWIN_ROUTE_NONE,      /* not ours: let it through untouched */
 	TWIN_ROUTE_TELEMETRY, /* matches a telemetry pattern */
 	TWIN_ROUTE_GATEWAY,   /* the gateway topic: one message carries several devices */
-	TWIN_ROUTE_REQUEST,   /* $twin/{id}/{verb} or $twin/{verb}: answer it */
-	TWIN_ROUTE_RESERVED,  /* any other $twin topic (answers, events): consume silently */
+	TWIN_ROUTE_REQUEST,   /* $twin/{id}/{verb}, $twin/{verb}, or a front's request topic: answer it */
+	TWIN_ROUTE_RESERVED,  /* any other topic of ours (answers, events): consume silently */
+};
+
+/* The API a request came in on; its answers take that API's form. */
+enum twin_front {
+	TWIN_FRONT_NATIVE, /* $twin/... */
+	TWIN_FRONT_AWS,    /* $aws/things/{thing}/shadow[/name/{shadow}]/{get,update,delete} */
+	TWIN_FRONT_AZURE,  /* $iothub/twin/{GET,PATCH/properties/reported}/?$rid={rid} */
 };
 
 enum twin_verb {
@@ -42,13 +49,21 @@ struct twin_topic_set {
 	int n;
 	char *gateway; /* NULL: none */
 	size_t gateway_len;
+	bool aws, azure; /* the compatibility fronts switched on */
 };
 
 struct twin_topic_match {
 	enum twin_topic_route route;
+	enum twin_front front;
 	enum twin_verb verb;
-	const char *id; /* points into the topic; NULL for telemetry without an id level, or $twin/{verb} */
+	/* points into the topic; NULL for telemetry without an id level, $twin/{verb} and Azure (whose id
+	 * is the client's); for AWS the thing name */
+	const char *id;
 	size_t id_len;
+	const char *shadow; /* AWS: the named shadow, else NULL */
+	size_t shadow_len;
+	const char *rid; /* Azure: the request id ($rid), else NULL */
+	size_t rid_len;
 	const char *path; /* telemetry on a pattern ending in "/#": the levels it matched ("a/b"), else NULL */
 	size_t path_len;
 	const char *verb_name; /* points into the topic */

@@ -75,6 +75,18 @@ int twin_doc_patch(cJSON *doc, enum twin_section s, const cJSON *patch, int64_t 
 	return twin_merge_apply(target, patch, meta, ts, changed);
 }
 
+int twin_doc_clear(cJSON *doc, enum twin_section s, int64_t ts, cJSON *changed)
+{
+	cJSON *target = twin_doc_section(doc, s), *patch = cJSON_CreateObject();
+	bool ok = target && patch;
+	for (const cJSON *m = target ? target->child : NULL; ok && m; m = m->next) {
+		ok = cJSON_AddNullToObject(patch, m->string) != NULL;
+	}
+	int n = ok ? twin_doc_patch(doc, s, patch, ts, changed) : -1;
+	cJSON_Delete(patch);
+	return n;
+}
+
 int twin_doc_bump(cJSON *doc, unsigned mask, int64_t ts)
 {
 	cJSON *versions = object_member(doc, "versions");

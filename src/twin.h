@@ -22,6 +22,9 @@ cJSON *twin_doc_section(cJSON *doc, enum twin_section s);
  * patch. Returns the number of changed leaves, -1 on allocation failure. */
 int twin_doc_patch(cJSON *doc, enum twin_section s, const cJSON *patch, int64_t ts, cJSON *changed);
 
+/* Removes every member of a section, as a patch nulling each would (AWS "desired": null). */
+int twin_doc_clear(cJSON *doc, enum twin_section s, int64_t ts, cJSON *changed);
+
 /* Records a change of the sections in mask (bit = 1 << section): bumps version, the sections' versions
  * and `updated`, and recomputes the delta. Returns 1 if the delta changed, 0 if not, -1 on OOM. */
 int twin_doc_bump(cJSON *doc, unsigned mask, int64_t ts);

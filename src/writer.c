@@ -24,6 +24,8 @@
 #include <time.h>
 #include <uthash.h>
 
+#include "front_aws.h"
+#include "front_azure.h"
 #include "ingest.h"
 #include "jsonx.h"
 #include "request.h"
@@ -51,6 +53,7 @@ struct twin_writer {
 	struct twin_out_list logs;
 	struct twin_buf scratch; /* events, answers, desired messages and history entries are written here */
 	struct twin_buf stored;  /* the stored form of the twin being written */
+	struct twin_buf previous; /* AWS update/documents: the shadow before the update being applied */
 	struct twin_readings readings; /* the readings of the telemetry being applied */
 	size_t ops_since_trim;   /* operations processed since memory was last handed back */
 };
@@ -230,10 +233,12 @@ struct changes {
 	cJSON *sections[TWIN_N_SECTIONS]; /* the effective patch per section, NULL when not tracked */
 };
 
+/* Tracks the sections in mask when events are on, and desired when Azure pushes its changes. */
 static void changes_init(struct twin_writer *w, struct changes *c, unsigned mask)
 {
+	mask &= (w->d.cfg->events ? ~0u : 0u) | (w->d.cfg->azure_twin ? 1u << TWIN_SEC_DESIRED : 0u);
 	for (int s = 0; s < TWIN_N_SECTIONS; s++) {
-		c->sections[s] = (w->d.cfg->events && (mask & (1u << s))) ? cJSON_CreateObject() : NULL;
+		c->sections[s] = (mask & (1u << s)) ? cJSON_CreateObject() : NULL;
 	}
 }
 
@@ -533,19 +538,55 @@ static bool check_target(struct entry *e, struct twin_op *op, const struct twin_
 	return true;
 }
 
+/* What the switched-on fronts publish for a change made by a request: AWS update/documents when the
+ * shadow's state changed, an Azure desired push when desired did. */
+static void front_messages(struct twin_writer *w, struct entry *e, struct twin_op *op,
+		const struct twin_request *req, unsigned mask, const struct changes *c)
+{
+	const struct twin_config *cfg = w->d.cfg;
+	unsigned state = (1u << TWIN_SEC_DESIRED) | (1u << TWIN_SEC_REPORTED);
+	if (cfg->aws_shadow && (mask & state)) {
+		twin_out_list_add(&op->events, twin_aws_documents(op->id, &w->previous, e->doc, op->ts,
+				op->route->front == TWIN_FRONT_AWS ? req->token : NULL, &w->scratch));
+	}
+	const cJSON *desired = c->sections[TWIN_SEC_DESIRED];
+	if (cfg->azure_twin && (mask & (1u << TWIN_SEC_DESIRED)) && desired && desired->child) {
+		twin_out_list_add(&op->events, twin_azure_desired_push(op->id, desired, e->doc, &w->scratch));
+	}
+}
+
+/* The answer to an update, in the form of the front it came in on. */
+static struct twin_out *front_update_answer(struct twin_writer *w, struct entry *e,
+		struct twin_op *op, const struct twin_request *req)
+{
+	switch (op->route->front) {
+		case TWIN_FRONT_AWS:
+			return twin_aws_update_answer(op->route, req, twin_doc_version(e->doc), op->ts, &w->scratch);
+		case TWIN_FRONT_AZURE:
+			return twin_azure_patch_answer(op->route, e->doc);
+		default:
+			return update_answer(w, e, op, req);
+	}
+}
+
 static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op *op)
 {
 	struct twin_request req;
 	struct twin_error err;
 	struct size_guard g;
-	if (twin_request_parse(TWIN_VERB_UPDATE, op->payload, op->payload_len, w->d.cfg->max_depth,
-				&req, &err) != TWIN_OK) {
+	if (twin_request_parse_for(op->route, TWIN_VERB_UPDATE, op->payload, op->payload_len,
+				w->d.cfg->max_depth, &req, &err) != TWIN_OK) {
 		answer_error(b, op, &err, req.token);
 		twin_request_free(&req);
 		return;
 	}
 	struct entry *e = get_entry(w, b, op->id, op->id_len);
 	bool ok = check_target(e, op, &req, &err);
+	w->previous.len = 0;
+	if (ok && w->d.cfg->aws_shadow && !twin_aws_write_shadow(&w->previous, exists(e) ? e->doc : NULL)) {
+		ok = false;
+		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
+	}
 	if (ok && !may_create(w, b, e)) {
 		b->refused++;
 		ok = false;
@@ -570,11 +611,13 @@ static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op 
 	bool created = e->fresh;
 	changes_init(w, &c, (1u << TWIN_N_SECTIONS) - 1);
 	for (int s = 0; s < TWIN_N_SECTIONS && n >= 0; s++) {
-		if (req.sections[s]) {
-			n = twin_doc_patch(e->doc, (enum twin_section)s, req.sections[s], op->ts, c.sections[s]);
-			if (n > 0 || e->fresh) {
-				mask |= 1u << s;
-			}
+		n = req.clear[s] ? twin_doc_clear(e->doc, (enum twin_section)s, op->ts, c.sections[s]) : 0;
+		if (n >= 0 && req.sections[s]) {
+			int more = twin_doc_patch(e->doc, (enum twin_section)s, req.sections[s], op->ts, c.sections[s]);
+			n = more < 0 ? -1 : n + more;
+		}
+		if ((req.clear[s] || req.sections[s]) && (n > 0 || e->fresh)) {
+			mask |= 1u << s;
 		}
 	}
 	if (n < 0 || (mask && twin_doc_bump(e->doc, mask, op->ts) < 0)) {
@@ -601,9 +644,10 @@ static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op 
 		b->twins += created;
 		add_event(w, &op->events, op->id, op->ts, created ? "created" : "updated",
 				twin_doc_version(e->doc), &c);
+		front_messages(w, e, op, &req, mask, &c);
 	}
 	changes_free(&c);
-	op->answer = update_answer(w, e, op, &req);
+	op->answer = front_update_answer(w, e, op, &req);
 	twin_request_free(&req);
 }
 
@@ -611,8 +655,8 @@ static void apply_delete(struct twin_writer *w, struct batch *b, struct twin_op 
 {
 	struct twin_request req;
 	struct twin_error err;
-	if (twin_request_parse(TWIN_VERB_DELETE, op->payload, op->payload_len, w->d.cfg->max_depth,
-				&req, &err) != TWIN_OK) {
+	if (twin_request_parse_for(op->route, TWIN_VERB_DELETE, op->payload, op->payload_len,
+				w->d.cfg->max_depth, &req, &err) != TWIN_OK) {
 		answer_error(b, op, &err, req.token);
 		twin_request_free(&req);
 		return;
@@ -630,6 +674,11 @@ static void apply_delete(struct twin_writer *w, struct batch *b, struct twin_op 
 	e->doc = NULL;
 	e->deleted = e->dirty = true;
 	add_event(w, &op->events, op->id, op->ts, "deleted", e->last_version, NULL);
+	if (op->route->front == TWIN_FRONT_AWS) {
+		op->answer = twin_aws_delete_answer(op->route, e->last_version, op->ts, req.token, &w->scratch);
+		twin_request_free(&req);
+		return;
+	}
 	cJSON *body = cJSON_CreateObject();
 	if (body && (!cJSON_AddStringToObject(body, "id", op->id) ||
 						!twin_json_add_int64(body, "version", e->last_version))) {
@@ -773,6 +822,9 @@ static void desired_messages(struct twin_writer *w, struct batch *b, struct twin
 			continue;
 		}
 		twin_out_list_add(out, desired_message(w, e->id, e->id_len, exists(e) ? e->doc : NULL));
+		if (w->d.cfg->aws_shadow && nonempty(now)) {
+			twin_out_list_add(out, twin_aws_delta(e->id, e->id_len, e->doc, twin_now_ms(), &w->scratch));
+		}
 	}
 }
 
@@ -1007,6 +1059,7 @@ void twin_writer_free(struct twin_writer *w)
 	twin_readings_free(&w->readings);
 	twin_buf_free(&w->scratch);
 	twin_buf_free(&w->stored);
+	twin_buf_free(&w->previous);
 	free(w);
 }
 

@@ -77,8 +77,9 @@ TEST(response_topics_should_refuse_wildcards_and_empty)
 
 TEST(answers_should_route_to_response_topic_or_accepted_rejected)
 {
-	struct twin_route v5 = {"app", "replies/app", "$twin/x/get", "c1", 2};
-	struct twin_route v311 = {"app", NULL, "$twin/x/get", NULL, 0};
+	struct twin_route v5 = {.client_id = "app", .response_topic = "replies/app",
+			.request_topic = "$twin/x/get", .corr = "c1", .corr_len = 2};
+	struct twin_route v311 = {.client_id = "app", .request_topic = "$twin/x/get"};
 	struct twin_error err;
 	twin_fail(&err, TWIN_ERR_NOT_FOUND, "twin 'x' not found");
 	struct twin_out *o = twin_answer_error(&v5, &err, "tok");

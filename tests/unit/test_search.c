@@ -5,7 +5,7 @@
 #include "twin.h"
 #include "twin_format.h"
 
-static struct twin_route route = {"app", NULL, "$twin/search", NULL, 0};
+static struct twin_route route = {.client_id = "app", .request_topic = "$twin/search"};
 
 static void put_twin(struct twin_store *s, const char *id, const char *site, double temp)
 {

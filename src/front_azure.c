@@ -1,0 +1,195 @@
+/* front_azure.c - the Azure IoT Hub device twin front (see front_azure.h). Azure versions desired and
+ * reported separately: their $version is the twin's per-section version (versions.desired,
+ * versions.reported). */
+#include "front_azure.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "twin.h"
+
+#define TOPIC_CAP 64 /* the longest fixed part of an answer or push topic, without the rid */
+
+/* ---- topics ---- */
+
+/* The value of $rid in the query level "?a=b&$rid=X&..." that ends the topic. */
+static void find_rid(const char *rest, size_t len, struct twin_topic_match *m)
+{
+	const char *q = memchr(rest, '?', len);
+	const char *end = rest + len;
+	if (!q || memchr(q, '/', (size_t)(end - q))) {
+		return;
+	}
+	for (const char *p = q + 1; p < end;) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *stop = amp ? amp : end;
+		if (stop - p >= 5 && !memcmp(p, "$rid=", 5)) {
+			m->rid = p + 5;
+			m->rid_len = (size_t)(stop - p - 5);
+			return;
+		}
+		p = stop + 1;
+	}
+}
+
+static bool starts(const char *rest, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+	return len >= n && !memcmp(rest, word, n);
+}
+
+void twin_azure_classify(const char *rest, size_t rest_len, struct twin_topic_match *m)
+{
+	m->front = TWIN_FRONT_AZURE;
+	if (starts(rest, rest_len, "res/") || starts(rest, rest_len, "PATCH/properties/desired/")) {
+		m->route = TWIN_ROUTE_RESERVED;
+		return;
+	}
+	m->route = TWIN_ROUTE_REQUEST;
+	find_rid(rest, rest_len, m);
+	const char *q = memchr(rest, '?', rest_len);
+	m->verb_name = rest;
+	m->verb_len = q ? (size_t)(q - rest) : rest_len;
+	if (m->verb_len == 4 && !memcmp(rest, "GET/", 4)) {
+		m->verb = TWIN_VERB_GET;
+	} else if (m->verb_len == 26 && !memcmp(rest, "PATCH/properties/reported/", 26)) {
+		m->verb = TWIN_VERB_UPDATE;
+	} else {
+		m->verb = TWIN_VERB_UNKNOWN;
+	}
+}
+
+const char *twin_azure_device_id(const char *username, const char *client_id, size_t *len)
+{
+	if (username && *username) {
+		const char *slash = strchr(username, '/');
+		if (!slash) {
+			*len = strlen(username);
+			return username;
+		}
+		const char *end = strchr(slash + 1, '/');
+		*len = end ? (size_t)(end - slash - 1) : strlen(slash + 1);
+		return slash + 1;
+	}
+	*len = client_id ? strlen(client_id) : 0;
+	return client_id;
+}
+
+/* ---- requests ---- */
+
+enum twin_rc twin_azure_parse_patch(const char *payload, size_t len, int max_depth,
+		struct twin_request *req, struct twin_error *err)
+{
+	memset(req, 0, sizeof(*req));
+	if (!twin_json_depth_within(payload, len, max_depth)) {
+		return twin_fail(err, TWIN_ERR_BAD_REQUEST,
+				"JSON nested too deep: the limit is %d levels (max_depth)", max_depth);
+	}
+	if (!(req->root = twin_json_parse(payload, len, err))) {
+		return TWIN_ERR_BAD_REQUEST;
+	}
+	if (!cJSON_IsObject(req->root)) {
+		return twin_fail(err, TWIN_ERR_BAD_REQUEST,
+				"a reported properties patch must be a JSON object");
+	}
+	req->sections[TWIN_SEC_REPORTED] = req->root;
+	return TWIN_OK;
+}
+
+/* ---- answers ---- */
+
+static int64_t section_version(const cJSON *doc, enum twin_section s)
+{
+	int64_t v = 0;
+	twin_json_int64(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "versions"),
+							twin_section_names[s]), &v);
+	return v;
+}
+
+/* $iothub/twin/res/{status}/?$rid={rid}[&$version={version}], targeted to the requester. */
+static struct twin_out *answer(const struct twin_route *r, int status, int64_t version,
+		const char *body, size_t len)
+{
+	const char *rid = r->rid ? r->rid : "";
+	size_t cap = TOPIC_CAP + strlen(rid);
+	char *topic = malloc(cap);
+	if (!topic) {
+		return NULL;
+	}
+	int n = snprintf(topic, cap, TWIN_AZURE_PREFIX "res/%d/?$rid=%s", status, rid);
+	if (version >= 0) {
+		snprintf(topic + n, cap - (size_t)n, "&$version=%lld", (long long)version);
+	}
+	struct twin_out *o = twin_out_publish(r->client_id, topic, body, len, 0, false);
+	free(topic);
+	if (o) {
+		o->status = status;
+	}
+	return o;
+}
+
+/* The section's members followed by "$version". */
+static bool put_section(struct twin_buf *b, const cJSON *doc, enum twin_section s)
+{
+	const cJSON *sec = doc ? cJSON_GetObjectItemCaseSensitive(doc, twin_section_names[s]) : NULL;
+	bool ok = twin_json_write_string(b, twin_section_names[s]) && twin_buf_put(b, ":", 1);
+	if (cJSON_IsObject(sec) && sec->child) {
+		ok = ok && twin_json_write(b, sec) && b->len > 0;
+		b->len--; /* reopen the object */
+		ok = ok && twin_buf_put(b, ",", 1);
+	} else {
+		ok = ok && twin_buf_put(b, "{", 1);
+	}
+	return ok && twin_buf_put(b, "\"$version\":", 11) &&
+			twin_json_write_int(b, section_version(doc, s)) && twin_buf_put(b, "}", 1);
+}
+
+struct twin_out *twin_azure_get_answer(const struct twin_route *r, const cJSON *doc,
+		struct twin_buf *b)
+{
+	b->len = 0;
+	bool ok = twin_buf_put(b, "{", 1) && put_section(b, doc, TWIN_SEC_DESIRED) &&
+			twin_buf_put(b, ",", 1) && put_section(b, doc, TWIN_SEC_REPORTED) &&
+			twin_buf_put(b, "}", 1);
+	return ok ? answer(r, 200, -1, b->data, b->len) : NULL;
+}
+
+struct twin_out *twin_azure_patch_answer(const struct twin_route *r, const cJSON *doc)
+{
+	return answer(r, 204, section_version(doc, TWIN_SEC_REPORTED), "", 0);
+}
+
+struct twin_out *twin_azure_error_answer(const struct twin_route *r, const struct twin_error *e)
+{
+	int status = twin_rc_status(e->rc);
+	struct twin_buf b = {0};
+	bool ok = twin_buf_put(&b, "{\"errorCode\":", 13) && twin_json_write_int(&b, status * 1000) &&
+			twin_buf_put(&b, ",\"message\":", 11) && twin_json_write_string(&b, e->msg) &&
+			twin_buf_put(&b, "}", 1);
+	struct twin_out *o = ok ? answer(r, status, -1, b.data, b.len) : NULL;
+	twin_buf_free(&b);
+	return o;
+}
+
+struct twin_out *twin_azure_desired_push(const char *id, const cJSON *changed, const cJSON *doc,
+		struct twin_buf *b)
+{
+	char topic[TOPIC_CAP];
+	int64_t version = section_version(doc, TWIN_SEC_DESIRED);
+	snprintf(topic, sizeof(topic), TWIN_AZURE_PREFIX "PATCH/properties/desired/?$version=%lld",
+			(long long)version);
+	b->len = 0;
+	bool ok = twin_json_write(b, changed) && b->len > 1;
+	if (ok) {
+		b->len--;
+		ok = (changed->child ? twin_buf_put(b, ",", 1) : true) &&
+				twin_buf_put(b, "\"$version\":", 11) && twin_json_write_int(b, version) &&
+				twin_buf_put(b, "}", 1);
+	}
+	struct twin_out *o = ok ? twin_out_publish(id, topic, b->data, b->len, 1, false) : NULL;
+	if (o) {
+		o->to_session = true;
+	}
+	return o;
+}
