@@ -1,11 +1,13 @@
 /* fuzz_topic.c - libFuzzer target: topic classification against several telemetry patterns (with an id
- * level, a '#' sub-path, none) and a gateway topic, id validation, response-topic validation, and the
- * input itself compiled as a telemetry pattern or a gateway topic. */
+ * level, a '#' sub-path, none), a gateway topic and the AWS and Azure fronts (a shadow's twin id, an
+ * Azure $rid), id validation, response-topic validation, and the input itself compiled as a telemetry
+ * pattern or a gateway topic. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "front_aws.h"
 #include "request.h"
 #include "topic.h"
 
@@ -26,15 +28,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	topic[size] = '\0';
 	size_t len = strlen(topic);
 	if (twin_topic_set_compile(&s, patterns, 4, "v1/gateway/telemetry") == TWIN_OK) {
+		s.aws = s.azure = true;
 		twin_topic_classify(&s, topic, len, &m);
-		if (m.id && (m.id < topic || m.id + m.id_len > topic + len)) {
-			abort(); /* the id must lie inside the topic */
-		}
-		if (m.path && (m.path < topic || m.path + m.path_len > topic + len)) {
+		/* every part of the match must lie inside the topic */
+		if ((m.id && (m.id < topic || m.id + m.id_len > topic + len)) ||
+				(m.path && (m.path < topic || m.path + m.path_len > topic + len)) ||
+				(m.shadow && (m.shadow < topic || m.shadow + m.shadow_len > topic + len)) ||
+				(m.rid && (m.rid < topic || m.rid + m.rid_len > topic + len))) {
 			abort();
 		}
 		if (m.id) {
 			twin_topic_id_valid(m.id, m.id_len, &err);
+		}
+		if (m.front == TWIN_FRONT_AWS && m.route == TWIN_ROUTE_REQUEST) {
+			char id[TWIN_MAX_ID_LEN + 1];
+			size_t id_len;
+			if (twin_aws_twin_id(&m, id, &id_len, &err) && (id_len > TWIN_MAX_ID_LEN || id[id_len])) {
+				abort();
+			}
 		}
 		twin_topic_set_free(&s);
 	}
