@@ -473,3 +473,71 @@ TEST(writer_should_refuse_new_gateway_devices_past_max_twins)
 	CHECK_INT(f.metrics.telemetry_applied, 2);
 	teardown(&f);
 }
+
+/* A request that came in on a front: its answers take that front's form. */
+static struct twin_op *front_op(enum twin_front front, enum twin_op_kind kind, const char *id,
+		const char *topic, const char *body)
+{
+	struct twin_op *o = op(kind, id, body);
+	free(o->route->request_topic);
+	o->route->request_topic = strdup(topic);
+	o->route->front = (int)front;
+	return o;
+}
+
+static const struct twin_out *find_topic(const struct twin_out *o, const char *topic)
+{
+	while (o && strcmp(o->topic ? o->topic : "", topic) != 0) {
+		o = o->next;
+	}
+	return o;
+}
+
+TEST(writer_should_answer_aws_updates_with_documents_and_delta_and_take_the_deleted_version)
+{
+	struct fixture f;
+	setup(&f, "aws_shadow", "true");
+	struct twin_out *out = run(&f, front_op(TWIN_FRONT_AWS, TWIN_OP_UPDATE, "t", "$aws/things/t/shadow/update",
+			"{\"state\":{\"desired\":{\"led\":\"on\"}},\"clientToken\":\"c1\"}"), NULL);
+	const struct twin_out *a = find_topic(out, "$aws/things/t/shadow/update/accepted");
+	CHECK(a != NULL);
+	CHECK_CONTAINS(a->payload, "\"version\":1,\"timestamp\":1,\"clientToken\":\"c1\"}");
+	CHECK(find_topic(out, "$aws/things/t/shadow/update/documents") != NULL);
+	a = find_topic(out, "$aws/things/t/shadow/update/delta");
+	CHECK(a != NULL);
+	CHECK_CONTAINS(a->payload, "{\"state\":{\"led\":\"on\"},");
+	free_outs(out);
+	out = run(&f, front_op(TWIN_FRONT_AWS, TWIN_OP_DELETE, "t", "$aws/things/t/shadow/delete", ""), NULL);
+	CHECK_STR(out->topic, "$aws/things/t/shadow/delete/accepted");
+	CHECK_CONTAINS(out->payload, "{\"version\":2,");
+	free_outs(out);
+	/* the v1 SDK's next update carries the version its delete was answered with */
+	out = run(&f, op(TWIN_OP_UPDATE, "t", "{\"desired\":{\"a\":1},\"version\":2}"),
+			front_op(TWIN_FRONT_AWS, TWIN_OP_UPDATE, "t", "$aws/things/t/shadow/update",
+					"{\"state\":{\"reported\":{\"led\":\"on\"}},\"version\":2}"), NULL);
+	CHECK_INT(out->status, 409); /* $twin: version 2 is not "does not exist" (0) */
+	a = find_topic(out, "$aws/things/t/shadow/update/accepted");
+	CHECK(a != NULL);
+	CHECK_CONTAINS(a->payload, "\"version\":3,");
+	CHECK(find_topic(out, "$aws/things/t/shadow/update/delta") == NULL); /* no desired: no delta */
+	free_outs(out);
+	teardown(&f);
+}
+
+TEST(writer_should_push_desired_changes_to_the_azure_session_and_answer_patches_204)
+{
+	struct fixture f;
+	setup(&f, "azure_twin", "true");
+	struct twin_op *patch = front_op(TWIN_FRONT_AZURE, TWIN_OP_UPDATE, "dev",
+			"$iothub/twin/PATCH/properties/reported/?$rid=5", "{\"fan\":\"high\"}");
+	patch->route->rid = strdup("5");
+	struct twin_out *out = run(&f, op(TWIN_OP_UPDATE, "dev", "{\"desired\":{\"fan\":\"high\"}}"), patch, NULL);
+	CHECK(find_topic(out, "$iothub/twin/res/204/?$rid=5&$version=1") != NULL);
+	const struct twin_out *push = find_topic(out, "$iothub/twin/PATCH/properties/desired/?$version=1");
+	CHECK(push != NULL);
+	CHECK(push->to_session);
+	CHECK_STR(push->target, "dev");
+	CHECK_STR(push->payload, "{\"fan\":\"high\",\"$version\":1}");
+	free_outs(out);
+	teardown(&f);
+}
