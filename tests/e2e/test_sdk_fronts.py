@@ -140,8 +140,13 @@ def test_aws_v1_thing_shadow(fronts):
         assert a.status == 200, a
         seen["attributes"] = a.body["version"]
 
+    def deleted(steps):
+        a = rr.get(THING_V1)
+        assert a.status == 404, a   # the delete removed the twin
+
     s = run_sdk(fronts, "aws_v1", THING_V1, {"thing": THING_V1, "clientId": uniq("sdk-v1")},
-                {"native-desired": native_desired, "native-attributes": native_attributes})
+                {"native-desired": native_desired, "native-attributes": native_attributes,
+                 "deleted": deleted})
 
     up = s["update"]["doc"]
     assert up["state"] == LED_ON, up
@@ -175,7 +180,13 @@ def test_aws_v1_thing_shadow(fronts):
     gone = s["get-after-delete"]["doc"]
     assert gone["code"] == 404, gone
     assert gone["message"] == "No shadow exists with name: '%s'" % THING_V1, gone
-    assert rr.get(THING_V1).status == 404       # the delete removed the twin
+    # made again: versions go on from the deleted one
+    made = s["recreate"]["doc"]
+    assert made["state"] == {"reported": {"led": "off"}}, made
+    assert made["version"] > de["doc"]["version"], made
+    tw = rr.twin(THING_V1)
+    assert tw["reported"] == {"led": "off"} and not tw.get("desired"), tw
+    assert tw["version"] == made["version"], tw
 
     watcher.sync()
     try:

@@ -1,8 +1,9 @@
 // The classic AWS IoT Device Shadow of one thing through the unchanged aws-iot-device-sdk v1
 // `thingShadow` (MQTT 3.1.1 over mutual TLS): update, delta, get, a delta caused by a $twin change, a
-// version conflict after a $twin change the SDK did not see, delete, and get after delete.
+// version conflict after a $twin change the SDK did not see, delete, get after delete, and an update
+// that makes the shadow again (the SDK sends the version of the delete).
 // Parameters (JSON in argv[2]): port, ca, cert, key, thing, clientId. Pauses: native-desired,
-// native-attributes (the test changes the twin through $twin, then answers "go").
+// native-attributes (the test changes the twin through $twin, then answers "go"), deleted.
 'use strict';
 const awsIot = require('aws-iot-device-sdk');
 const {params: p, ms, out, fail, check, pause, Events, run} = require('./scenario.cjs');
@@ -61,4 +62,7 @@ run(async () => {
   await op('delete', () => shadow.delete(p.thing), 'accepted');
   const gone = await op('get-after-delete', () => shadow.get(p.thing), 'rejected');
   check(gone.code === 404, 'get after delete rejected with code ' + gone.code + ', expected 404', gone);
+
+  await pause('deleted');               // the test sees the twin gone through $twin
+  await op('recreate', () => shadow.update(p.thing, {state: {reported: {led: 'off'}}}), 'accepted');
 });
