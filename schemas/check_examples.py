@@ -15,14 +15,18 @@ What it checks:
      A block is matched to a schema by its keys, or explicitly by an HTML
      comment on the line before its fence: `<!-- schema: update.response.json -->`
      (`<!-- schema: none -->` skips a block). A block that matches nothing fails.
-     The twin, stats and event blocks must exist.
+     The twin, stats and event blocks must exist. Documents of the compatibility
+     fronts are matched by their keys too (aws-shadow.*.json, azure-twin.*.json),
+     except the look-alike AWS get/accepted, update/accepted and update/delta
+     documents, which need a mark.
   3. The README's inline examples: JSON objects in the payload column of the
      `$twin/...` request table (against <verb>.request.json; placeholders
      `{..}` and `[...]` are read as an empty object / array), inline error bodies
      (error.json), and the shell examples (a line ending in `\` continues on the
      next): `-m '<json>'` of mosquitto_rr/_pub on `$twin/<id>/<verb>` and
      `$twin/search` (against <verb>.request.json; the search example must
-     exist), telemetry payloads (must be JSON objects) and the ids in example
+     exist), of `$aws/things/<thing>/shadow[/name/<shadow>]/update`
+     (aws-shadow.update.request.json), telemetry payloads (must be JSON objects) and the ids in example
      topics (twin.json#/$defs/id).
   4. A few built-in documents that each schema must accept or reject, so that a
      schema that silently became permissive is noticed.
@@ -207,6 +211,9 @@ def classify(doc):
         return ["stats.response.json"]
     if "status" in doc and "error" in doc:
         return ["error.json"]
+    front = classify_front(doc)
+    if front is not None:
+        return front
     if "type" in doc and "ts" in doc:
         return ["event.json"]
     if "items" in doc:
@@ -214,6 +221,26 @@ def classify(doc):
     if "metadata" in doc or "versions" in doc or "created" in doc:
         return ["twin.json", "get.response.json"]
     return []
+
+
+def classify_front(doc):
+    """The schemas of a compatibility front's document, [] for one that needs a schema mark, None for a
+    document of no front. AWS get/accepted, update/accepted and update/delta look alike: mark them."""
+    if "errorCode" in doc:
+        return ["azure-twin.error.json"]
+    if "$version" in doc:
+        return ["azure-twin.desired.json"]
+    if isinstance(doc.get("desired"), dict) and "$version" in doc["desired"]:
+        return ["azure-twin.get.response.json"]
+    if "code" in doc and "message" in doc:
+        return ["aws-shadow.error.json"]
+    if "previous" in doc or "current" in doc:
+        return ["aws-shadow.documents.json"]
+    if "state" in doc:
+        return [] if "metadata" in doc else ["aws-shadow.update.request.json"]
+    if "timestamp" in doc and "version" in doc and "id" not in doc:
+        return ["aws-shadow.delete.response.json"]
+    return None
 
 
 def check_readme(store):
@@ -301,7 +328,13 @@ def check_shell_line(store, label, line, id_schema, found=None):
         return
     m = re.match(r"^\$twin/(?:([^/]+)/)?(\w+)$", topic)
     d = re.match(r"^devices/([^/]+)/telemetry$", topic)
-    if m:
+    aws = re.match(r"^\$aws/things/([^/]+)/shadow(?:/name/([^/]+))?/update$", topic)
+    if aws:
+        for name in filter(None, aws.groups()):
+            checks_id(store, label, name, id_schema)
+        if payload is not None:
+            check_payload(store, label, payload, "aws-shadow.update.request.json", "AWS shadow update")
+    elif m:
         twin_id, verb = m.group(1), m.group(2)
         if twin_id is None:
             if not check(verb in ("search", "stats"), f"{label}: unknown request topic {topic!r}"):
@@ -309,18 +342,23 @@ def check_shell_line(store, label, line, id_schema, found=None):
         else:
             checks_id(store, label, twin_id, id_schema)
         if payload is not None:
-            try:
-                doc = json.loads(payload)
-            except ValueError as e:
-                fail(f"{label}: request payload is not JSON: {e}")
-                return
-            expect(store, f"{verb}.request.json", doc, True, f"{label} ({verb} request)")
-            if found is not None:
-                found.add(f"{verb}.request.json")
+            check_payload(store, label, payload, f"{verb}.request.json", f"{verb} request", found)
     elif d:
         checks_id(store, label, d.group(1), id_schema)
         if payload is not None:
             check(json_object(payload) is not None, f"{label}: telemetry example is not a JSON object")
+
+
+def check_payload(store, label, payload, name, what, found=None):
+    """The -m payload of a request example: JSON that schema `name` accepts (then added to found)."""
+    try:
+        doc = json.loads(payload)
+    except ValueError as e:
+        fail(f"{label}: {what} payload is not JSON: {e}")
+        return
+    expect(store, name, doc, True, f"{label} ({what})")
+    if found is not None:
+        found.add(name)
 
 
 def checks_id(store, label, twin_id, id_schema):
@@ -343,6 +381,19 @@ TWIN = {
     "delta": {"c": 1},
     "metadata": {"reported": {"a": {"b": {"ts": 5}}}, "desired": {"a": {"b": {"ts": 5}}, "c": {"ts": 5}}},
     "versions": {"reported": 1, "desired": 2, "attributes": 0},
+}
+
+
+AWS_SHADOW = {
+    "state": {"desired": {"fan": 3}, "reported": {"fan": 1, "fw": {"v": [1, 2]}}},
+    "metadata": {"desired": {"fan": {"timestamp": 1763884900}},
+                 "reported": {"fan": {"timestamp": 1763884800}, "fw": {"v": {"timestamp": 1763884800}}}},
+    "version": 4,
+}
+AWS_GET = {
+    "state": {"desired": {"fan": 3}, "reported": {"fan": 1}, "delta": {"fan": 3}},
+    "metadata": {"desired": {"fan": {"timestamp": 1763884900}}, "reported": {"fan": {"timestamp": 1763884800}}},
+    "version": 4, "timestamp": 1763884901, "clientToken": "t",
 }
 
 
@@ -504,6 +555,89 @@ CASES = [
     ("event.json", {"id": "a/b", "version": 3, "ts": 5, "type": "updated"}, False, "event: invalid id"),
     ("event.json", {"version": 3, "ts": 5, "type": "updated"}, False, "event: no id"),
     ("event.json", {"id": "rack-12", "version": 3, "type": "updated"}, False, "event: no ts"),
+    # AWS shadow front (epoch seconds)
+    ("aws-shadow.get.response.json", AWS_GET, True, "aws get/accepted"),
+    ("aws-shadow.get.response.json", {"state": {}, "metadata": {}, "version": 1, "timestamp": 1763884900}, True,
+     "aws get/accepted: empty sections left out"),
+    ("aws-shadow.get.response.json", variant(AWS_GET, timestamp=1763884900123), False,
+     "aws get/accepted: timestamp in milliseconds"),
+    ("aws-shadow.get.response.json", variant(AWS_GET, state={"desired": {}}), False, "aws get/accepted: empty section"),
+    ("aws-shadow.get.response.json", variant(AWS_GET, state={"attributes": {"a": 1}}), False,
+     "aws get/accepted: attributes in state"),
+    ("aws-shadow.get.response.json", variant(AWS_GET, metadata={"desired": {"fan": {"ts": 1763884900123}}}),
+     False, "aws get/accepted: metadata leaf {ts}"),
+    ("aws-shadow.get.response.json", variant(AWS_GET, metadata={"desired": {"fan": {"timestamp": 1, "x": 1}}}),
+     False, "aws get/accepted: metadata leaf with extra key"),
+    ("aws-shadow.get.response.json", variant(AWS_GET, version=...), False, "aws get/accepted without version"),
+    ("aws-shadow.get.response.json", variant(AWS_GET, clientToken="t" * 65), False, "aws get/accepted: token of 65"),
+    ("aws-shadow.get.response.json", variant(AWS_GET, id="rack-12"), False, "aws get/accepted: twin member"),
+    ("aws-shadow.update.request.json", {"state": {"desired": {"fan": None}, "reported": None}, "version": 0,
+                                        "clientToken": "t"}, True, "aws update: null removes and clears"),
+    ("aws-shadow.update.request.json", {"state": {}, "foo": 1}, True, "aws update: other members ignored"),
+    ("aws-shadow.update.request.json", {"clientToken": "t"}, False, "aws update: no state"),
+    ("aws-shadow.update.request.json", {"state": 5}, False, "aws update: state not an object"),
+    ("aws-shadow.update.request.json", {"state": {"delta": {}}}, False, "aws update: delta in state"),
+    ("aws-shadow.update.request.json", {"state": {"desired": 5}}, False, "aws update: desired not an object"),
+    ("aws-shadow.update.request.json", {"state": {}, "version": "1"}, False, "aws update: version a string"),
+    ("aws-shadow.update.request.json", {"state": {}, "version": -1}, False, "aws update: negative version"),
+    ("aws-shadow.update.request.json", {"state": {}, "clientToken": 5}, False, "aws update: token a number"),
+    ("aws-shadow.update.response.json", {"state": {"desired": {"fan": None}, "reported": None},
+                                         "metadata": {"desired": {"fan": {"timestamp": 1763884900}}},
+                                         "version": 4, "timestamp": 1763884900, "clientToken": "t"},
+     True, "aws update/accepted"),
+    ("aws-shadow.update.response.json", {"state": {}, "metadata": {}, "version": 4}, False,
+     "aws update/accepted without timestamp"),
+    ("aws-shadow.update.response.json", {"state": {"delta": {}}, "metadata": {}, "version": 4, "timestamp": 1},
+     False, "aws update/accepted: delta in state"),
+    ("aws-shadow.delta.json", {"state": {"fan": 3}, "metadata": {"fan": {"timestamp": 1763884900}}, "version": 4,
+                               "timestamp": 1763884900}, True, "aws delta"),
+    ("aws-shadow.delta.json", {"state": {}, "metadata": {}, "version": 4, "timestamp": 1}, False,
+     "aws delta: empty"),
+    ("aws-shadow.delta.json", {"state": {"fan": 3}, "metadata": {}, "version": 4, "timestamp": 1,
+                               "clientToken": "t"}, False, "aws delta with a clientToken"),
+    ("aws-shadow.documents.json", {"previous": None, "current": AWS_SHADOW, "timestamp": 1763884900,
+                                   "clientToken": "t"}, True, "aws documents: created"),
+    ("aws-shadow.documents.json", {"previous": variant(AWS_SHADOW, version=3), "current": AWS_SHADOW,
+                                   "timestamp": 1763884900}, True, "aws documents: changed"),
+    ("aws-shadow.documents.json", {"current": AWS_SHADOW, "timestamp": 1}, False, "aws documents without previous"),
+    ("aws-shadow.documents.json", {"previous": None, "current": variant(AWS_SHADOW, state={"delta": {"a": 1}}),
+                                   "timestamp": 1}, False, "aws documents: delta in state"),
+    ("aws-shadow.documents.json", {"previous": None, "current": variant(AWS_SHADOW, version=...),
+                                   "timestamp": 1}, False, "aws documents: shadow without version"),
+    ("aws-shadow.delete.response.json", {"version": 5, "timestamp": 1763884900, "clientToken": "t"}, True,
+     "aws delete/accepted"),
+    ("aws-shadow.delete.response.json", {"version": 5}, False, "aws delete/accepted without timestamp"),
+    ("aws-shadow.delete.response.json", {"version": 5, "timestamp": 1, "state": {}}, False,
+     "aws delete/accepted with state"),
+    ("aws-shadow.error.json", {"code": 409, "message": "Version conflict", "timestamp": 1763884900,
+                               "clientToken": "t"}, True, "aws rejected"),
+    ("aws-shadow.error.json", {"code": 503, "message": "x", "timestamp": 1}, False, "aws rejected: code 503"),
+    ("aws-shadow.error.json", {"code": 404, "message": "", "timestamp": 1}, False, "aws rejected: empty message"),
+    ("aws-shadow.error.json", {"status": 404, "error": "x"}, False, "aws rejected in $twin's form"),
+    # Azure IoT Hub front
+    ("azure-twin.get.response.json", {"desired": {"fan": 3, "$version": 2},
+                                      "reported": {"fw": {"v": [1, 2]}, "$version": 7}}, True, "azure GET"),
+    ("azure-twin.get.response.json", {"desired": {"$version": 0}, "reported": {"$version": 0}}, True,
+     "azure GET of a new twin"),
+    ("azure-twin.get.response.json", {"desired": {"fan": 3}, "reported": {"$version": 0}}, False,
+     "azure GET without $version"),
+    ("azure-twin.get.response.json", {"desired": {"$version": -1}, "reported": {"$version": 0}}, False,
+     "azure GET: negative $version"),
+    ("azure-twin.get.response.json", {"desired": {"a": None, "$version": 1}, "reported": {"$version": 0}}, False,
+     "azure GET: null member"),
+    ("azure-twin.get.response.json", {"desired": {"$version": 1}}, False, "azure GET without reported"),
+    ("azure-twin.get.response.json", {"desired": {"$version": 1}, "reported": {"$version": 0}, "tags": {}},
+     False, "azure GET with tags"),
+    ("azure-twin.desired.json", {"fan": 3, "cfg": {"m": None}, "$version": 3}, True, "azure desired push"),
+    ("azure-twin.desired.json", {"$version": 3}, False, "azure desired push without a change"),
+    ("azure-twin.desired.json", {"fan": 3}, False, "azure desired push without $version"),
+    ("azure-twin.desired.json", {"fan": 3, "$version": 0}, False, "azure desired push at version 0"),
+    ("azure-twin.error.json", {"errorCode": 400000, "message": "bad"}, True, "azure error"),
+    ("azure-twin.error.json", {"errorCode": 400, "message": "bad"}, False, "azure error: status, not status x 1000"),
+    ("azure-twin.error.json", {"errorCode": 400001, "message": "bad"}, False, "azure error: not a multiple of 1000"),
+    ("azure-twin.error.json", {"errorCode": 400000}, False, "azure error without message"),
+    ("azure-twin.error.json", {"errorCode": 400000, "message": "x", "status": 400}, False,
+     "azure error with unknown property"),
 ]
 
 
@@ -525,7 +659,10 @@ def main():
                 "update.response.json", "delete.request.json", "delete.response.json", "error.json",
                 "desired.message.json", "stats.response.json", "search.request.json",
                 "search.response.json", "history.request.json", "history.response.json",
-                "event.json"}
+                "event.json", "aws-shadow.json", "aws-shadow.get.response.json",
+                "aws-shadow.update.request.json", "aws-shadow.update.response.json", "aws-shadow.delta.json",
+                "aws-shadow.documents.json", "aws-shadow.delete.response.json", "aws-shadow.error.json",
+                "azure-twin.get.response.json", "azure-twin.desired.json", "azure-twin.error.json"}
     for name in sorted(expected - set(schemas)):
         fail(f"{name}: missing or invalid")
     store = Schemas(schemas)
