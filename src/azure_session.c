@@ -75,9 +75,12 @@ void twin_azure_session_client_gone(struct twin_azure_sessions *s, const char *c
 
 void twin_azure_session_free(struct twin_azure_sessions *s)
 {
-	struct twin_azure_session *e, *tmp;
-	HASH_ITER(by_device, s->by_device, e, tmp)
-	{
-		drop(s, e); // NOLINT(clang-analyzer-unix.Malloc): as in presence.c, tmp is the next element
+	struct twin_azure_session *e = s->by_device;
+	HASH_CLEAR(by_client, s->by_client); /* the tables go first; the elements stay linked by next */
+	HASH_CLEAR(by_device, s->by_device);
+	while (e) {
+		struct twin_azure_session *next = e->by_device.next;
+		free(e);
+		e = next;
 	}
 }

@@ -589,7 +589,7 @@ static void count_status(struct twin_engine *e, int status)
 	}
 }
 
-static struct twin_route *route_new(struct twin_engine *e, const struct twin_topic_match *m,
+static struct twin_route *route_new(const struct twin_topic_match *m,
 		const struct twin_request_in *in)
 {
 	struct twin_route *r = calloc(1, sizeof(*r));
@@ -606,8 +606,8 @@ static struct twin_route *route_new(struct twin_engine *e, const struct twin_top
 		memcpy(r->corr, in->corr, in->corr_len);
 		r->corr_len = in->corr_len;
 	}
-	if (m->front == TWIN_FRONT_AWS && in->payload_len <= e->cfg->max_twin_bytes) {
-		r->token = twin_aws_client_token(in->payload, in->payload_len, e->cfg->max_depth);
+	if (m->front == TWIN_FRONT_AWS) {
+		r->token = twin_aws_client_token(in->payload, in->payload_len);
 	}
 	r->rid = m->rid ? strndup(m->rid, m->rid_len) : NULL;
 	if (!r->client_id || !r->request_topic || (native && in->response_topic && !r->response_topic) ||
@@ -694,7 +694,7 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 	char id_buf[TWIN_MAX_ID_LEN + 1];
 	const char *id = NULL;
 	size_t id_len = 0;
-	struct twin_route *r = route_new(e, m, in);
+	struct twin_route *r = route_new(m, in);
 	if (!r) {
 		return;
 	}
@@ -711,6 +711,10 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 		answer_error(e, r, &err, NULL);
 	} else if (m->verb == TWIN_VERB_UNKNOWN) {
 		unknown_request(m, &err);
+		answer_error(e, r, &err, NULL);
+	} else if (m->front == TWIN_FRONT_AZURE && twin_azure_conditional(in->topic)) {
+		twin_fail(&err, TWIN_ERR_BAD_REQUEST,
+				"conditional patches ($version in the topic) are not supported; send the patch without it");
 		answer_error(e, r, &err, NULL);
 	} else if (in->payload_len > e->cfg->max_twin_bytes) {
 		twin_fail(&err, TWIN_ERR_TOO_LARGE, "request payload of %zu bytes is over max_twin_bytes=%zu",

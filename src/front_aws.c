@@ -130,16 +130,13 @@ static bool token_valid(const cJSON *t)
 	return cJSON_IsString(t) && strlen(t->valuestring) <= TWIN_AWS_MAX_TOKEN_LEN;
 }
 
-char *twin_aws_client_token(const char *payload, size_t len, int max_depth)
+char *twin_aws_client_token(const char *payload, size_t len)
 {
-	struct twin_error ignored;
-	if (!len || !twin_json_depth_within(payload, len, max_depth + 2)) {
+	char *token = twin_json_top_string(payload, len, "clientToken");
+	if (token && strlen(token) > TWIN_AWS_MAX_TOKEN_LEN) {
+		free(token);
 		return NULL;
 	}
-	cJSON *root = twin_json_parse(payload, len, &ignored);
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "clientToken");
-	char *token = token_valid(t) ? strdup(t->valuestring) : NULL;
-	cJSON_Delete(root);
 	return token;
 }
 
@@ -261,7 +258,7 @@ static bool put_stamped(struct twin_buf *b, const cJSON *patch, int64_t ts)
 
 static bool nonempty(const cJSON *obj)
 {
-	return cJSON_IsObject(obj) && obj->child;
+	return obj && cJSON_IsObject(obj) && obj->child;
 }
 
 /* {"desired":..,"reported":..[,"delta":..]} with the empty sections left out, as AWS does. */

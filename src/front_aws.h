@@ -27,9 +27,10 @@ void twin_aws_classify(const char *rest, size_t rest_len, struct twin_topic_matc
 bool twin_aws_twin_id(const struct twin_topic_match *m, char *out, size_t *out_len,
 		struct twin_error *err);
 
-/* The clientToken of a request payload, if it has a valid one (malloc'd), else NULL; for answers made
- * before the request is parsed in full (rate limits, a full queue). */
-char *twin_aws_client_token(const char *payload, size_t len, int max_depth);
+/* The clientToken of a request payload, if it has a valid one (malloc'd), else NULL; found without
+ * parsing the payload, for the answers to requests refused before or while they are parsed (rate limits,
+ * a full queue, too large, too deep, invalid JSON after the token). */
+char *twin_aws_client_token(const char *payload, size_t len);
 
 /* Parses a shadow request: get and delete take {clientToken, version} (a get's version is ignored),
  * update {state: {desired, reported}, clientToken, version}; "desired": null sets req->clear. Errors

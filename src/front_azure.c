@@ -93,8 +93,21 @@ enum twin_rc twin_azure_parse_patch(const char *payload, size_t len, int max_dep
 		return twin_fail(err, TWIN_ERR_BAD_REQUEST,
 				"a reported properties patch must be a JSON object");
 	}
+	for (const cJSON *m = req->root->child; m; m = m->next) {
+		if (m->string[0] == '$') {
+			return twin_fail(err, TWIN_ERR_BAD_REQUEST,
+					"property name '%.64s': names starting with '$' are reserved ($version, $metadata)",
+					m->string);
+		}
+	}
 	req->sections[TWIN_SEC_REPORTED] = req->root;
 	return TWIN_OK;
+}
+
+bool twin_azure_conditional(const char *topic)
+{
+	const char *q = strchr(topic, '?');
+	return q && (strstr(q, "?$version=") || strstr(q, "&$version="));
 }
 
 /* ---- answers ---- */
@@ -129,20 +142,25 @@ static struct twin_out *answer(const struct twin_route *r, int status, int64_t v
 	return o;
 }
 
-/* The section's members followed by "$version". */
+/* {<obj's members but a "$version" of its own (only Azure's may be there)>, "$version": version} */
+static bool put_versioned(struct twin_buf *b, const cJSON *obj, int64_t version)
+{
+	bool ok = twin_buf_put(b, "{", 1);
+	for (const cJSON *m = obj ? obj->child : NULL; ok && m; m = m->next) {
+		if (strcmp(m->string, "$version") != 0) {
+			ok = twin_json_write_string(b, m->string) && twin_buf_put(b, ":", 1) &&
+					twin_json_write(b, m) && twin_buf_put(b, ",", 1);
+		}
+	}
+	return ok && twin_buf_put(b, "\"$version\":", 11) && twin_json_write_int(b, version) &&
+			twin_buf_put(b, "}", 1);
+}
+
 static bool put_section(struct twin_buf *b, const cJSON *doc, enum twin_section s)
 {
 	const cJSON *sec = doc ? cJSON_GetObjectItemCaseSensitive(doc, twin_section_names[s]) : NULL;
-	bool ok = twin_json_write_string(b, twin_section_names[s]) && twin_buf_put(b, ":", 1);
-	if (cJSON_IsObject(sec) && sec->child) {
-		ok = ok && twin_json_write(b, sec) && b->len > 0;
-		b->len--; /* reopen the object */
-		ok = ok && twin_buf_put(b, ",", 1);
-	} else {
-		ok = ok && twin_buf_put(b, "{", 1);
-	}
-	return ok && twin_buf_put(b, "\"$version\":", 11) &&
-			twin_json_write_int(b, section_version(doc, s)) && twin_buf_put(b, "}", 1);
+	return twin_json_write_string(b, twin_section_names[s]) && twin_buf_put(b, ":", 1) &&
+			put_versioned(b, cJSON_IsObject(sec) ? sec : NULL, section_version(doc, s));
 }
 
 struct twin_out *twin_azure_get_answer(const struct twin_route *r, const cJSON *doc,
@@ -180,13 +198,7 @@ struct twin_out *twin_azure_desired_push(const char *id, const cJSON *changed, c
 	snprintf(topic, sizeof(topic), TWIN_AZURE_PREFIX "PATCH/properties/desired/?$version=%lld",
 			(long long)version);
 	b->len = 0;
-	bool ok = twin_json_write(b, changed) && b->len > 1;
-	if (ok) {
-		b->len--;
-		ok = (changed->child ? twin_buf_put(b, ",", 1) : true) &&
-				twin_buf_put(b, "\"$version\":", 11) && twin_json_write_int(b, version) &&
-				twin_buf_put(b, "}", 1);
-	}
+	bool ok = put_versioned(b, changed, version);
 	struct twin_out *o = ok ? twin_out_publish(id, topic, b->data, b->len, 1, false) : NULL;
 	if (o) {
 		o->to_session = true;

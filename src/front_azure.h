@@ -25,9 +25,13 @@ void twin_azure_classify(const char *rest, size_t rest_len, struct twin_topic_ma
  * without '/' as it is (a certificate identity), else the client id. NULL when there is none. */
 const char *twin_azure_device_id(const char *username, const char *client_id, size_t *len);
 
-/* A reported patch: the payload is a JSON object, a merge patch of reported. */
+/* A reported patch: the payload is a JSON object, a merge patch of reported, without top-level names
+ * starting with '$' (Azure's own). */
 enum twin_rc twin_azure_parse_patch(const char *payload, size_t len, int max_depth,
 		struct twin_request *req, struct twin_error *err);
+
+/* A request topic with a $version parameter: a conditional patch, which the front does not serve. */
+bool twin_azure_conditional(const char *topic);
 
 /* res/200: {"desired":{...,"$version":d},"reported":{...,"$version":r}}; doc NULL: a twin not created
  * yet (empty sections). */

@@ -137,6 +137,60 @@ bool twin_json_depth_within(const char *buf, size_t len, int limit)
 	return true;
 }
 
+/* The end of the string literal starting at buf[i] (its closing quote), or len. */
+static size_t string_end(const char *buf, size_t len, size_t i)
+{
+	for (i++; i < len && buf[i] != '"'; i++) {
+		if (buf[i] == '\\') {
+			i++;
+		}
+	}
+	return i;
+}
+
+static size_t skip_space(const char *buf, size_t len, size_t i)
+{
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r')) {
+		i++;
+	}
+	return i;
+}
+
+char *twin_json_top_string(const char *buf, size_t len, const char *key)
+{
+	size_t key_len = strlen(key);
+	int depth = 0;
+	bool key_pos = false; /* the next string at depth 1 is a member name */
+	for (size_t i = skip_space(buf, len, 0); i < len; i++) {
+		char c = buf[i];
+		if (c == '"') {
+			size_t end = string_end(buf, len, i);
+			if (end >= len) {
+				return NULL;
+			}
+			bool match = depth == 1 && key_pos && end - i - 1 == key_len && !memcmp(buf + i + 1, key, key_len);
+			key_pos = false;
+			i = end;
+			size_t v = skip_space(buf, len, end + 1);
+			if (match && v < len && buf[v] == ':' && (v = skip_space(buf, len, v + 1)) < len && buf[v] == '"') {
+				size_t v_end = string_end(buf, len, v);
+				cJSON *str = v_end < len ? cJSON_ParseWithLength(buf + v, v_end - v + 1) : NULL;
+				char *out = cJSON_IsString(str) ? strdup(str->valuestring) : NULL;
+				cJSON_Delete(str);
+				return out;
+			}
+		} else if (c == '{' || c == '[') {
+			depth++;
+			key_pos = depth == 1 && c == '{';
+		} else if (c == '}' || c == ']') {
+			depth--;
+		} else if (c == ',' && depth == 1) {
+			key_pos = true;
+		}
+	}
+	return NULL;
+}
+
 bool twin_json_int64(const cJSON *item, int64_t *out)
 {
 	if (!cJSON_IsNumber(item)) {

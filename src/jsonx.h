@@ -15,6 +15,10 @@ cJSON *twin_json_parse(const char *buf, size_t len, struct twin_error *err);
 /* A cheap scan before parsing: false when brackets nest deeper than limit (strings are skipped). */
 bool twin_json_depth_within(const char *buf, size_t len, int limit);
 
+/* The string value of member key of the top-level object in buf, found by a scan that parses nothing
+ * else (for a payload too large or too deep to parse); malloc'd, NULL when absent or not a string. */
+char *twin_json_top_string(const char *buf, size_t len, const char *key);
+
 /* An integral number within +-2^53. */
 bool twin_json_int64(const cJSON *item, int64_t *out);
 

@@ -553,7 +553,11 @@ static void front_messages(struct twin_writer *w, struct entry *e, struct twin_o
 				op->route->front == TWIN_FRONT_AWS ? req->token : NULL, &w->scratch));
 	}
 	const cJSON *desired = c->sections[TWIN_SEC_DESIRED];
-	if (cfg->azure_twin && (mask & (1u << TWIN_SEC_DESIRED)) && desired && desired->child) {
+	const cJSON *first = desired ? desired->child : NULL;
+	if (first && !strcmp(first->string, "$version")) {
+		first = first->next; /* a "$version" of its own is not shown to Azure devices */
+	}
+	if (cfg->azure_twin && (mask & (1u << TWIN_SEC_DESIRED)) && first) {
 		twin_out_list_add(&op->events, twin_azure_desired_push(op->id, desired, e->doc, &w->scratch));
 	}
 }

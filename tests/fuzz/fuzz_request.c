@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		twin_out_free(twin_answer_error(&r, &err, req.token));
 	}
 	twin_request_free(&req);
-	free(twin_aws_client_token(payload, size - 1, 16));
+	free(twin_aws_client_token(payload, size - 1));
 	twin_buf_free(&b);
 	return 0;
 }

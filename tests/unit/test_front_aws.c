@@ -131,11 +131,22 @@ TEST(bad_updates_are_refused_with_aws_messages)
 TEST(the_client_token_is_found_before_a_full_parse)
 {
 	const char *p = "{\"state\":{},\"clientToken\":\"abc\"}";
-	char *t = twin_aws_client_token(p, strlen(p), 4);
+	char *t = twin_aws_client_token(p, strlen(p));
 	CHECK_STR(t, "abc");
 	free(t);
-	CHECK(twin_aws_client_token("{\"clientToken\":1}", 17, 4) == NULL);
-	CHECK(twin_aws_client_token("garbage", 7, 4) == NULL);
+	/* found in payloads too deep or not even valid JSON after it; a nested one is not the request's */
+	p = "{\"state\":{\"desired\":{\"a\":[[[[[[{\"clientToken\":\"inner\"}]]]]]]}},\"clientToken\" : \"x\\u0041\", bad";
+	t = twin_aws_client_token(p, strlen(p));
+	CHECK_STR(t, "xA");
+	free(t);
+	static const char *const none[] = {"{\"clientToken\":1}", "{\"a\":{\"clientToken\":\"n\"}}",
+			"[\"clientToken\",\"v\"]", "garbage", "{\"clientToken\":\"open"};
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		CHECK(twin_aws_client_token(none[i], strlen(none[i])) == NULL);
+	}
+	char long_token[100];
+	snprintf(long_token, sizeof(long_token), "{\"clientToken\":\"%065d\"}", 0);
+	CHECK(twin_aws_client_token(long_token, strlen(long_token)) == NULL);
 }
 
 static cJSON *rack(void)

@@ -137,3 +137,31 @@ TEST(a_session_belongs_to_the_last_client_that_asked_until_it_leaves)
 	twin_azure_session_free(&s);
 	CHECK(s.by_device == NULL && s.by_client == NULL);
 }
+
+TEST(azure_names_stay_azure_s_own)
+{
+	struct twin_request req;
+	struct twin_error err;
+	const char *patch = "{\"$version\":7,\"t\":1}";
+	CHECK_INT(twin_azure_parse_patch(patch, strlen(patch), 4, &req, &err), TWIN_ERR_BAD_REQUEST);
+	CHECK_CONTAINS(err.msg, "'$version'");
+	twin_request_free(&req);
+	/* a "$version" set through another API never doubles the section's own */
+	struct twin_buf b = {0};
+	cJSON *doc = twin_doc_create("d", 1, 0, 1);
+	cJSON *p = cJSON_Parse("{\"$version\":8,\"a\":1}");
+	twin_doc_patch(doc, TWIN_SEC_DESIRED, p, 2, NULL);
+	twin_doc_bump(doc, 1u << TWIN_SEC_DESIRED, 2);
+	struct twin_out *o = twin_azure_get_answer(&route, doc, &b);
+	CHECK_STR(o->payload, "{\"desired\":{\"a\":1,\"$version\":1},\"reported\":{\"$version\":0}}");
+	twin_out_free(o);
+	o = twin_azure_desired_push("d", p, doc, &b);
+	CHECK_STR(o->payload, "{\"a\":1,\"$version\":1}");
+	twin_out_free(o);
+	cJSON_Delete(p);
+	cJSON_Delete(doc);
+	twin_buf_free(&b);
+	CHECK(twin_azure_conditional("$iothub/twin/PATCH/properties/reported/?$rid=1&$version=3"));
+	CHECK(twin_azure_conditional("$iothub/twin/PATCH/properties/reported/?$version=3"));
+	CHECK(!twin_azure_conditional("$iothub/twin/PATCH/properties/reported/?$rid=1"));
+}
