@@ -64,7 +64,12 @@ EXPECTED = ["twin.json", "get.request.json", "get.response.json", "update.reques
             "update.response.json", "delete.request.json", "delete.response.json",
             "error.json", "desired.message.json", "stats.response.json",
             "search.request.json", "search.response.json", "history.request.json",
-            "history.response.json", "event.json"]
+            "history.response.json", "event.json",
+            # the compatibility fronts (docs/compat-fronts.md), validated in test_fronts.py
+            "aws-shadow.json", "aws-shadow.get.response.json", "aws-shadow.update.request.json",
+            "aws-shadow.update.response.json", "aws-shadow.delete.response.json",
+            "aws-shadow.delta.json", "aws-shadow.documents.json", "aws-shadow.error.json",
+            "azure-twin.get.response.json", "azure-twin.desired.json", "azure-twin.error.json"]
 
 
 @pytest.mark.parametrize("name", EXPECTED)
