@@ -1,6 +1,7 @@
 /* on_message.c - MOSQ_EVT_MESSAGE, called for every PUBLISH a client sends (after the broker's WRITE ACL
  * check). Telemetry and gateway batches are handed to the core and let through unchanged; $twin
- * requests (and those of a switched-on AWS or Azure front) are answered and consumed. Returns only
+ * and Azure requests are answered and consumed; AWS shadow requests are answered and let through, never
+ * retained, as AWS does. Returns only
  * MOSQ_ERR_SUCCESS or MOSQ_ERR_ACL_DENIED: any other code would disconnect the publisher. */
 #include <mqtt_protocol.h>
 
@@ -50,6 +51,12 @@ int twin_on_message(int event, void *event_data, void *userdata)
 			return MOSQ_ERR_SUCCESS;
 		case TWIN_ROUTE_REQUEST:
 			handle_request(tp, &m, ed);
+			if (m.front == TWIN_FRONT_AWS) {
+				/* as in AWS, subscribers of a shadow's request topic see the request (never retained); and
+				 * an MQTT 5 client's QoS 1 request gets a PUBACK of success, which the v2 SDK insists on */
+				ed->retain = false;
+				return MOSQ_ERR_SUCCESS;
+			}
 			return MOSQ_ERR_ACL_DENIED; /* consumed: never stored, retained or forwarded */
 		case TWIN_ROUTE_RESERVED:
 			return MOSQ_ERR_ACL_DENIED; /* nobody may forge answers or events */
