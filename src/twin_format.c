@@ -234,7 +234,10 @@ static cJSON *read_section(struct reader *r)
 		r->bad = true;
 		return NULL;
 	}
-	cJSON *sec = cJSON_ParseWithLength((const char *)r->p, (size_t)n);
+	struct twin_error ignored;
+	/* strict: a damaged value with a duplicated key would load as a twin whose delta and lookups see
+	 * one of the two values and whose next load sees the other */
+	cJSON *sec = twin_json_parse((const char *)r->p, (size_t)n, &ignored);
 	r->p += n;
 	if (!cJSON_IsObject(sec)) {
 		cJSON_Delete(sec);
@@ -317,7 +320,8 @@ cJSON *twin_doc_load(const char *id, size_t id_len, const void *val, size_t len)
 	if (bytes[0] != FORMAT_JSON1) {
 		return NULL;
 	}
-	cJSON *doc = cJSON_ParseWithLength(bytes + 1, len - 1);
+	struct twin_error ignored;
+	cJSON *doc = twin_json_parse(bytes + 1, len - 1, &ignored);
 	if (!cJSON_IsObject(doc)) {
 		cJSON_Delete(doc);
 		return NULL;

@@ -94,6 +94,26 @@ TEST(format_should_read_the_json_form)
 	CHECK(twin_doc_load("a", 1, "\x07{}", 3) == NULL);   /* unknown format */
 }
 
+/* A damaged value whose section repeats a key is refused: loaded, its delta and lookups would see one
+ * of the two values and its next load the other (found by fuzz_format). */
+TEST(format_should_refuse_a_duplicated_key)
+{
+	cJSON *doc = sample_twin();
+	struct twin_buf b = {0};
+	twin_doc_store(doc, &b);
+	char *key = NULL;
+	for (size_t i = 0; !key && i + 12 <= b.len; i++) {
+		key = memcmp(b.data + i, "\"tempBottom\"", 12) ? NULL : b.data + i;
+	}
+	CHECK(key != NULL);
+	memcpy(key, "\"tempTop\"   ", 12); /* same length: now "tempTop" twice (spaces are JSON whitespace) */
+	CHECK(twin_doc_load("rack-7", 6, b.data, b.len) == NULL);
+	static const char v1[] = "\x01{\"id\":\"a\",\"reported\":{\"x\":1,\"x\":2}}";
+	CHECK(twin_doc_load("a", 1, v1, sizeof(v1) - 1) == NULL);
+	twin_buf_free(&b);
+	cJSON_Delete(doc);
+}
+
 /* Every truncation and every single-byte change of a valid value: refused or loaded, never over-read
  * (the suite also runs under ASan). */
 TEST(format_should_refuse_damaged_values)
