@@ -191,6 +191,17 @@ static struct twin_op *telemetry_op(struct twin_engine *e, enum twin_op_kind kin
 	return op;
 }
 
+/* Twin id is connected when its device itself sent something: the client whose client id (or username,
+ * with telemetry_id_from username) is the id; twin_engine_client_gone clears it by the same key. */
+static void mark_present(struct twin_engine *e, const char *id, size_t id_len, const char *client_id,
+		const char *username)
+{
+	const char *who = e->cfg->telemetry_id_from == TWIN_ID_FROM_USERNAME ? username : client_id;
+	if (who && strlen(who) == id_len && !memcmp(who, id, id_len)) {
+		twin_presence_set(&e->presence, id, id_len);
+	}
+}
+
 void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match *m,
 		const char *client_id, const char *username, const void *payload, size_t len)
 {
@@ -205,10 +216,7 @@ void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match 
 		twin_metric_add(&e->metrics, telemetry_invalid, 1);
 		return;
 	}
-	const char *who = e->cfg->telemetry_id_from == TWIN_ID_FROM_USERNAME ? username : client_id;
-	if (who && strlen(who) == id_len && !memcmp(who, id, id_len)) { /* the device itself is connected */
-		twin_presence_set(&e->presence, id, id_len);
-	}
+	mark_present(e, id, id_len, client_id, username);
 	struct twin_op *op = telemetry_op(e, TWIN_OP_TELEMETRY, id, id_len, m, payload, len);
 	if (!op) {
 		return;
@@ -627,7 +635,11 @@ static bool request_twin(struct twin_engine *e, const struct twin_topic_match *m
 	switch (m->front) {
 		case TWIN_FRONT_AWS:
 			*id = buf;
-			return twin_aws_twin_id(m, buf, id_len, err);
+			if (!twin_aws_twin_id(m, buf, id_len, err)) {
+				return false;
+			}
+			mark_present(e, *id, *id_len, in->client_id, in->username); /* a thing asking for its shadow */
+			return true;
 		case TWIN_FRONT_AZURE:
 			*id = twin_azure_device_id(in->username, in->client_id, id_len);
 			if (!*id) {
@@ -639,6 +651,7 @@ static bool request_twin(struct twin_engine *e, const struct twin_topic_match *m
 				return false;
 			}
 			twin_azure_session_set(&e->azure, *id, *id_len, in->client_id ? in->client_id : "");
+			mark_present(e, *id, *id_len, in->client_id, in->username);
 			return true;
 		default:
 			*id = m->id;

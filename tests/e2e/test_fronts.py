@@ -771,6 +771,24 @@ def test_azure_dollar_version_member_does_not_duplicate_the_key(broker, rr5, clo
     assert dev.pushes() == []   # nothing an Azure device may see changed
 
 
+def test_front_devices_are_connected_while_their_client_is(broker, rr5, closing):
+    """A thing asking for its own shadow, or an Azure device for its twin, shows as connected in $twin
+    until its client disconnects, as a device sending telemetry does."""
+    thing, dev_id = uniq("aws-conn"), uniq("az-conn")
+    thing_client = closing(AwsClient(broker.port, client_id=thing))
+    thing_client.ok(shadow(thing), "update", {"state": {"reported": {"on": True}}})
+    dev = closing(AzureDevice(broker.port, dev_id))
+    dev.patch({"on": True})
+    assert rr5.twin(thing)["connected"] is True and rr5.twin(dev_id)["connected"] is True
+    other = closing(AwsClient(broker.port))   # a client asking for somebody else's shadow
+    other.ok(shadow(thing, "cfg"), "update", {"state": {"desired": {"x": 1}}})
+    assert rr5.twin(thing + "~cfg")["connected"] is False
+    thing_client.disconnect()
+    dev.disconnect()
+    wait_until(lambda: not rr5.twin(thing)["connected"] and not rr5.twin(dev_id)["connected"],
+               msg="both twins disconnected")
+
+
 # --------------------------------------------------------------------------- both fronts and $twin
 
 def test_write_via_aws_read_via_azure_and_twin(broker, aws, rr5, closing):
