@@ -175,7 +175,7 @@ char *twin_json_top_string(const char *buf, size_t len, const char *key)
 			if (match && v < len && buf[v] == ':' && (v = skip_space(buf, len, v + 1)) < len && buf[v] == '"') {
 				size_t v_end = string_end(buf, len, v);
 				cJSON *str = v_end < len ? cJSON_ParseWithLength(buf + v, v_end - v + 1) : NULL;
-				char *out = cJSON_IsString(str) ? strdup(str->valuestring) : NULL;
+				char *out = str && cJSON_IsString(str) ? strdup(str->valuestring) : NULL;
 				cJSON_Delete(str);
 				return out;
 			}
