@@ -8,6 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python=/usr/bin/python3 # Debian's interpreter: it can import python3-paho-mqtt and python3-jsonschema
 
+# "== what (elapsed m:ss)": where the suite's time goes
+stage() {
+	printf '== %s (%d:%02d)\n' "$1" $((SECONDS / 60)) $((SECONDS % 60))
+}
+
 build() {
 	local dir=$1
 	shift
@@ -15,25 +20,25 @@ build() {
 	cmake --build "$dir" -j"$(nproc)"
 }
 
-echo "== build"
+stage "build"
 build build
-echo "== static analysis (cppcheck, clang-tidy)"
+stage "static analysis (cppcheck, clang-tidy)"
 tests/static/cppcheck.sh
 "$python" tests/static/clang_tidy.py build
-echo "== unit tests"
+stage "unit tests"
 ctest --test-dir build -L 'unit|fuzz-replay' --output-on-failure
-echo "== schemas and README examples"
+stage "schemas and README examples"
 "$python" schemas/check_examples.py
-echo "== end-to-end tests"
+stage "end-to-end tests"
 TWIN_PLUGIN="$PWD/build/mosquitto_twin.so" "$python" -m pytest tests/e2e -q
-echo "== benchmark smoke run (seconds, no thresholds)"
+stage "benchmark smoke run (seconds, no thresholds)"
 build/bench/twin_bench --smoke
 
-echo "== AddressSanitizer + UBSan build"
+stage "AddressSanitizer + UBSan build"
 build build-asan -DCMAKE_BUILD_TYPE=Debug -DTWIN_SANITIZE=address,undefined
-echo "== unit tests (sanitized)"
+stage "unit tests (sanitized)"
 ctest --test-dir build-asan -L 'unit|fuzz-replay' --output-on-failure
-echo "== end-to-end tests (sanitized plugin in the stock broker)"
+stage "end-to-end tests (sanitized plugin in the stock broker)"
 TWIN_PLUGIN="$PWD/build-asan/mosquitto_twin.so" \
 	TWIN_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
 	"$python" -m pytest tests/e2e -q
@@ -42,12 +47,12 @@ TWIN_PLUGIN="$PWD/build-asan/mosquitto_twin.so" \
 # that is Mosquitto's or a library's own goes in tests/valgrind.supp, with its reason.
 valgrind=(valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect
 	--suppressions="$PWD/tests/valgrind.supp" --num-callers=30)
-echo "== valgrind: unit tests and fuzz corpus replays"
+stage "valgrind: unit tests and fuzz corpus replays"
 # ctest runs every test under valgrind (CMake's test launcher for built executables)
 build build-vg -DTWIN_BUILD_BENCH=OFF \
 	-DCMAKE_CROSSCOMPILING_EMULATOR="$(IFS=';' && echo "${valgrind[*]};--error-exitcode=1;--quiet")"
 ctest --test-dir build-vg -L 'unit|fuzz-replay' --output-on-failure -j"$(nproc)"
-echo "== valgrind: end-to-end tests (the broker under valgrind, its report checked at every stop)"
+stage "valgrind: end-to-end tests (the broker under valgrind, its report checked at every stop)"
 # The modules that drive the plugin (tests/e2e whole would take twice the four minutes this stage is
 # kept within; a new module that drives the plugin belongs in this list), less these tests: the ones
 # built on kill -9 (a killed run leaves no report to check; restarts by SIGTERM stay, and so do the
@@ -75,3 +80,4 @@ TWIN_PLUGIN="$PWD/build-vg/mosquitto_twin.so" TWIN_BROKER_WRAPPER="$(printf '%q 
 	--deselect=tests/e2e/test_telemetry.py::test_read_does_not_wait_behind_a_telemetry_backlog \
 	--deselect=tests/e2e/test_config.py::test_requests_work_with_max_queued_messages_0 \
 	-k "not test_invalid_value_refused or commit_interval_ms-abc or telemetry_topic or metrics_file"
+stage "done"

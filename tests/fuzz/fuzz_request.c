@@ -24,10 +24,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct twin_route r = {.front = data[0] / (TWIN_VERB_SEARCH + 1) % 3, .client_id = "c",
 			.request_topic = "$aws/things/t/shadow/update", .rid = "1"};
 	const char *payload = (const char *)data + 1;
-	if (twin_request_parse_for(&r, verb, payload, size - 1, 16, &req, &err) == TWIN_OK &&
-			r.front == TWIN_FRONT_AWS && verb == TWIN_VERB_UPDATE) {
+	enum twin_rc rc = twin_request_parse_for(&r, verb, payload, size - 1, 16, &req, &err);
+	if (rc == TWIN_OK && r.front == TWIN_FRONT_AWS && verb == TWIN_VERB_UPDATE) {
 		twin_out_free(twin_aws_update_answer(&r, &req, 1, 1000, &b));
-	} else if (r.front != TWIN_FRONT_NATIVE) {
+	} else if (rc != TWIN_OK && r.front != TWIN_FRONT_NATIVE) {
 		twin_out_free(twin_answer_error(&r, &err, req.token));
 	}
 	twin_request_free(&req);
