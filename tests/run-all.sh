@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: build with -Werror, static analysis (cppcheck, clang-tidy), unit
-# tests (ctest), the schema and README example checks, end-to-end tests against a real mosquitto with the
-# plugin; then the same build, unit and end-to-end tests again under AddressSanitizer + UBSan (the plugin
-# preloaded into the stock broker); last, the unit tests and a subset of the end-to-end tests under
-# valgrind (the whole broker runs under it there).
+# The whole test suite, as CI runs it: build with -Werror, static analysis (cppcheck, clang-tidy, beside
+# the next stages), unit tests (ctest), the schema and README example checks, end-to-end tests against a
+# real mosquitto with the plugin; then the same build, unit and end-to-end tests again under
+# AddressSanitizer + UBSan (the plugin preloaded into the stock broker); last, the unit tests and a subset
+# of the end-to-end tests under valgrind (the whole broker runs under it there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=/usr/bin/python3 # Debian's interpreter: it can import python3-paho-mqtt and python3-jsonschema
@@ -22,9 +22,12 @@ build() {
 
 stage "build"
 build build
-stage "static analysis (cppcheck, clang-tidy)"
-tests/static/cppcheck.sh
-"$python" tests/static/clang_tidy.py build
+stage "static analysis (cppcheck, clang-tidy) started in the background, at low priority"
+# CPU-bound, while the end-to-end tests mostly wait on the network: run beside them, results below
+static_log=$(mktemp)
+(nice -n 19 tests/static/cppcheck.sh && nice -n 19 "$python" tests/static/clang_tidy.py build) \
+	>"$static_log" 2>&1 &
+static_pid=$!
 stage "unit tests"
 ctest --test-dir build -L 'unit|fuzz-replay' --output-on-failure
 stage "schemas and README examples"
@@ -33,6 +36,12 @@ stage "end-to-end tests"
 TWIN_PLUGIN="$PWD/build/mosquitto_twin.so" "$python" -m pytest tests/e2e -q
 stage "benchmark smoke run (seconds, no thresholds)"
 build/bench/twin_bench --smoke
+stage "static analysis results"
+static_ok=true
+wait "$static_pid" || static_ok=false
+cat "$static_log"
+rm -f "$static_log"
+$static_ok
 
 stage "AddressSanitizer + UBSan build"
 build build-asan -DCMAKE_BUILD_TYPE=Debug -DTWIN_SANITIZE=address,undefined
