@@ -628,18 +628,14 @@ static struct twin_route *route_new(const struct twin_topic_match *m,
 
 /* The twin a request is about: $twin's id level, the AWS shadow's twin, the Azure device's own twin.
  * False (err set) when it names no valid twin; *id is NULL for $twin/{verb}. */
-static bool request_twin(struct twin_engine *e, const struct twin_topic_match *m,
+static bool request_twin(const struct twin_topic_match *m,
 		const struct twin_request_in *in, char *buf, const char **id, size_t *id_len,
 		struct twin_error *err)
 {
 	switch (m->front) {
 		case TWIN_FRONT_AWS:
 			*id = buf;
-			if (!twin_aws_twin_id(m, buf, id_len, err)) {
-				return false;
-			}
-			mark_present(e, *id, *id_len, in->client_id, in->username); /* a thing asking for its shadow */
-			return true;
+			return twin_aws_twin_id(m, buf, id_len, err);
 		case TWIN_FRONT_AZURE:
 			*id = twin_azure_device_id(in->username, in->client_id, id_len);
 			if (!*id) {
@@ -647,17 +643,23 @@ static bool request_twin(struct twin_engine *e, const struct twin_topic_match *m
 						"no device id: connect with a username or a client id that is the device id");
 				return false;
 			}
-			if (!twin_topic_id_valid(*id, *id_len, err)) {
-				return false;
-			}
-			twin_azure_session_set(&e->azure, *id, *id_len, in->client_id ? in->client_id : "");
-			mark_present(e, *id, *id_len, in->client_id, in->username);
-			return true;
+			return twin_topic_id_valid(*id, *id_len, err);
 		default:
 			*id = m->id;
 			*id_len = m->id_len;
 			return !m->id || twin_topic_id_valid(m->id, m->id_len, err);
 	}
+}
+
+/* A front's requester is the device itself: its twin is connected, and an Azure device's desired
+ * pushes go to the client that asked last. */
+static void note_device(struct twin_engine *e, const struct twin_topic_match *m, const char *id,
+		size_t id_len, const struct twin_request_in *in)
+{
+	if (m->front == TWIN_FRONT_AZURE) {
+		twin_azure_session_set(&e->azure, id, id_len, in->client_id ? in->client_id : "");
+	}
+	mark_present(e, id, id_len, in->client_id, in->username);
 }
 
 static void unknown_request(const struct twin_topic_match *m, struct twin_error *err)
@@ -713,7 +715,10 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 	}
 	twin_metric_add(&e->metrics, requests, 1);
 	count_verb(e, m->verb);
-	bool id_ok = request_twin(e, m, in, id_buf, &id, &id_len, &id_err);
+	bool id_ok = request_twin(m, in, id_buf, &id, &id_len, &id_err);
+	if (id_ok && m->front != TWIN_FRONT_NATIVE) {
+		note_device(e, m, id, id_len, in);
+	}
 	if (r->response_topic && !twin_response_topic_valid(r->response_topic, &err)) {
 		free(r->response_topic);
 		r->response_topic = NULL; /* the error goes to {request topic}/rejected */
