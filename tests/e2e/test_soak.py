@@ -161,7 +161,7 @@ def test_kill9_soak(brokers):
     b = brokers({"commit_interval_ms": 50, "request_rate_per_twin": 0, "request_rate_per_client": 0},
                 start=False)
     t0 = time.time()
-    stats = {"answered": 0, "in_flight_at_kill": 0, "telemetry": 0}
+    stats = {"answered": 0, "in_flight_at_kill": 0, "telemetry": 0, "cycles_all_answered": 0}
     cycle = 0
 
     def check_store():
@@ -217,7 +217,10 @@ def test_kill9_soak(brokers):
             assert not pump.failures, "updates answered with an error: %r" % pump.failures[:5]
             assert pump.answered >= MIN_ANSWERED, \
                 "only %d updates answered before the kill (%s)" % (pump.answered, pump.broken)
-            assert pump.inflight, "no update was in flight at the kill (pump: %s)" % pump.broken
+            # a slow pump thread may take the kill's last answers only after it: then every update
+            # it sent was answered, which the check still covers, but a soak must mostly kill mid-write
+            if not pump.inflight:
+                stats["cycles_all_answered"] += 1
             stats["answered"] += pump.answered
             stats["in_flight_at_kill"] += len(pump.inflight)
         cycle = CYCLES
@@ -227,9 +230,12 @@ def test_kill9_soak(brokers):
         raise AssertionError("kill -9 soak failed in cycle %d of %d (seed %d; replay with "
                              "TWIN_SOAK_SEED=%d TWIN_SOAK_CYCLES=%d): %s"
                              % (cycle + 1, CYCLES, SEED, SEED, CYCLES, e)) from e
+    assert stats["cycles_all_answered"] * 2 < CYCLES, \
+        "in %d of %d cycles every update sent had been answered when the kill came (pump too slow " \
+        "to refill its window?): the soak did not kill mid-write" % (stats["cycles_all_answered"], CYCLES)
     checked = sum(m.total_answered for m in models)
     assert checked == stats["answered"]
-    print("\nkill -9 soak: %d cycles, %d answered updates checked (%d in flight at the kills), "
-          "%d telemetry messages, %.1f s, seed %d"
-          % (CYCLES, checked, stats["in_flight_at_kill"], stats["telemetry"],
-             time.time() - t0, SEED))
+    print("\nkill -9 soak: %d cycles, %d answered updates checked (%d in flight at the kills; "
+          "%d cycles with none), %d telemetry messages, %.1f s, seed %d"
+          % (CYCLES, checked, stats["in_flight_at_kill"], stats["cycles_all_answered"],
+             stats["telemetry"], time.time() - t0, SEED))
