@@ -58,7 +58,8 @@ int twin_on_message(int event, void *event_data, void *userdata)
 				return MOSQ_ERR_SUCCESS;
 			}
 			return MOSQ_ERR_ACL_DENIED; /* consumed: never stored, retained or forwarded */
-		case TWIN_ROUTE_RESERVED:
+		case TWIN_ROUTE_RESERVED: /* only a bridge gets here: the ACL check (on_acl.c) refuses clients */
+			twin_engine_refuses_write(tp->engine, ed->topic); /* counted */
 			return MOSQ_ERR_ACL_DENIED; /* nobody may forge answers or events */
 	}
 	return MOSQ_ERR_SUCCESS;

@@ -68,7 +68,9 @@ TWIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **
 	tp->identifier = identifier;
 	if (mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, twin_on_message, NULL, tp) ||
 			mosquitto_callback_register(identifier, MOSQ_EVT_TICK, twin_on_tick, NULL, tp) ||
-			mosquitto_callback_register(identifier, MOSQ_EVT_DISCONNECT, twin_on_disconnect, NULL, tp)) {
+			mosquitto_callback_register(identifier, MOSQ_EVT_DISCONNECT, twin_on_disconnect, NULL, tp) ||
+			mosquitto_callback_register(identifier, MOSQ_EVT_ACL_CHECK, twin_on_acl_check, NULL, tp) ||
+			mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, twin_on_reload, NULL, tp)) {
 		return fail_init(tp, "cannot register the broker callbacks");
 	}
 	char topics[TWIN_MAX_TELEMETRY_TOPICS * 64] = "";
@@ -103,6 +105,7 @@ TWIN_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *o
 	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_MESSAGE, twin_on_message, NULL);
 	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_TICK, twin_on_tick, NULL);
 	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_DISCONNECT, twin_on_disconnect, NULL);
+	twin_acl_unregister(tp);
 	twin_engine_close(tp->engine); /* the writer commits everything still queued */
 	twin_wake_uninstall();
 	mosquitto_log_printf(MOSQ_LOG_INFO, "mosquitto_twin: store closed, everything committed");

@@ -14,11 +14,18 @@ struct twin_plugin {
 	mosquitto_plugin_id_t *identifier;
 	struct twin_config cfg;
 	struct twin_engine *engine;
+	bool acl_decided;             /* whether checks no ACL decides are allowed has been settled */
+	bool acl_allow_undecided;     /* ... and the answer */
+	bool acl_fallback_registered; /* the callback that allows them is in the broker's list */
 };
 
 int twin_on_message(int event, void *event_data, void *userdata);
 int twin_on_tick(int event, void *event_data, void *userdata);
 int twin_on_disconnect(int event, void *event_data, void *userdata);
+int twin_on_acl_check(int event, void *event_data, void *userdata);
+int twin_on_reload(int event, void *event_data, void *userdata);
+/* Removes both ACL callbacks and the reload callback (see on_acl.c). */
+void twin_acl_unregister(struct twin_plugin *tp);
 
 /* Publishes (or logs) everything the engine has waiting. */
 void twin_publish_pending(struct twin_plugin *tp);

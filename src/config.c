@@ -15,7 +15,7 @@
 
 #include "topic.h"
 
-enum opt_type { OPT_STRING, OPT_SIZE, OPT_INT, OPT_BOOL, OPT_TOPIC_LIST, OPT_GATEWAY, OPT_ID_FROM };
+enum opt_type { OPT_STRING, OPT_SIZE, OPT_INT, OPT_BOOL, OPT_TOPIC_LIST, OPT_GATEWAY, OPT_CHOICE };
 
 struct opt_def {
 	const char *name;
@@ -23,42 +23,50 @@ struct opt_def {
 	size_t offset;
 	const char *def;
 	int64_t min, max;
+	const char *const *choices; /* OPT_CHOICE: the accepted words, stored as the index of the one given */
 };
+
+static const char *const id_sources[] = {"client_id", "username", NULL};
+static const char *const acl_fallbacks[] = {"auto", "allow", "defer", NULL};
+_Static_assert(sizeof(enum twin_id_source) == sizeof(int) && sizeof(enum twin_acl_fallback) == sizeof(int),
+		"OPT_CHOICE fields are stored as int");
 
 #define KIB 1024LL
 #define MIB (1024LL * KIB)
 #define GIB (1024LL * MIB)
 
 static const struct opt_def options[] = {
-	{"db_path", OPT_STRING, offsetof(struct twin_config, db_path), "/var/lib/mosquitto/twin", 0, 0},
-	{"telemetry_topic", OPT_TOPIC_LIST, offsetof(struct twin_config, telemetry_topics), NULL, 0, 0},
-	{"telemetry_id_from", OPT_ID_FROM, offsetof(struct twin_config, telemetry_id_from), "client_id",
-			0, 0},
-	{"gateway_topic", OPT_GATEWAY, offsetof(struct twin_config, gateway_topic), NULL, 0, 0},
-	{"map_size", OPT_SIZE, offsetof(struct twin_config, map_size), "1073741824", MIB, 1024 * GIB},
+	{"db_path", OPT_STRING, offsetof(struct twin_config, db_path), "/var/lib/mosquitto/twin", 0, 0, NULL},
+	{"telemetry_topic", OPT_TOPIC_LIST, offsetof(struct twin_config, telemetry_topics), NULL, 0, 0, NULL},
+	{"telemetry_id_from", OPT_CHOICE, offsetof(struct twin_config, telemetry_id_from), "client_id",
+			0, 0, id_sources},
+	{"gateway_topic", OPT_GATEWAY, offsetof(struct twin_config, gateway_topic), NULL, 0, 0, NULL},
+	{"map_size", OPT_SIZE, offsetof(struct twin_config, map_size), "1073741824", MIB, 1024 * GIB, NULL},
 	{"map_size_max", OPT_SIZE, offsetof(struct twin_config, map_size_max), "17179869184", MIB,
-			1024 * GIB},
+			1024 * GIB, NULL},
 	{"commit_interval_ms", OPT_INT, offsetof(struct twin_config, commit_interval_ms), "100", 1,
-			60000},
+			60000, NULL},
 	{"max_twin_bytes", OPT_SIZE, offsetof(struct twin_config, max_twin_bytes), "65536", KIB,
-			16 * MIB},
-	{"max_depth", OPT_INT, offsetof(struct twin_config, max_depth), "16", 1, 64},
-	{"retain_desired", OPT_BOOL, offsetof(struct twin_config, retain_desired), "true", 0, 0},
-	{"queue_size", OPT_SIZE, offsetof(struct twin_config, queue_size), "100000", 16, 10000000},
-	{"events", OPT_BOOL, offsetof(struct twin_config, events), "true", 0, 0},
-	{"history_max", OPT_INT, offsetof(struct twin_config, history_max), "0", 0, 10000},
+			16 * MIB, NULL},
+	{"max_depth", OPT_INT, offsetof(struct twin_config, max_depth), "16", 1, 64, NULL},
+	{"retain_desired", OPT_BOOL, offsetof(struct twin_config, retain_desired), "true", 0, 0, NULL},
+	{"queue_size", OPT_SIZE, offsetof(struct twin_config, queue_size), "100000", 16, 10000000, NULL},
+	{"events", OPT_BOOL, offsetof(struct twin_config, events), "true", 0, 0, NULL},
+	{"history_max", OPT_INT, offsetof(struct twin_config, history_max), "0", 0, 10000, NULL},
 	{"history_max_age_s", OPT_INT, offsetof(struct twin_config, history_max_age_s), "0", 0,
-			100LL * 365 * 86400},
-	{"max_twins", OPT_INT, offsetof(struct twin_config, max_twins), "10000000", 1, 1000000000},
-	{"telemetry_rate", OPT_INT, offsetof(struct twin_config, telemetry_rate), "50", 0, 1000000},
+			100LL * 365 * 86400, NULL},
+	{"max_twins", OPT_INT, offsetof(struct twin_config, max_twins), "10000000", 1, 1000000000, NULL},
+	{"telemetry_rate", OPT_INT, offsetof(struct twin_config, telemetry_rate), "50", 0, 1000000, NULL},
 	{"request_rate_per_twin", OPT_INT, offsetof(struct twin_config, request_rate_per_twin), "100", 0,
-			1000000},
+			1000000, NULL},
 	{"request_rate_per_client", OPT_INT, offsetof(struct twin_config, request_rate_per_client),
-			"5000", 0, 1000000},
-	{"sys_interval", OPT_INT, offsetof(struct twin_config, sys_interval), "10", 0, 86400},
-	{"metrics_file", OPT_STRING, offsetof(struct twin_config, metrics_file), NULL, 0, 0},
-	{"aws_shadow", OPT_BOOL, offsetof(struct twin_config, aws_shadow), "false", 0, 0},
-	{"azure_twin", OPT_BOOL, offsetof(struct twin_config, azure_twin), "false", 0, 0},
+			"5000", 0, 1000000, NULL},
+	{"sys_interval", OPT_INT, offsetof(struct twin_config, sys_interval), "10", 0, 86400, NULL},
+	{"metrics_file", OPT_STRING, offsetof(struct twin_config, metrics_file), NULL, 0, 0, NULL},
+	{"aws_shadow", OPT_BOOL, offsetof(struct twin_config, aws_shadow), "false", 0, 0, NULL},
+	{"azure_twin", OPT_BOOL, offsetof(struct twin_config, azure_twin), "false", 0, 0, NULL},
+	{"acl_fallback", OPT_CHOICE, offsetof(struct twin_config, acl_fallback), "auto", 0, 0,
+			acl_fallbacks},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -106,16 +114,19 @@ static enum twin_rc apply(struct twin_config *cfg, const struct opt_def *o, cons
 			cfg->telemetry_topics[cfg->n_telemetry_topics++] = copy;
 			return TWIN_OK;
 		}
-		case OPT_ID_FROM:
-			if (!strcasecmp(value, "client_id")) {
-				cfg->telemetry_id_from = TWIN_ID_FROM_CLIENT_ID;
-			} else if (!strcasecmp(value, "username")) {
-				cfg->telemetry_id_from = TWIN_ID_FROM_USERNAME;
-			} else {
-				return twin_fail(err, TWIN_ERR_CONFIG,
-						"plugin_opt_%s: '%s' is not client_id or username", o->name, value);
+		case OPT_CHOICE: {
+			char words[80] = "";
+			for (int i = 0; o->choices[i]; i++) {
+				if (!strcasecmp(value, o->choices[i])) {
+					*(int *)field = i;
+					return TWIN_OK;
+				}
+				size_t used = strlen(words);
+				snprintf(words + used, sizeof(words) - used, "%s%s", i ? ", " : "", o->choices[i]);
 			}
-			return TWIN_OK;
+			return twin_fail(err, TWIN_ERR_CONFIG, "plugin_opt_%s: '%s' is not one of %s", o->name,
+					value, words);
+		}
 		case OPT_GATEWAY:
 			if (!twin_topic_gateway_valid(value)) {
 				return twin_fail(err, TWIN_ERR_CONFIG,

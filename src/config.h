@@ -12,6 +12,13 @@
 /* Where a telemetry pattern without a '+' level takes the twin id from. */
 enum twin_id_source { TWIN_ID_FROM_CLIENT_ID, TWIN_ID_FROM_USERNAME };
 
+/* Who decides a check on a topic that is not the plugin's, when no other ACL does (see plugin/on_acl.c). */
+enum twin_acl_fallback {
+	TWIN_ACL_FALLBACK_AUTO,  /* allow, unless another plugin is loaded: then leave it to that plugin */
+	TWIN_ACL_FALLBACK_ALLOW, /* allow, as Mosquitto does without any ACL */
+	TWIN_ACL_FALLBACK_DEFER, /* leave it to the other plugins (Mosquitto denies if they all pass) */
+};
+
 struct twin_config {
 	char *db_path;
 	char *telemetry_topics[TWIN_MAX_TELEMETRY_TOPICS]; /* each plugin_opt_telemetry_topic line, in order */
@@ -36,6 +43,7 @@ struct twin_config {
 	char *metrics_file;              /* Prometheus text file rewritten every report, or NULL */
 	bool aws_shadow;                 /* the AWS Device Shadow front ($aws/things/...) */
 	bool azure_twin;                 /* the Azure IoT Hub device twin front ($iothub/twin/...) */
+	enum twin_acl_fallback acl_fallback;
 };
 
 /* Fills cfg with defaults, then applies each key/value pair. Unknown keys and invalid values fail with

@@ -128,6 +128,15 @@ void twin_engine_classify(struct twin_engine *e, const char *topic, struct twin_
 	twin_topic_classify(&e->topics, topic, strlen(topic), m);
 }
 
+bool twin_engine_refuses_write(struct twin_engine *e, const char *topic)
+{
+	if (!twin_topic_owned(&e->topics, topic, strlen(topic))) {
+		return false;
+	}
+	twin_metric_add(&e->metrics, publishes_refused, 1);
+	return true;
+}
+
 /* Milliseconds of a clock that never jumps: CLOCK_MONOTONIC for rate limits, its cheaper coarse variant
  * where 1-4 ms of resolution is plenty (the report timer, checked on every broker loop pass). */
 static int64_t clock_ms(clockid_t clock)

@@ -31,6 +31,8 @@ enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *
 void twin_engine_close(struct twin_engine *e);
 
 void twin_engine_classify(struct twin_engine *e, const char *topic, struct twin_topic_match *m);
+/* True, and counted, when topic is the plugin's own, which no client may publish on (twin_topic_owned). */
+bool twin_engine_refuses_write(struct twin_engine *e, const char *topic);
 /* Telemetry on a pattern: the twin id is the topic's '+' level, else the client id or username
  * (telemetry_id_from). */
 void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match *m,

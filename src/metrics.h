@@ -32,6 +32,7 @@
 	X(answers_503)                                                                                 \
 	X(answers_507)                                                                                 \
 	X(twins_refused)                                                                               \
+	X(publishes_refused)                                                                           \
 	X(commits)                                                                                     \
 	X(commit_failures)                                                                             \
 	X(store_full)                                                                                  \

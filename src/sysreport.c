@@ -23,6 +23,7 @@ static const struct {
 	{"requests_failed", "Answers with a status other than 200."},
 	{"requests_rate_limited", "Requests answered 429."},
 	{"twins_refused", "New twins not created because max_twins twins exist."},
+	{"publishes_refused", "Publishes and Wills by clients on the plugin's own topics, refused."},
 	{"commits", "LMDB write transactions committed."},
 	{"commit_failures", "LMDB commits that failed."},
 	{"store_full", "Writes refused because the map reached map_size_max."},

@@ -264,3 +264,32 @@ bool twin_topic_id_valid(const char *id, size_t len, struct twin_error *err)
 	}
 	return true;
 }
+
+static bool is_answer_level(const char *level, size_t len)
+{
+	return (len == 8 && !memcmp(level, "accepted", 8)) || (len == 8 && !memcmp(level, "rejected", 8));
+}
+
+/* devices/{id}/desired, where the plugin pushes each twin's delta */
+static bool is_desired_push(const char *topic, size_t len)
+{
+	static const char prefix[] = "devices/", suffix[] = "/desired";
+	const size_t plen = sizeof(prefix) - 1, slen = sizeof(suffix) - 1;
+	if (len <= plen + slen || memcmp(topic, prefix, plen) || memcmp(topic + len - slen, suffix, slen)) {
+		return false;
+	}
+	return memchr(topic + plen, '/', len - plen - slen) == NULL;
+}
+
+bool twin_topic_owned(const struct twin_topic_set *s, const char *topic, size_t topic_len)
+{
+	struct twin_topic_match m;
+	twin_topic_classify(s, topic, topic_len, &m);
+	if (m.route == TWIN_ROUTE_RESERVED) {
+		return true;
+	}
+	if (m.route == TWIN_ROUTE_REQUEST && m.front == TWIN_FRONT_NATIVE && m.id) {
+		return is_answer_level(m.verb_name, m.verb_len); /* $twin/search/accepted, $twin/stats/rejected */
+	}
+	return is_desired_push(topic, topic_len);
+}

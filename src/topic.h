@@ -85,6 +85,11 @@ void twin_topic_set_free(struct twin_topic_set *s);
 void twin_topic_classify(const struct twin_topic_set *s, const char *topic, size_t topic_len,
 		struct twin_topic_match *m);
 
+/* True when only the plugin may publish on topic: its answers and events, the v3.1.1 answer topics of
+ * $twin/stats and $twin/search, devices/{id}/desired, and the answer and push topics of the switched-on
+ * fronts. Requests are not the plugin's: they are written by clients. */
+bool twin_topic_owned(const struct twin_topic_set *s, const char *topic, size_t topic_len);
+
 /* An id is one topic level: 1..TWIN_MAX_ID_LEN bytes of valid UTF-8 without '/', '+', '#' or NUL.
  * On failure err says why. */
 bool twin_topic_id_valid(const char *id, size_t len, struct twin_error *err);

@@ -3,7 +3,7 @@ from clients import Device, publish_as, uniq, wait_until
 
 KEYS = {"twins", "telemetry_received", "telemetry_applied", "telemetry_unchanged",
         "telemetry_invalid", "telemetry_dropped", "telemetry_rate_limited", "requests",
-        "requests_failed", "requests_rate_limited", "twins_refused", "commits",
+        "requests_failed", "requests_rate_limited", "twins_refused", "publishes_refused", "commits",
         "requests_get", "requests_update", "requests_delete", "requests_history", "requests_search",
         "requests_stats", "answers_200", "answers_400", "answers_404", "answers_409", "answers_413",
         "answers_429", "answers_500", "answers_503", "answers_507",

@@ -60,7 +60,13 @@ TEST(config_should_collect_telemetry_patterns_and_ingest_options)
 	CHECK_STR(cfg.gateway_topic, "v1/gateway/telemetry");
 	twin_config_free(&cfg);
 	CHECK_INT(parse(&cfg, "telemetry_id_from", "clientid", &err), TWIN_ERR_CONFIG);
-	CHECK_CONTAINS(err.msg, "plugin_opt_telemetry_id_from");
+	CHECK_CONTAINS(err.msg, "plugin_opt_telemetry_id_from: 'clientid' is not one of client_id, username");
+	twin_config_free(&cfg);
+	CHECK_INT(parse(&cfg, "acl_fallback", "DEFER", &err), TWIN_OK);
+	CHECK_INT(cfg.acl_fallback, TWIN_ACL_FALLBACK_DEFER);
+	twin_config_free(&cfg);
+	CHECK_INT(parse(&cfg, "acl_fallback", "deny", &err), TWIN_ERR_CONFIG);
+	CHECK_CONTAINS(err.msg, "plugin_opt_acl_fallback: 'deny' is not one of auto, allow, defer");
 	twin_config_free(&cfg);
 	CHECK_INT(parse(&cfg, "gateway_topic", "v1/gateway/+", &err), TWIN_ERR_CONFIG);
 	CHECK_CONTAINS(err.msg, "plugin_opt_gateway_topic");

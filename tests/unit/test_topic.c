@@ -192,3 +192,43 @@ TEST(topic_should_validate_ids)
 	CHECK(!twin_topic_id_valid("\xc0\xaf", 2, &err));     /* overlong */
 	CHECK(!twin_topic_id_valid("\xe2\x82", 2, &err));     /* truncated */
 }
+
+static bool owned(const char *topic)
+{
+	struct twin_topic_set s;
+	const char *patterns[] = {"devices/+/telemetry"};
+	if (twin_topic_set_compile(&s, patterns, 1, NULL) != TWIN_OK) {
+		return false;
+	}
+	s.aws = s.azure = true;
+	bool r = twin_topic_owned(&s, topic, strlen(topic));
+	twin_topic_set_free(&s);
+	return r;
+}
+
+TEST(topic_should_know_which_topics_only_the_plugin_publishes_on)
+{
+	CHECK(owned("$twin/rack-1/events"));
+	CHECK(owned("$twin/rack-1/get/accepted"));
+	CHECK(owned("$twin/rack-1/update/rejected"));
+	CHECK(owned("$twin/search/accepted"));
+	CHECK(owned("$twin/stats/rejected"));
+	CHECK(owned("$twin"));
+	CHECK(owned("devices/rack-1/desired"));
+	CHECK(owned("$aws/things/rack-1/shadow/update/delta"));
+	CHECK(owned("$aws/things/rack-1/shadow/name/s/get/accepted"));
+	CHECK(owned("$iothub/twin/res/200/?$rid=1"));
+	CHECK(owned("$iothub/twin/PATCH/properties/desired/?$version=2"));
+	/* requests, telemetry and other topics are the clients' */
+	CHECK(!owned("$twin/rack-1/get"));
+	CHECK(!owned("$twin/rack-1/update"));
+	CHECK(!owned("$twin/search"));
+	CHECK(!owned("$twin/stats"));
+	CHECK(!owned("devices/rack-1/telemetry"));
+	CHECK(!owned("devices/a/b/desired"));
+	CHECK(!owned("devices//desired"));
+	CHECK(!owned("other/desired"));
+	CHECK(!owned("$aws/things/rack-1/shadow/update"));
+	CHECK(!owned("$iothub/twin/PATCH/properties/reported/?$rid=4"));
+	CHECK(!owned("$SYS/broker/uptime"));
+}
