@@ -30,8 +30,10 @@ struct twin_config {
 	int64_t commit_interval_ms;
 	size_t max_twin_bytes;
 	int max_depth;
+	int64_t max_readings; /* readings in one telemetry message (an array of them) */
 	bool retain_desired;
-	size_t queue_size;
+	size_t queue_size;  /* entries waiting for the writer: twins with telemetry waiting, and requests */
+	size_t queue_bytes; /* bytes of messages waiting for the writer */
 	bool events;
 	int history_max;
 	int64_t history_max_age_s;

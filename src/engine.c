@@ -76,7 +76,7 @@ enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *
 		free(e);
 		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 	}
-	twin_opq_init(&e->in, cfg->queue_size);
+	twin_opq_init(&e->in, cfg->queue_size, cfg->queue_bytes);
 	twin_outq_init(&e->out);
 	if ((rc = twin_topic_set_compile(&e->topics, (const char *const *)cfg->telemetry_topics,
 				 cfg->n_telemetry_topics, cfg->gateway_topic)) != TWIN_OK) {
@@ -487,7 +487,7 @@ static void snapshot(struct twin_engine *e, struct twin_stats_snapshot *s)
 		twin_store_read_end(e->store);
 	}
 	pthread_mutex_lock(&e->in.lock);
-	size_t depth = e->in.count;
+	size_t depth = e->in.messages;
 	pthread_mutex_unlock(&e->in.lock);
 	s->n = 0;
 	twin_stats_add(s, "twins", (int64_t)twins, false);

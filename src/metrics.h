@@ -10,6 +10,7 @@
 	X(telemetry_received)                                                                          \
 	X(telemetry_applied)                                                                           \
 	X(telemetry_unchanged)                                                                         \
+	X(telemetry_merged)                                                                            \
 	X(telemetry_invalid)                                                                           \
 	X(telemetry_dropped)                                                                           \
 	X(telemetry_rate_limited)                                                                      \

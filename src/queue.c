@@ -1,6 +1,6 @@
 /* queue.c - operations and outbound messages, and the two queues between the threads (see queue.h).
- * Mutex + condition variable: the broker thread pays one uncontended lock per push; the writer takes the
- * whole list at once. The writer is signalled only when it has to act (queue was empty, a request
+ * Mutex + condition variable: the broker thread pays one uncontended lock (and for telemetry one hash
+ * lookup of its twin's open entry) per push; the writer detaches up to a batch of entries at once. The writer is signalled only when it has to act (queue was empty, a request
  * arrived, or the queue is half full), not per telemetry message. */
 #include "queue.h"
 
@@ -17,15 +17,9 @@ struct twin_op *twin_op_new_at(enum twin_op_kind kind, const char *id, size_t id
 	if (!op) {
 		return NULL;
 	}
-	op->next = NULL;
+	memset(op, 0, sizeof(*op));
 	op->kind = kind;
-	op->seq = 0;
-	op->ts = 0;
 	op->route = route;
-	op->answer = NULL;
-	op->events.head = op->events.tail = NULL;
-	op->verb = 0;
-	op->oversize = 0;
 	op->id = op->data;
 	op->id_len = id_len;
 	memcpy(op->id, id, id_len);
@@ -42,6 +36,8 @@ struct twin_op *twin_op_new_at(enum twin_op_kind kind, const char *id, size_t id
 		memcpy(op->payload, payload, payload_len);
 	}
 	op->payload[payload_len] = '\0';
+	op->group_msgs = 1;
+	op->group_bytes = twin_op_bytes(op);
 	return op;
 }
 
@@ -66,12 +62,19 @@ void twin_route_free(struct twin_route *r)
 
 void twin_op_free(struct twin_op *op)
 {
-	if (op) {
+	while (op) {
+		struct twin_op *more = op->more;
 		twin_route_free(op->route);
 		twin_out_free(op->answer);
 		twin_out_list_free(&op->events);
 		free(op);
+		op = more;
 	}
+}
+
+size_t twin_op_bytes(const struct twin_op *op)
+{
+	return sizeof(*op) + op->id_len + op->path_len + op->payload_len + 3;
 }
 
 struct twin_out *twin_out_publish(const char *target, const char *topic, const void *payload,
@@ -129,6 +132,21 @@ void twin_out_free(struct twin_out *o)
 	}
 }
 
+void twin_out_list_truncate(struct twin_out_list *l, struct twin_out *keep)
+{
+	struct twin_out_list rest = {keep ? keep->next : l->head, keep ? l->tail : NULL};
+	if (!rest.head) {
+		return;
+	}
+	if (keep) {
+		keep->next = NULL;
+		l->tail = keep;
+	} else {
+		l->head = l->tail = NULL;
+	}
+	twin_out_list_free(&rest);
+}
+
 void twin_out_list_add(struct twin_out_list *l, struct twin_out *o)
 {
 	if (!o) {
@@ -166,16 +184,18 @@ void twin_out_list_free(struct twin_out_list *l)
 	l->head = l->tail = NULL;
 }
 
-void twin_opq_init(struct twin_opq *q, size_t cap)
+void twin_opq_init(struct twin_opq *q, size_t cap, size_t bytes_cap)
 {
 	memset(q, 0, sizeof(*q));
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->cond, NULL);
 	q->cap = cap;
+	q->bytes_cap = bytes_cap;
 }
 
 void twin_opq_destroy(struct twin_opq *q)
 {
+	HASH_CLEAR(hh, q->open);
 	while (q->head) {
 		struct twin_op *next = q->head->next;
 		twin_op_free(q->head);
@@ -185,15 +205,35 @@ void twin_opq_destroy(struct twin_opq *q)
 	pthread_mutex_destroy(&q->lock);
 }
 
-enum twin_rc twin_opq_push(struct twin_opq *q, struct twin_op *op, int64_t now_ms)
+static void close_entry(struct twin_opq *q, struct twin_op *entry)
 {
-	bool wake;
-	pthread_mutex_lock(&q->lock);
-	if (q->count >= q->cap || q->stop) {
-		pthread_mutex_unlock(&q->lock);
-		return TWIN_ERR_BUSY;
+	if (entry->open) {
+		HASH_DEL(q->open, entry);
+		entry->open = false;
+	}
+}
+
+/* The open telemetry entry of twin id, or NULL; one of an older generation is closed on the way. */
+static struct twin_op *open_entry(struct twin_opq *q, const char *id, size_t id_len)
+{
+	struct twin_op *entry = NULL;
+	HASH_FIND(hh, q->open, id, id_len, entry);
+	if (entry && entry->slot_gen != q->slot_gen) {
+		close_entry(q, entry);
+		entry = NULL;
+	}
+	return entry;
+}
+
+/* Adds op to the FIFO as an entry of its own. False when cap entries are queued. */
+static bool add_entry(struct twin_opq *q, struct twin_op *op, size_t bytes, int64_t now_ms)
+{
+	if (q->count >= q->cap) {
+		return false;
 	}
 	op->next = NULL;
+	op->group_msgs = 1;
+	op->group_bytes = bytes;
 	if (q->tail) {
 		q->tail->next = op;
 	} else {
@@ -202,8 +242,52 @@ enum twin_rc twin_opq_push(struct twin_opq *q, struct twin_op *op, int64_t now_m
 	}
 	q->tail = op;
 	q->count++;
+	if (op->kind == TWIN_OP_TELEMETRY) {
+		op->slot_gen = q->slot_gen;
+		op->open = true;
+		HASH_ADD_KEYPTR(hh, q->open, op->id, op->id_len, op);
+		op->open = op->hh.tbl != NULL; /* no memory for the table: the entry just stays closed */
+	}
+	return true;
+}
+
+enum twin_rc twin_opq_push(struct twin_opq *q, struct twin_op *op, int64_t now_ms)
+{
+	size_t bytes = twin_op_bytes(op);
+	pthread_mutex_lock(&q->lock);
+	if (q->stop || q->bytes + bytes > q->bytes_cap) {
+		pthread_mutex_unlock(&q->lock);
+		return TWIN_ERR_BUSY;
+	}
+	struct twin_op *entry = NULL;
+	if (op->kind == TWIN_OP_TELEMETRY) {
+		entry = open_entry(q, op->id, op->id_len);
+	} else if (op->kind == TWIN_OP_GATEWAY) {
+		q->slot_gen++; /* its parts may be for any twin: later telemetry queues after it */
+	} else if (op->kind != TWIN_OP_BARRIER && (entry = open_entry(q, op->id, op->id_len)) != NULL) {
+		close_entry(q, entry); /* telemetry after this request queues after it */
+		entry = NULL;
+	}
+	if (entry) {
+		op->next = NULL;
+		if (entry->more_tail) {
+			entry->more_tail->more = op;
+		} else {
+			entry->more = op;
+		}
+		entry->more_tail = op;
+		entry->group_msgs++;
+		entry->group_bytes += bytes;
+	} else if (!add_entry(q, op, bytes, now_ms)) {
+		pthread_mutex_unlock(&q->lock);
+		return TWIN_ERR_BUSY;
+	}
+	q->messages++;
+	q->bytes += bytes;
+	q->last_seq = op->seq;
 	bool request = op->kind != TWIN_OP_TELEMETRY && op->kind != TWIN_OP_GATEWAY;
-	wake = q->count == 1 || (request && !q->urgent) || q->count == q->cap / 2;
+	bool wake = q->messages == 1 || (request && !q->urgent) || q->count == q->cap / 2 ||
+			(q->bytes >= q->bytes_cap / 2 && q->bytes - bytes < q->bytes_cap / 2);
 	if (request) {
 		q->urgent = true;
 	}
@@ -212,6 +296,34 @@ enum twin_rc twin_opq_push(struct twin_opq *q, struct twin_op *op, int64_t now_m
 		pthread_cond_signal(&q->cond);
 	}
 	return TWIN_OK;
+}
+
+struct twin_op *twin_opq_detach_locked(struct twin_opq *q, size_t max, uint64_t *done, size_t *msgs)
+{
+	struct twin_op *first = q->head, *last = NULL;
+	size_t n = 0;
+	*msgs = 0;
+	for (struct twin_op *e = first; e && n < max; e = e->next) {
+		close_entry(q, e);
+		*msgs += e->group_msgs;
+		q->bytes -= e->group_bytes;
+		last = e;
+		n++;
+	}
+	if (!last) {
+		*done = q->last_seq;
+		return NULL;
+	}
+	q->head = last->next;
+	last->next = NULL;
+	q->count -= n;
+	q->messages -= *msgs;
+	if (!q->head) {
+		q->tail = NULL;
+	}
+	/* a message joined an entry older than itself: everything before the first entry left behind is out */
+	*done = q->head ? q->head->seq - 1 : q->last_seq;
+	return first;
 }
 
 void twin_opq_stop(struct twin_opq *q)

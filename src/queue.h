@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <uthash.h>
 
 #include "twin_common.h"
 
@@ -56,9 +57,18 @@ struct twin_out_list {
 void twin_out_list_add(struct twin_out_list *l, struct twin_out *o);
 void twin_out_list_concat(struct twin_out_list *l, struct twin_out_list *more);
 void twin_out_list_free(struct twin_out_list *l);
+/* Frees every message after keep (NULL: all of them), which becomes the tail. */
+void twin_out_list_truncate(struct twin_out_list *l, struct twin_out *keep);
 
 struct twin_op {
 	struct twin_op *next;
+	/* Telemetry only: later messages of the same twin that arrived while this one waited, in arrival order.
+	 * The writer applies them together as one change of the twin (one version, one event). */
+	struct twin_op *more, *more_tail;
+	size_t group_msgs, group_bytes; /* this op and its `more` chain: messages and queue bytes */
+	UT_hash_handle hh;              /* the queue's open telemetry entries, by id */
+	uint64_t slot_gen;              /* the queue's generation when it opened (see twin_opq) */
+	bool open;                      /* in the queue's open entries */
 	enum twin_op_kind kind;
 	uint64_t seq;
 	int64_t ts;
@@ -88,19 +98,36 @@ struct twin_out *twin_out_log(enum twin_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void twin_out_free(struct twin_out *o);
 
-/* Operations, broker -> writer. Bounded: push fails with TWIN_ERR_BUSY when full. */
+/* Operations, broker -> writer: a FIFO of entries, where a telemetry message for a twin that already has
+ * telemetry waiting (and no request queued after it) joins that entry instead of taking a new one. So
+ * under a backlog the entries are bounded by the twins with pending changes, not by the messages, and the
+ * writer does one twin's work once for all its waiting messages. A request closes its twin's entry
+ * (telemetry after it queues after it); a gateway batch closes every entry (it may touch any twin).
+ * Bounded twice: at most cap entries, and at most bytes_cap bytes of queued messages; past either, push
+ * fails with TWIN_ERR_BUSY. */
 struct twin_opq {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct twin_op *head, *tail;
-	size_t count, cap;
+	size_t count, cap;        /* entries */
+	size_t messages;          /* messages, coalesced ones included */
+	size_t bytes, bytes_cap;  /* what the queued messages take */
+	struct twin_op *open;     /* uthash by id: telemetry entries later messages of their twin may join */
+	uint64_t slot_gen;        /* bumped by a gateway batch: open entries of older generations are closed */
+	uint64_t last_seq;        /* the seq of the newest message pushed */
 	int64_t oldest_ms; /* arrival of the oldest queued op */
 	bool urgent;       /* a request is queued: commit without waiting for the interval */
 	bool stop;
 };
-void twin_opq_init(struct twin_opq *q, size_t cap);
+void twin_opq_init(struct twin_opq *q, size_t cap, size_t bytes_cap);
 void twin_opq_destroy(struct twin_opq *q);
+/* The bytes a queued op accounts for. */
+size_t twin_op_bytes(const struct twin_op *op);
 enum twin_rc twin_opq_push(struct twin_opq *q, struct twin_op *op, int64_t now_ms);
+/* With the lock held: detaches up to max entries from the head. *done receives the newest seq such that
+ * every message with a seq up to it is in the detached entries (or was detached before), *msgs their
+ * message count. */
+struct twin_op *twin_opq_detach_locked(struct twin_opq *q, size_t max, uint64_t *done, size_t *msgs);
 void twin_opq_stop(struct twin_opq *q);
 /* Asks the writer to commit what is queued now, without waiting for the commit interval. */
 void twin_opq_hurry(struct twin_opq *q);

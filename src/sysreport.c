@@ -16,6 +16,7 @@ static const struct {
 	{"telemetry_received", "Telemetry messages seen on the ingest topic."},
 	{"telemetry_applied", "Telemetry messages that changed a twin."},
 	{"telemetry_unchanged", "Telemetry messages that changed nothing."},
+	{"telemetry_merged", "Telemetry messages applied together with others of their twin, as one version."},
 	{"telemetry_invalid", "Telemetry payloads that are not JSON objects, too big or too deep."},
 	{"telemetry_dropped", "Telemetry lost: queue full, store unwritable or max_twins reached."},
 	{"telemetry_rate_limited", "Telemetry over its device's telemetry_rate that never reached the twin."},

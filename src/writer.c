@@ -75,6 +75,7 @@ struct entry {
 struct batch {
 	struct entry *entries;
 	uint64_t applied, unchanged, invalid, dropped, failed, refused;
+	uint64_t merged; /* telemetry messages applied together with others of their twin */
 	int64_t twins; /* how many twins exist once this batch commits */
 };
 
@@ -291,94 +292,153 @@ static void add_event(struct twin_writer *w, struct twin_out_list *list, const c
 }
 
 /* Telemetry that could not be applied is reported as an event of its twin too. */
-static void add_error_event(struct twin_writer *w, struct twin_op *op, const char *id,
-		const char *error)
+static void add_error_event(struct twin_writer *w, struct twin_out_list *events, const char *id,
+		int64_t ts, const char *error)
 {
 	struct twin_buf *b = &w->scratch;
-	if (w->d.cfg->events && event_begin(w, id, op->ts, -1, "error") &&
+	if (w->d.cfg->events && event_begin(w, id, ts, -1, "error") &&
 			twin_buf_put(b, ",\"error\":", 9) && twin_json_write_string(b, error) &&
 			twin_buf_put(b, "}", 1)) {
-		twin_out_list_add(&op->events, event_message(id, strlen(id), b));
+		twin_out_list_add(events, event_message(id, strlen(id), b));
 	}
 }
 
 /* ---- applying operations ---- */
 
-/* Telemetry for twin id that cannot be applied: counted, logged, and an error event of that twin. */
-static void telemetry_invalid(struct twin_writer *w, struct batch *b, struct twin_op *op,
-		const char *id, const char *why)
+/* Telemetry for twin id, arrived at ts, that cannot be applied: counted, logged, and an error event of that
+ * twin (added to events). */
+static void telemetry_invalid(struct twin_writer *w, struct batch *b, struct twin_out_list *events,
+		const char *id, int64_t ts, const char *why)
 {
 	b->invalid++;
 	wlog(w, LOG_INVALID, TWIN_LOG_WARNING, "telemetry for '%s' ignored: %s", id, why);
 	char error[TWIN_ERRMSG_LEN + 32];
 	snprintf(error, sizeof(error), "telemetry ignored: %s", why);
-	add_error_event(w, op, id, error);
+	add_error_event(w, events, id, ts, error);
 }
 
-/* Applies one device's readings to twin id (NUL-terminated), in order: each reading that changes
- * something is one version and one event, at the reading's ts (metadata, updated, the event; created
- * when it creates the twin); lastSeen is the arrival. patch_len bounds the readings' JSON size. If the
- * twin would grow over max_twin_bytes, none of them is applied. Counted once per device. */
-static void apply_readings(struct twin_writer *w, struct batch *b, struct twin_op *op,
-		const char *id, size_t id_len, const struct twin_readings *rs, size_t patch_len)
+/* ---- telemetry: one change per twin for all its waiting messages ---- */
+
+/* A twin's telemetry being applied as one change: one version, one event, whatever the number of
+ * messages and readings; each leaf keeps the ts of its own last change. */
+struct telemetry_change {
+	struct entry *e;
+	struct size_guard g;
+	struct changes c;
+	bool created;    /* the change creates the twin */
+	bool changed;    /* some reading changed a leaf */
+	int64_t last_ts; /* the ts of the last reading that changed something (or created the twin) */
+};
+
+/* Starts a change of twin id whose first reading is at first_ts; patch_len bounds the JSON size of all the
+ * readings to come. False (counted, logged) when the twin cannot take telemetry now. */
+static bool change_begin(struct twin_writer *w, struct batch *b, const char *id, size_t id_len,
+		int64_t first_ts, size_t patch_len, size_t msgs, struct telemetry_change *tc)
 {
 	const struct twin_config *cfg = w->d.cfg;
-	struct size_guard g;
-	struct entry *e = get_entry(w, b, id, id_len);
+	memset(tc, 0, sizeof(*tc));
+	struct entry *e = tc->e = get_entry(w, b, id, id_len);
 	if (e && !e->broken && !may_create(w, b, e)) {
-		b->dropped++;
+		b->dropped += msgs;
 		b->refused++;
 		wlog(w, LOG_LIMIT, TWIN_LOG_WARNING,
 				"telemetry for new twin '%s' dropped: max_twins=%lld twins exist; delete twins or "
 				"raise plugin_opt_max_twins", id, (long long)cfg->max_twins);
-		return;
+		return false;
 	}
-	if (!e || e->broken || !ensure_doc(e, rs->r[0].ts) || !guard_begin(w, e, patch_len, &g)) {
-		b->dropped++;
+	if (!e || e->broken || !ensure_doc(e, first_ts) || !guard_begin(w, e, patch_len, &tc->g)) {
+		b->dropped += msgs;
 		wlog(w, LOG_BROKEN, TWIN_LOG_ERR,
 				"telemetry for '%s' dropped: the stored twin is unreadable or memory ran out", id);
-		return;
+		return false;
 	}
-	bool created = e->fresh, changed = false;
-	struct twin_out_list events = {0};
+	tc->created = e->fresh;
+	tc->last_ts = first_ts;
+	changes_init(w, &tc->c, 1u << TWIN_SEC_REPORTED);
+	return true;
+}
+
+/* Merges readings into the change, in order. Returns the leaves they changed, -1 when memory ran out. */
+static int change_apply(struct telemetry_change *tc, const struct twin_readings *rs)
+{
+	int total = 0;
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct twin_reading *r = &rs->r[i];
-		struct changes c;
-		changes_init(w, &c, 1u << TWIN_SEC_REPORTED);
-		int n = twin_doc_patch(e->doc, TWIN_SEC_REPORTED, r->patch, r->ts, c.sections[TWIN_SEC_REPORTED]);
-		bool bump = n > 0 || e->fresh;
-		if (n < 0 || (bump && twin_doc_bump(e->doc, 1u << TWIN_SEC_REPORTED, r->ts) < 0)) {
-			changes_free(&c);
-			guard_cancel(e, &g);
-			e->fresh = created;
-			twin_out_list_free(&events);
-			b->dropped++;
-			return;
+		int n = twin_doc_patch(tc->e->doc, TWIN_SEC_REPORTED, r->patch, r->ts,
+				tc->c.sections[TWIN_SEC_REPORTED]);
+		if (n < 0) {
+			return -1;
 		}
-		if (bump) {
-			add_event(w, &events, id, r->ts, e->fresh ? "created" : "updated",
-					twin_doc_version(e->doc), &c);
-			e->fresh = false;
-			changed = true;
+		if (n > 0) {
+			tc->last_ts = r->ts;
+			tc->changed = true;
+			total += n;
 		}
-		changes_free(&c);
 	}
-	twin_doc_seen(e->doc, op->ts);
-	size_t too_big = guard_end(w, e, &g);
+	return total;
+}
+
+static void change_cancel(struct telemetry_change *tc)
+{
+	changes_free(&tc->c);
+	guard_cancel(tc->e, &tc->g);
+	tc->e->fresh = tc->created;
+}
+
+/* Ends the change: the version bump, lastSeen (seen), the size limit and the event, added to events.
+ * Returns 0 when done, else the size the twin would have had (then nothing of it is kept). */
+static size_t change_end(struct twin_writer *w, struct batch *b, const char *id,
+		struct telemetry_change *tc, int64_t seen, struct twin_out_list *events)
+{
+	struct entry *e = tc->e;
+	bool bump = tc->changed || tc->created;
+	if (bump && twin_doc_bump(e->doc, 1u << TWIN_SEC_REPORTED, tc->last_ts) < 0) {
+		change_cancel(tc);
+		return SIZE_MAX;
+	}
+	twin_doc_seen(e->doc, seen);
+	size_t too_big = guard_end(w, e, &tc->g);
 	if (too_big) {
-		char why[128];
-		e->fresh = created;
-		twin_out_list_free(&events);
-		snprintf(why, sizeof(why), "the twin would be %zu bytes, over max_twin_bytes=%zu", too_big,
-				cfg->max_twin_bytes);
-		telemetry_invalid(w, b, op, id, why);
-		return;
+		changes_free(&tc->c);
+		e->fresh = tc->created;
+		return too_big;
 	}
 	e->dirty = true;
-	b->twins += created;
+	b->twins += tc->created;
+	if (bump) {
+		add_event(w, events, id, tc->last_ts, tc->created ? "created" : "updated",
+				twin_doc_version(e->doc), &tc->c);
+		e->fresh = false;
+	}
+	changes_free(&tc->c);
+	return 0;
+}
+
+/* Applies one device's readings (a gateway part) to twin id as one change. patch_len bounds their JSON
+ * size. Counted once per part. */
+static void apply_readings(struct twin_writer *w, struct batch *b, struct twin_op *op,
+		const char *id, size_t id_len, const struct twin_readings *rs, size_t patch_len)
+{
+	struct telemetry_change tc;
+	if (!change_begin(w, b, id, id_len, rs->r[0].ts, patch_len, 1, &tc)) {
+		return;
+	}
+	if (change_apply(&tc, rs) < 0) {
+		change_cancel(&tc);
+		b->dropped++;
+		return;
+	}
+	bool changed = tc.changed;
+	size_t too_big = change_end(w, b, id, &tc, op->ts, &op->events);
+	if (too_big) {
+		char why[128];
+		snprintf(why, sizeof(why), "the twin would be %zu bytes, over max_twin_bytes=%zu", too_big,
+				w->d.cfg->max_twin_bytes);
+		telemetry_invalid(w, b, &op->events, id, op->ts, why);
+		return;
+	}
 	if (changed) {
 		b->applied++;
-		twin_out_list_concat(&op->events, &events);
 	} else {
 		b->unchanged++;
 	}
@@ -392,47 +452,142 @@ static bool shallow_enough(const struct twin_op *op, int limit, int extra, bool 
 	return *exact || (limit >= 0 && twin_json_depth_within(op->payload, op->payload_len, limit + extra));
 }
 
-/* A telemetry message: a patch, readings with device timestamps, or a value at a sub-path. */
-static void apply_telemetry(struct twin_writer *w, struct batch *b, struct twin_op *op)
+/* The readings of one telemetry message m: a patch, readings with device timestamps, or a value at a
+ * sub-path (then in *one). Returns the parsed tree that owns them (the caller frees it), or NULL when m
+ * cannot be applied: then it is counted and reported (as an event of head's twin, in head's events). */
+static cJSON *read_message(struct twin_writer *w, struct batch *b, struct twin_op *head,
+		struct twin_op *m, struct twin_readings *one, const struct twin_readings **rs)
 {
 	struct twin_error err;
 	const struct twin_config *cfg = w->d.cfg;
-	int levels = op->path_len ? twin_ingest_path_levels(op->path, op->path_len) : 0;
+	char why[128];
+	if (m->oversize) { /* its payload was not copied */
+		snprintf(why, sizeof(why), "%zu bytes, over max_twin_bytes=%zu", m->oversize, cfg->max_twin_bytes);
+		telemetry_invalid(w, b, &head->events, head->id, m->ts, why);
+		return NULL;
+	}
+	int levels = m->path_len ? twin_ingest_path_levels(m->path, m->path_len) : 0;
 	int limit = cfg->max_depth - levels;
 	bool exact;
 	if (levels < 0) {
-		telemetry_invalid(w, b, op, op->id, "the topic's sub-path has an empty level");
-		return;
+		telemetry_invalid(w, b, &head->events, head->id, m->ts, "the topic's sub-path has an empty level");
+		return NULL;
 	}
-	if (!shallow_enough(op, limit, 2, &exact)) {
-		telemetry_invalid(w, b, op, op->id, "JSON nested deeper than max_depth");
-		return;
+	if (!shallow_enough(m, limit, 2, &exact)) {
+		telemetry_invalid(w, b, &head->events, head->id, m->ts, "JSON nested deeper than max_depth");
+		return NULL;
 	}
-	cJSON *root = twin_json_parse(op->payload, op->payload_len, &err);
+	cJSON *root = twin_json_parse(m->payload, m->payload_len, &err);
 	if (!root) {
-		telemetry_invalid(w, b, op, op->id, err.msg);
-		return;
+		telemetry_invalid(w, b, &head->events, head->id, m->ts, err.msg);
+		return NULL;
 	}
 	if (levels) {
-		struct twin_reading r = {0, NULL};
-		struct twin_readings one = {&r, 1, 1};
-		cJSON *patch = twin_ingest_path_patch(root, op->path, op->path_len, op->ts, limit, &r.ts, &err);
+		cJSON *patch = twin_ingest_path_patch(root, m->path, m->path_len, m->ts, limit, &one->r[0].ts, &err);
 		if (!patch) {
-			telemetry_invalid(w, b, op, op->id, err.msg);
-			return;
+			telemetry_invalid(w, b, &head->events, head->id, m->ts, err.msg);
+			return NULL;
 		}
-		r.patch = patch;
-		apply_readings(w, b, op, op->id, op->id_len, &one,
-				op->payload_len + op->path_len + 4 * (size_t)levels);
-		cJSON_Delete(patch);
+		one->r[0].patch = patch;
+		*rs = one;
+		return patch;
+	}
+	if (twin_ingest_readings(root, m->ts, exact ? -1 : limit, &w->readings, &err) != TWIN_OK) {
+		telemetry_invalid(w, b, &head->events, head->id, m->ts, err.msg);
+		cJSON_Delete(root);
+		return NULL;
+	}
+	if (w->readings.n > (size_t)cfg->max_readings) {
+		snprintf(why, sizeof(why), "%zu readings in one message, over max_readings=%lld", w->readings.n,
+				(long long)cfg->max_readings);
+		telemetry_invalid(w, b, &head->events, head->id, m->ts, why);
+		cJSON_Delete(root);
+		return NULL;
+	}
+	*rs = &w->readings;
+	return root;
+}
+
+/* Applies the first n messages of the chain from first (linked by `more`) to their twin as one change.
+ * Returns false, having applied nothing, when the result would be over max_twin_bytes and n > 1 (the
+ * caller then applies them one by one); a single message over it is reported instead. */
+static bool apply_run(struct twin_writer *w, struct batch *b, struct twin_op *head,
+		struct twin_op *first, size_t n)
+{
+	struct telemetry_change tc;
+	struct twin_reading one_reading = {0, NULL};
+	struct twin_readings one = {&one_reading, 1, 1};
+	struct twin_out_list events = {0};
+	uint64_t changed = 0, unchanged = 0, invalid_before = b->invalid;
+	struct twin_out *events_before = head->events.tail; /* error events of a run that is undone */
+	size_t patch_len = 0;
+	bool begun = false;
+	int64_t seen = 0;
+	struct twin_op *m = first;
+	for (size_t i = 0; i < n; i++, m = m->more) {
+		patch_len += m->payload_len + 5 * m->path_len; /* a level adds at most 4 bytes of nesting */
+	}
+	m = first;
+	for (size_t i = 0; i < n; i++, m = m->more) {
+		const struct twin_readings *rs = NULL;
+		cJSON *root = read_message(w, b, head, m, &one, &rs);
+		if (!root) {
+			continue;
+		}
+		if (!begun && !(begun = change_begin(w, b, head->id, head->id_len, rs->r[0].ts, patch_len,
+								 n - i, &tc))) {
+			cJSON_Delete(root);
+			return true; /* every message left is dropped (counted) */
+		}
+		int k = change_apply(&tc, rs);
+		cJSON_Delete(root);
+		if (k < 0) {
+			change_cancel(&tc);
+			b->dropped += changed + unchanged + (n - i);
+			return true;
+		}
+		changed += k > 0;
+		unchanged += k == 0;
+		seen = m->ts;
+	}
+	if (!begun) {
+		return true; /* every message was invalid (reported) */
+	}
+	size_t too_big = change_end(w, b, head->id, &tc, seen, &events);
+	if (too_big && n > 1) {
+		b->invalid = invalid_before; /* applied again one by one, and reported then */
+		twin_out_list_truncate(&head->events, events_before);
+		return false;
+	}
+	if (too_big) {
+		char why[128];
+		snprintf(why, sizeof(why), "the twin would be %zu bytes, over max_twin_bytes=%zu", too_big,
+				w->d.cfg->max_twin_bytes);
+		telemetry_invalid(w, b, &head->events, head->id, first->ts, why);
+		return true;
+	}
+	/* created with nothing in it counts as a change of the twin */
+	if (!changed && tc.created && unchanged) {
+		changed = 1;
+		unchanged--;
+	}
+	b->applied += changed;
+	b->unchanged += unchanged;
+	b->merged += changed + unchanged > 1 ? changed + unchanged : 0;
+	twin_out_list_concat(&head->events, &events);
+	return true;
+}
+
+/* A telemetry entry: its message and the later ones of the same twin that waited with it (op->more),
+ * applied as one change; when together they would be too big, one by one. */
+static void apply_telemetry(struct twin_writer *w, struct batch *b, struct twin_op *op)
+{
+	if (apply_run(w, b, op, op, op->group_msgs)) {
 		return;
 	}
-	if (twin_ingest_readings(root, op->ts, exact ? -1 : limit, &w->readings, &err) != TWIN_OK) {
-		telemetry_invalid(w, b, op, op->id, err.msg);
-	} else {
-		apply_readings(w, b, op, op->id, op->id_len, &w->readings, op->payload_len);
+	for (struct twin_op *m = op; m; m = m->more) {
+		apply_run(w, b, op, m, 1);
 	}
-	cJSON_Delete(root);
 }
 
 /* A gateway message that cannot be read at all: counted and logged; no twin to send an event to. */
@@ -471,7 +626,7 @@ static void apply_gateway(struct twin_writer *w, struct batch *b, struct twin_op
 			continue;
 		}
 		if (twin_ingest_readings(dev, op->ts, exact ? -1 : cfg->max_depth, &w->readings, &err)) {
-			telemetry_invalid(w, b, op, dev->string, err.msg);
+			telemetry_invalid(w, b, &op->events, dev->string, op->ts, err.msg);
 			continue;
 		}
 		w->scratch.len = 0; /* the part's size, for the twin size bound */
@@ -699,14 +854,10 @@ static void apply_delete(struct twin_writer *w, struct batch *b, struct twin_op 
 static void apply(struct twin_writer *w, struct batch *b, struct twin_op *op)
 {
 	char why[96];
-	if (op->oversize) { /* telemetry whose payload was not copied */
+	if (op->oversize && op->kind == TWIN_OP_GATEWAY) { /* a payload that was not copied */
 		snprintf(why, sizeof(why), "%zu bytes, over max_twin_bytes=%zu", op->oversize,
 				w->d.cfg->max_twin_bytes);
-		if (op->kind == TWIN_OP_GATEWAY) {
-			gateway_invalid(w, b, op, why);
-		} else {
-			telemetry_invalid(w, b, op, op->id, why);
-		}
+		gateway_invalid(w, b, op, why);
 		return;
 	}
 	switch (op->kind) {
@@ -870,7 +1021,8 @@ static void reset_batch(struct batch *b, struct twin_op *ops)
 	}
 }
 
-void twin_writer_process(struct twin_writer *w, struct twin_op *ops, struct twin_out_list *out)
+void twin_writer_process(struct twin_writer *w, struct twin_op *ops, uint64_t done,
+		struct twin_out_list *out)
 {
 	struct batch b = {0};
 	struct twin_error err = {.rc = TWIN_OK};
@@ -895,10 +1047,8 @@ void twin_writer_process(struct twin_writer *w, struct twin_op *ops, struct twin
 		wlog(w, LOG_FAILED, TWIN_LOG_ERR, "a batch of writes failed: %s", err.msg);
 		reset_batch(&b, ops);
 	}
-	uint64_t last_seq = 0;
 	for (struct twin_op *op = ops, *next; op; op = next) {
 		next = op->next;
-		last_seq = op->seq;
 		if (op->kind == TWIN_OP_BARRIER) {
 			struct twin_out *o = calloc(1, sizeof(*o));
 			if (o) {
@@ -909,7 +1059,7 @@ void twin_writer_process(struct twin_writer *w, struct twin_op *ops, struct twin
 				continue;
 			}
 		} else if (op->kind == TWIN_OP_TELEMETRY || op->kind == TWIN_OP_GATEWAY) {
-			b.dropped += rc != TWIN_OK;
+			b.dropped += rc != TWIN_OK ? op->group_msgs : 0;
 		} else if (rc != TWIN_OK) {
 			answer_error(&b, op, &err, NULL);
 		}
@@ -923,14 +1073,15 @@ void twin_writer_process(struct twin_writer *w, struct twin_op *ops, struct twin
 	}
 	twin_metric_add(m, telemetry_applied, b.applied);
 	twin_metric_add(m, telemetry_unchanged, b.unchanged);
+	twin_metric_add(m, telemetry_merged, b.merged);
 	twin_metric_add(m, telemetry_invalid, b.invalid);
 	twin_metric_add(m, telemetry_dropped, b.dropped);
 	twin_metric_add(m, requests_failed, b.failed);
 	twin_metric_add(m, twins_refused, b.refused);
 	free_entries(&b);
 	twin_out_list_concat(out, &w->logs);
-	if (last_seq) {
-		atomic_store_explicit(w->d.done_seq, last_seq, memory_order_release);
+	if (done) {
+		atomic_store_explicit(w->d.done_seq, done, memory_order_release);
 	}
 }
 
@@ -968,16 +1119,18 @@ static void deadline(struct timespec *ts, int64_t ms)
 	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
 }
 
-/* Takes the next batch; *taken is its length, *drained whether it emptied the queue. */
-static struct twin_op *wait_for_batch(struct twin_writer *w, size_t *taken, bool *drained)
+/* Takes the next batch; *taken is its message count, *done what it completes (see twin_opq_detach_locked),
+ * *drained whether it emptied the queue. */
+static struct twin_op *wait_for_batch(struct twin_writer *w, size_t *taken, uint64_t *done,
+		bool *drained)
 {
 	struct twin_opq *q = w->d.in;
-	struct twin_op *ops = NULL;
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
 		if (q->head) {
 			int64_t due = q->oldest_ms + w->d.cfg->commit_interval_ms;
-			if (q->urgent || q->stop || q->count >= q->cap / 2 || twin_now_ms() >= due) {
+			if (q->urgent || q->stop || q->count >= q->cap / 2 || q->bytes >= q->bytes_cap / 2 ||
+					twin_now_ms() >= due) {
 				break;
 			}
 			struct timespec ts;
@@ -989,27 +1142,12 @@ static struct twin_op *wait_for_batch(struct twin_writer *w, size_t *taken, bool
 			pthread_cond_wait(&q->cond, &q->lock);
 		}
 	}
-	/* at most BATCH_MAX ops per commit, so an answer never waits behind an unbounded batch */
-	ops = q->head;
-	struct twin_op *last = ops;
-	size_t n = 1;
-	while (last && last->next && n < BATCH_MAX) {
-		last = last->next;
-		n++;
-	}
-	if (last) {
-		q->head = last->next;
-		last->next = NULL;
-		q->count -= n;
-		if (!q->head) {
-			q->tail = NULL;
-		}
-	}
+	/* at most BATCH_MAX entries per commit, so an answer never waits behind an unbounded batch */
+	struct twin_op *ops = twin_opq_detach_locked(q, BATCH_MAX, done, taken);
 	q->urgent = q->head != NULL; /* a backlog: go on at once */
 	if (q->head) {
 		q->oldest_ms = q->head->ts;
 	}
-	*taken = last ? n : 0;
 	*drained = q->head == NULL;
 	pthread_mutex_unlock(&q->lock);
 	return ops;
@@ -1034,11 +1172,12 @@ static void *writer_main(void *arg)
 	struct twin_writer *w = arg;
 	struct twin_op *ops;
 	size_t n;
+	uint64_t done;
 	bool drained;
 	republish_desired(w);
-	while ((ops = wait_for_batch(w, &n, &drained)) != NULL) {
+	while ((ops = wait_for_batch(w, &n, &done, &drained)) != NULL) {
 		struct twin_out_list out = {0};
-		twin_writer_process(w, ops, &out);
+		twin_writer_process(w, ops, done, &out);
 		if (out.head) {
 			twin_outq_push(w->d.out, &out);
 			w->d.wake(w->d.wake_ctx);

@@ -27,9 +27,11 @@ enum twin_rc twin_writer_start(const struct twin_writer_deps *deps, struct twin_
 /* Drains the queue, commits what it held, and joins the thread. */
 void twin_writer_stop(struct twin_writer *w);
 
-/* One batch, synchronously (the thread's body; exposed for unit tests): applies ops, commits, appends
- * answers and device messages to out. Takes ownership of the ops. */
-void twin_writer_process(struct twin_writer *w, struct twin_op *ops, struct twin_out_list *out);
+/* One batch, synchronously (the thread's body; exposed for unit tests): applies ops (entries: a telemetry
+ * op carries the later messages of its twin in op->more), commits, appends answers and device messages to
+ * out, then publishes done as the new done_seq (0: leaves it). Takes ownership of the ops. */
+void twin_writer_process(struct twin_writer *w, struct twin_op *ops, uint64_t done,
+		struct twin_out_list *out);
 struct twin_writer *twin_writer_new(const struct twin_writer_deps *deps);
 void twin_writer_free(struct twin_writer *w);
 

@@ -261,7 +261,9 @@ def test_event_messages(broker, rr5):
     dev = Device(broker.port, tid)
     try:
         dev.telemetry({"t": 1, "o": {"a": 1, "b": [1, None]}})
+        rr5.twin(tid)  # applied before the next one: two changes
         dev.telemetry({"o": {"a": None}})
+        rr5.twin(tid)
         dev.telemetry(b"not json")
         dev.telemetry(nested(40))
         rr5.ok(f"$twin/{tid}/update", {"desired": {"f": 3}, "attributes": {"s": {"x": 1}}})

@@ -1,7 +1,7 @@
 """$twin/stats counters (README "Observability")."""
 from clients import Device, publish_as, uniq, wait_until
 
-KEYS = {"twins", "telemetry_received", "telemetry_applied", "telemetry_unchanged",
+KEYS = {"twins", "telemetry_received", "telemetry_applied", "telemetry_unchanged", "telemetry_merged",
         "telemetry_invalid", "telemetry_dropped", "telemetry_rate_limited", "requests",
         "requests_failed", "requests_rate_limited", "twins_refused", "publishes_refused", "commits",
         "requests_get", "requests_update", "requests_delete", "requests_history", "requests_search",

@@ -38,6 +38,7 @@ def test_merge_patch_nested_null_arrays(broker, rr5):
     try:
         d.telemetry({"a": {"x": 1, "y": 2}, "arr": [1, 2, 3], "s": "keep", "gone": True,
                      "obj": {"k": 1}})
+        rr5.twin(tid)  # applied before the next one: two changes
         d.telemetry({"a": {"y": None, "z": {"deep": 3}}, "arr": [4], "gone": None,
                      "obj": [9]})
         t = rr5.twin(tid)
@@ -61,6 +62,7 @@ def test_object_replaces_scalar_and_scalar_replaces_object(broker, rr5):
     d = Device(broker.port, tid)
     try:
         d.telemetry({"a": 1, "b": {"c": 1}})
+        rr5.twin(tid)  # applied (a get waits for it) before the next one: two changes
         d.telemetry({"a": {"n": 2}, "b": 7})
         t = rr5.twin(tid)
     finally:
@@ -222,7 +224,7 @@ def test_telemetry_delivered_byte_for_byte(broker, rr5):
     assert len(sub.on(tel(tid))) == len(payloads)
     t = rr5.twin(tid)
     assert t["reported"] == {"a": 1.5, "b": [1, 2], "unicode": "\u00e9\u2603"}
-    assert t["version"] == 2
+    assert t["version"] in (1, 2)  # two valid messages, one version if they waited together
 
 
 def test_retained_telemetry_stays_retained(broker, rr5):
@@ -344,8 +346,8 @@ def test_read_your_writes_same_connection(broker, rr5):
     for i in range(50):
         rr5.client.publish(tel(tid), {"n": i, "i%d" % (i % 5): i}, qos=0)
     t = rr5.twin(tid)
-    assert t["reported"]["n"] == 49
-    assert t["version"] == 50
+    assert t["reported"] == {"n": 49, "i0": 45, "i1": 46, "i2": 47, "i3": 48, "i4": 49}
+    assert 1 <= t["version"] <= 50  # messages that waited together are one version
 
 
 def test_read_does_not_wait_behind_a_telemetry_backlog(brokers):

@@ -73,7 +73,7 @@ static struct twin_out *run(struct fixture *f, struct twin_op *first, ...)
 			o->ts = 1000 + (int64_t)f->seq;
 		}
 	}
-	twin_writer_process(f->w, first, &out);
+	twin_writer_process(f->w, first, f->seq, &out);
 	return out.head;
 }
 
@@ -358,15 +358,14 @@ TEST(writer_should_apply_thingsboard_readings_at_their_device_ts)
 	struct twin_out *out = run(&f, arriving(op(TWIN_OP_TELEMETRY, "tb1",
 			"[{\"ts\":1763884800000,\"values\":{\"t\":1,\"h\":5}},{\"ts\":1763884810000,\"values\":{\"t\":2}},"
 			"{\"ts\":1763884820000,\"values\":{\"t\":2}}]")), NULL);
-	/* one version and one event per reading that changed something, each at its own ts */
-	CHECK_STR(out->payload, "{\"id\":\"tb1\",\"version\":1,\"ts\":1763884800000,\"type\":\"created\","
-							"\"reported\":{\"t\":1,\"h\":5}}");
-	CHECK_STR(out->next->payload, "{\"id\":\"tb1\",\"version\":2,\"ts\":1763884810000,\"type\":\"updated\","
-								  "\"reported\":{\"t\":2}}");
-	CHECK(out->next->next == NULL);
+	/* one message is one change: one version and one event with the last value of every leaf it changed,
+	 * at the ts of its last reading that changed something; each leaf keeps the ts of its own change */
+	CHECK_STR(out->payload, "{\"id\":\"tb1\",\"version\":1,\"ts\":1763884810000,\"type\":\"created\","
+							"\"reported\":{\"t\":2,\"h\":5}}");
+	CHECK(out->next == NULL);
 	free_outs(out);
 	cJSON *doc = stored(&f, "tb1");
-	CHECK_INT(twin_doc_version(doc), 2);
+	CHECK_INT(twin_doc_version(doc), 1);
 	CHECK_INT(member_int(doc, "created"), 1763884800000LL);
 	CHECK_INT(member_int(doc, "updated"), 1763884810000LL);
 	CHECK_INT(member_int(doc, "lastSeen"), NOW); /* the arrival */
@@ -382,6 +381,82 @@ TEST(writer_should_apply_thingsboard_readings_at_their_device_ts)
 	free_outs(out);
 	doc = stored(&f, "tb1");
 	CHECK_INT(member_int(doc, "reported/t"), 2);
+	CHECK_INT(f.metrics.telemetry_invalid, 1);
+	cJSON_Delete(doc);
+	teardown(&f);
+}
+
+/* An entry as the queue makes it when later messages of a twin joined it while it waited. */
+static struct twin_op *joined(struct twin_op *first, ...)
+{
+	va_list ap;
+	va_start(ap, first);
+	for (struct twin_op *o; (o = va_arg(ap, struct twin_op *)) != NULL;) {
+		if (first->more_tail) {
+			first->more_tail->more = o;
+		} else {
+			first->more = o;
+		}
+		first->more_tail = o;
+		first->group_msgs++;
+	}
+	va_end(ap);
+	return first;
+}
+
+static struct twin_op *telemetry_at(const char *id, const char *body, int64_t ts)
+{
+	struct twin_op *o = op(TWIN_OP_TELEMETRY, id, body);
+	o->ts = ts;
+	return o;
+}
+
+TEST(writer_should_apply_waiting_messages_of_a_twin_as_one_change)
+{
+	struct fixture f;
+	setup(&f, "events", "true");
+	free_outs(run(&f, telemetry_at("co1", "{\"a\":1,\"b\":1,\"c\":1}", NOW - 10), NULL));
+	struct twin_out *out = run(&f,
+			joined(telemetry_at("co1", "{\"a\":2}", NOW), telemetry_at("co1", "{\"b\":2,\"a\":3}", NOW + 1),
+					telemetry_at("co1", "not json", NOW + 2), telemetry_at("co1", "{\"c\":1}", NOW + 3), NULL),
+			NULL);
+	/* the invalid message is reported; the other three are one version, one event with the last values */
+	CHECK_CONTAINS(out->payload, "\"type\":\"error\"");
+	CHECK_STR(out->next->payload, "{\"id\":\"co1\",\"version\":2,\"ts\":1763884860001,\"type\":\"updated\","
+								  "\"reported\":{\"a\":3,\"b\":2}}");
+	CHECK(out->next->next == NULL || out->next->next->kind == TWIN_OUT_LOG); /* the invalid one's log */
+	free_outs(out);
+	cJSON *doc = stored(&f, "co1");
+	CHECK_INT(twin_doc_version(doc), 2);
+	CHECK_INT(member_int(doc, "reported/a"), 3);
+	CHECK_INT(member_int(doc, "metadata/reported/a/ts"), NOW + 1);
+	CHECK_INT(member_int(doc, "metadata/reported/b/ts"), NOW + 1);
+	CHECK_INT(member_int(doc, "metadata/reported/c/ts"), NOW - 10);
+	CHECK_INT(member_int(doc, "updated"), NOW + 1);
+	CHECK_INT(member_int(doc, "lastSeen"), NOW + 3);
+	CHECK_INT(f.metrics.telemetry_applied, 1 + 2);
+	CHECK_INT(f.metrics.telemetry_unchanged, 1);
+	CHECK_INT(f.metrics.telemetry_invalid, 1);
+	CHECK_INT(f.metrics.telemetry_merged, 3);
+	cJSON_Delete(doc);
+	teardown(&f);
+}
+
+TEST(writer_should_apply_waiting_messages_one_by_one_when_together_too_big)
+{
+	struct fixture f;
+	setup(&f, "max_twin_bytes", "1024");
+	char big[700], bigger[700];
+	snprintf(big, sizeof(big), "{\"s\":\"%0600d\"}", 1);
+	snprintf(bigger, sizeof(bigger), "{\"t\":\"%0600d\"}", 2);
+	free_outs(run(&f, joined(telemetry_at("co2", big, NOW), telemetry_at("co2", bigger, NOW + 1), NULL), NULL));
+	cJSON *doc = stored(&f, "co2");
+	/* the first fits alone and is applied; the second would make the twin too big and is refused */
+	CHECK(doc != NULL);
+	CHECK_INT(twin_doc_version(doc), 1);
+	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "reported"), "s") != NULL);
+	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "reported"), "t") == NULL);
+	CHECK_INT(f.metrics.telemetry_applied, 1);
 	CHECK_INT(f.metrics.telemetry_invalid, 1);
 	cJSON_Delete(doc);
 	teardown(&f);
@@ -435,14 +510,14 @@ TEST(writer_should_split_gateway_batches_into_twins)
 			errors += strstr(o->payload, "\"error\"") != NULL;
 		}
 	}
-	CHECK_INT(events, 5); /* A twice, B, D, and C's error */
+	CHECK_INT(events, 4); /* A (its two readings as one change), B, D, and C's error */
 	CHECK_INT(errors, 1);
 	free_outs(out);
 	cJSON *a = stored(&f, "Device A"), *b = stored(&f, "Device B"), *d = stored(&f, "Device D");
 	CHECK(a && b && d);
 	CHECK(stored(&f, "Device C") == NULL);
 	CHECK_INT(member_int(a, "reported/t"), 2);
-	CHECK_INT(twin_doc_version(a), 2);
+	CHECK_INT(twin_doc_version(a), 1);
 	CHECK_INT(member_int(a, "updated"), 1763884801000LL);
 	CHECK_INT(member_int(b, "updated"), NOW);
 	CHECK_INT(member_int(d, "metadata/reported/p/ts"), 1763884800000LL);
