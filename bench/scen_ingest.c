@@ -45,8 +45,7 @@ int twin_settle(const struct broker *b, long long want_twins, double timeout, st
 {
 	double end = mono_now() + timeout;
 	while (rr_stats(b->port, s) == 0) {
-		long long done = s->applied + s->unchanged + s->invalid + s->dropped;
-		if (s->queue_depth == 0 && s->received == done && s->twins >= want_twins) {
+		if (s->queue_depth == 0 && s->received == s->consumed && s->twins >= want_twins) {
 			return 0;
 		}
 		if (mono_now() > end) {
