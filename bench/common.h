@@ -1,5 +1,5 @@
 /* common.h - the few things every bench file needs: a monotonic clock and the run plan (sizes, rounds and
- * durations chosen by main.c from --quick / --smoke / --rounds / --seconds / --only). */
+ * durations chosen by main.c from --quick / --smoke / --rounds / --seconds / --sustained / --only). */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 
@@ -25,6 +25,9 @@ struct plan {
 	int window;          /* QoS 1 messages in flight per connection */
 	int requesters;      /* concurrent requesters in (d) */
 	unsigned growth_n;   /* twins grown to 4 and 64 KiB in (h) */
+	double sustained;    /* length of one sustained arm in (i), (j) */
+	int sustained_rounds; /* alternated rounds of (i), (j) */
+	int sustained_conns; /* publisher connections in (i), (j) */
 	char only[32];       /* scenario letters to run */
 };
 

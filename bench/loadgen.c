@@ -374,6 +374,7 @@ int loadgen_run(const struct lg_opts *o, struct lg_result *r)
 	for (int i = 0; i < o->conns; i++) {
 		r->sent += cs[i].count;
 	}
+	r->t_start = t0;
 	r->secs = t_fenced - t0;
 	r->in_rate = (double)r->sent / r->secs;
 	if (sub) {

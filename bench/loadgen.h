@@ -18,6 +18,7 @@ struct lg_opts {
 
 struct lg_result {
 	uint64_t sent;      /* PUBLISHes the broker processed (PINGREQ fence) */
+	double t_start;     /* mono_now() when the connections were up and the first PUBLISH could go */
 	double secs;        /* start to last PINGRESP */
 	double in_rate;     /* sent / secs */
 	uint64_t received;  /* PUBLISHes the subscriber got */

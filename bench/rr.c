@@ -1,6 +1,6 @@
 /* rr.c - request/response measurements with libmosquitto (MQTT v5, QoS 0, response topic + correlation
  * data): C connections with W requests in flight each, served from one poll() loop, recording each round
- * trip; plus the one-shot requests the scenarios need ($twin/stats, the first GET after a restart). */
+ * trip; plus $twin/stats (once, or polled over one kept connection) and the first GET after a restart. */
 #include "rr.h"
 
 #include <errno.h>
@@ -294,31 +294,74 @@ static long long field(const char *json, const char *name)
 	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
 }
 
+/* Fills *s from a $twin/stats answer. */
+static int parse_stats(const char *body, struct twin_stats *s)
+{
+	s->twins = field(body, "twins");
+	s->queue_depth = field(body, "queue_depth");
+	s->received = field(body, "telemetry_received");
+	s->applied = field(body, "telemetry_applied");
+	s->unchanged = field(body, "telemetry_unchanged");
+	s->invalid = field(body, "telemetry_invalid");
+	s->dropped = field(body, "telemetry_dropped");
+	s->limited = field(body, "telemetry_rate_limited");
+	s->limited = s->limited < 0 ? 0 : s->limited;
+	s->commits = field(body, "commits");
+	/* Messages consumed. Today every telemetry message ends in exactly one of these counters; once the
+	 * writer coalesces a twin's messages into one version, telemetry_applied counts versions, and this
+	 * must read a counter of messages the writer consumed (e.g. "telemetry_messages") instead. */
+	s->consumed = s->applied + s->unchanged + s->invalid + s->dropped + s->limited;
+	return s->twins >= 0 && s->received >= 0 && s->applied >= 0 && s->queue_depth >= 0 ? 0 : -1;
+}
+
+struct rr_statq {
+	struct client c;
+};
+
+struct rr_statq *rr_statq_open(int port)
+{
+	struct rr_statq *q = calloc(1, sizeof(*q));
+	if (q && client_open(&q->c, port, 0, 0) != 0) {
+		client_free(&q->c);
+		free(q);
+		q = NULL;
+	}
+	return q;
+}
+
+int rr_statq_get(struct rr_statq *q, struct twin_stats *s)
+{
+	uint64_t before = q->c.answered;
+	if (send_request(&q->c, 0, "$twin/stats", "") != 0) {
+		return -1;
+	}
+	double end = mono_now() + 5;
+	while (q->c.answered == before && mono_now() < end &&
+			mosquitto_loop(q->c.m, 10, 1) == MOSQ_ERR_SUCCESS) {
+	}
+	if (q->c.answered == before || parse_stats(q->c.body, s) != 0) {
+		fprintf(stderr, "twin_bench: $twin/stats not answered\n");
+		return -1;
+	}
+	return 0;
+}
+
+void rr_statq_close(struct rr_statq *q)
+{
+	if (q) {
+		client_free(&q->c);
+		free(q);
+	}
+}
+
 int rr_stats(int port, struct twin_stats *s)
 {
-	struct client c;
-	int rc = -1, answered = 0;
-	if (client_open(&c, port, 0, 0) == 0 && send_request(&c, 0, "$twin/stats", "") == 0) {
-		double end = mono_now() + 5;
-		while (c.answered == 0 && mono_now() < end && mosquitto_loop(c.m, 10, 1) == MOSQ_ERR_SUCCESS) {
-		}
-		answered = c.answered > 0;
-	}
-	if (answered) {
-		s->twins = field(c.body, "twins");
-		s->queue_depth = field(c.body, "queue_depth");
-		s->received = field(c.body, "telemetry_received");
-		s->applied = field(c.body, "telemetry_applied");
-		s->unchanged = field(c.body, "telemetry_unchanged");
-		s->invalid = field(c.body, "telemetry_invalid");
-		s->dropped = field(c.body, "telemetry_dropped");
-		s->commits = field(c.body, "commits");
-		rc = s->twins >= 0 ? 0 : -1;
-	}
+	struct rr_statq *q = rr_statq_open(port);
+	int rc = q ? rr_statq_get(q, s) : -1;
 	if (rc != 0) {
 		fprintf(stderr, "twin_bench: $twin/stats not answered on port %d\n", port);
 	}
-	client_free(&c);
+	rr_statq_close(q);
 	return rc;
 }
 

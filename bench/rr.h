@@ -32,9 +32,18 @@ struct rr_result {
 int rr_run(const struct rr_opts *o, struct samples *lat_us, struct rr_result *r);
 
 struct twin_stats {
-	long long twins, queue_depth, received, applied, unchanged, invalid, dropped, commits;
+	long long twins, queue_depth, received, applied, unchanged, invalid, dropped, limited, commits;
+	/* Telemetry messages the plugin is done with: each was applied, changed nothing, was invalid, dropped
+	 * or rate limited. The one figure that says "every message reached its twin" (see rr.c). */
+	long long consumed;
 };
 int rr_stats(int port, struct twin_stats *s);
+
+/* One connection kept open to ask $twin/stats again and again (polling without a connect each time). */
+struct rr_statq;
+struct rr_statq *rr_statq_open(int port);
+int rr_statq_get(struct rr_statq *q, struct twin_stats *s);
+void rr_statq_close(struct rr_statq *q);
 
 /* Connects as soon as the broker listens and GETs `id` until a 200 answer; returns the time from `since`
  * (mono_now()) to that answer in seconds, or -1 after `timeout` s. */

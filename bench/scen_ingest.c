@@ -1,9 +1,11 @@
 /* scen_ingest.c - the broker pair of a scenario group (start, pre-create the twins, settle, stop) and the
  * ingest scenarios (a) 10 k devices and (b) 1 M devices: QoS 0 and QoS 1, with and without a subscriber,
- * bare and plugin arms alternated round by round; after each plugin run the writer's backlog is drained
- * before the next run so it never steals the other arm's CPU. */
+ * bare and plugin arms alternated round by round. Each variant gives a throughput row (publishes accepted)
+ * and an end-to-end row (arm.c: twin updates/s until every message reached its twin, CPU per message);
+ * the plugin arm ends only once its writer has consumed the run, so it never steals the next arm's CPU. */
 #include <stdio.h>
 
+#include "arm.h"
 #include "loadgen.h"
 #include "scenarios.h"
 #include "stats.h"
@@ -45,8 +47,7 @@ int twin_settle(const struct broker *b, long long want_twins, double timeout, st
 {
 	double end = mono_now() + timeout;
 	while (rr_stats(b->port, s) == 0) {
-		long long done = s->applied + s->unchanged + s->invalid + s->dropped;
-		if (s->queue_depth == 0 && s->received == done && s->twins >= want_twins) {
+		if (s->queue_depth == 0 && s->received == s->consumed && s->twins >= want_twins) {
 			return 0;
 		}
 		if (mono_now() > end) {
@@ -84,48 +85,37 @@ int scen_ingest(struct group *g, char letter)
 {
 	static const struct variant vs[] = {{0, 0}, {0, 1}, {1, 0}, {1, 1}};
 	const struct plan *p = g->p;
-	double goal = letter == 'a' ? 0.95 : 0.90, max_drain = 0;
-	struct series writer = {.n = 0}; /* twin updates stored per second of run + drain */
-	long long dropped0 = -1, dropped1 = 0;
-	struct twin_stats s;
-	if (twin_settle(&g->twin, 0, 600, &s) != 0) {
-		return -1;
-	}
-	dropped0 = s.dropped;
+	double goal = letter == 'a' ? 0.95 : 0.90;
 	for (size_t v = 0; v < sizeof(vs) / sizeof(vs[0]); v++) {
 		struct series in[2] = {{.n = 0}}, out[2] = {{.n = 0}};
+		struct arm_rounds e2e;
+		arm_rounds_init(&e2e);
 		for (int round = 0; round < p->rounds; round++) {
+			struct arm_result r[2];
 			for (int arm = 0; arm < 2; arm++) {
 				const struct broker *b = arm ? &g->twin : &g->bare;
 				struct lg_opts o = {.port = b->port, .conns = p->conns, .qos = vs[v].qos,
 						.window = p->window, .ndev = g->ndev, .seconds = p->seconds, .subscriber = vs[v].sub};
-				struct lg_result r;
-				if (loadgen_run(&o, &r) != 0) {
+				if (arm_run(b, &o, 0, &r[arm]) != 0) {
 					return -1;
 				}
-				series_add(&in[arm], r.in_rate);
-				series_add(&out[arm], r.out_rate);
-				if (vs[v].sub && r.received < r.sent) {
+				series_add(&in[arm], r[arm].lg.in_rate);
+				series_add(&out[arm], r[arm].lg.out_rate);
+				if (vs[v].sub && r[arm].lg.received < r[arm].lg.sent) {
 					report_note("(%c) %s arm: subscriber got %llu of %llu messages", letter, b->name,
-							(unsigned long long)r.received, (unsigned long long)r.sent);
+							(unsigned long long)r[arm].lg.received, (unsigned long long)r[arm].lg.sent);
+				}
+				fprintf(stderr, "(%c) QoS%d%s %-9s round %d: %.0f msg/s in", letter, vs[v].qos,
+						vs[v].sub ? " +sub" : "", b->name, round + 1, r[arm].lg.in_rate);
+				if (vs[v].sub) {
+					fprintf(stderr, ", %.0f msg/s out", r[arm].lg.out_rate);
 				}
 				if (arm) {
-					double t0 = mono_now();
-					long long applied0 = s.applied;
-					if (twin_settle(b, 0, 600, &s) != 0) {
-						return -1;
-					}
-					double drain = mono_now() - t0;
-					max_drain = drain > max_drain ? drain : max_drain;
-					series_add(&writer, (double)(s.applied - applied0) / (r.secs + drain));
-					dropped1 = s.dropped;
+					fprintf(stderr, ", %.0f twin updates/s end to end", r[arm].e2e_rate);
 				}
-				fprintf(stderr, "(%c) QoS%d%s %-9s round %d: %.0f msg/s in%s", letter, vs[v].qos,
-						vs[v].sub ? " +sub" : "", b->name, round + 1, r.in_rate, vs[v].sub ? "" : "\n");
-				if (vs[v].sub) {
-					fprintf(stderr, ", %.0f msg/s out\n", r.out_rate);
-				}
+				fprintf(stderr, "\n");
 			}
+			arm_rounds_add(&e2e, &r[0], &r[1]);
 		}
 		char name[64];
 		snprintf(name, sizeof(name), "(%c) QoS%d %s devs%s", letter, vs[v].qos, g->tag,
@@ -135,9 +125,9 @@ int scen_ingest(struct group *g, char letter)
 			snprintf(name, sizeof(name), "(%c) QoS%d %s devs +sub: out", letter, vs[v].qos, g->tag);
 			report_tput(name, &out[0], &out[1], goal);
 		}
+		snprintf(name, sizeof(name), "(%c) QoS%d %s devs%s", letter, vs[v].qos, g->tag,
+				vs[v].sub ? " +sub" : "");
+		arm_rounds_report(&e2e, name);
 	}
-	report_note("(%c) plugin writer: %.0f telemetry applied/s (median over runs, run + drain time); "
-			"backlog drained within %.2f s after a run; telemetry dropped: %lld", letter,
-			series_median(&writer), max_drain, dropped1 - dropped0);
 	return 0;
 }

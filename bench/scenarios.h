@@ -1,4 +1,4 @@
-/* scenarios.h - the benchmark scenarios (a)-(h) and the broker pair they run against. */
+/* scenarios.h - the benchmark scenarios (a)-(j) and the broker pair they run against. */
 #ifndef BENCH_SCENARIOS_H
 #define BENCH_SCENARIOS_H
 
@@ -28,5 +28,6 @@ int scen_restart(struct group *g);              /* (e) */
 int scen_footprint(struct group *g);            /* (f) */
 int scen_search(struct group *g);               /* (g) */
 int scen_growth(const struct plan *p);          /* (h): plugin brokers of its own */
+int scen_sustained(struct group *g, char letter); /* (i) 10 k devices, (j) 1 M devices */
 
 #endif

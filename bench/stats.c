@@ -1,6 +1,6 @@
 /* stats.c - medians of rounds, percentiles of latency samples, and the report: rows are collected while
- * the scenarios run and printed as aligned tables at the end (throughputs, latencies, single-arm figures,
- * notes). */
+ * the scenarios run and printed as aligned tables at the end (throughputs, end to end, latencies,
+ * single-arm figures, notes). */
 #include "stats.h"
 
 #include <math.h>
@@ -64,7 +64,7 @@ double samples_pct(struct samples *s, double pct)
 	return s->v[i ? i - 1 : 0];
 }
 
-enum row_kind { ROW_TPUT, ROW_LAT, ROW_SINGLE, ROW_NOTE };
+enum row_kind { ROW_TPUT, ROW_E2E, ROW_LAT, ROW_SINGLE, ROW_NOTE };
 
 struct row {
 	enum row_kind kind;
@@ -73,10 +73,16 @@ struct row {
 	double a[3], b[3]; /* tput: median bare, median plugin; lat: p50/p99/p99.9 of each arm */
 	double goal;
 	int met;
+	struct e2e_row e2e;
 };
 
-static struct row rows[64];
-static int nrows;
+static struct row rows[80];
+static int nrows, judge = 1;
+
+void report_judge(int on)
+{
+	judge = on;
+}
 
 static struct row *add_row(enum row_kind kind, const char *name)
 {
@@ -97,6 +103,14 @@ void report_tput(const char *name, const struct series *bare, const struct serie
 		r->a[0] = series_median(bare);
 		r->b[0] = series_median(plugin);
 		r->goal = goal;
+	}
+}
+
+void report_e2e(const struct e2e_row *e)
+{
+	struct row *r = add_row(ROW_E2E, e->name);
+	if (r) {
+		r->e2e = *e;
 	}
 }
 
@@ -136,7 +150,51 @@ void report_note(const char *fmt, ...)
 
 static const char *verdict(int met)
 {
-	return met < 0 ? "" : met ? "met" : "MISSED";
+	return met < 0 || !judge ? "" : met ? "met" : "MISSED";
+}
+
+/* "-" for a figure not measured (NAN or negative). */
+static void cell(double v, int width, int decimals)
+{
+	if (v != v || v < 0) {
+		printf(" %*s", width, "-");
+	} else {
+		printf(" %*.*f", width, decimals, v);
+	}
+}
+
+static void print_e2e(void)
+{
+	int any = 0;
+	for (int i = 0; i < nrows; i++) {
+		const struct e2e_row *e = &rows[i].e2e;
+		if (rows[i].kind != ROW_E2E) {
+			continue;
+		}
+		if (!any++) {
+			printf("\nend to end (median of rounds; twin e2e: twin updates/s from the first publish until every "
+					"message reached its twin)\n");
+			printf("%-36s %9s %9s %9s %8s %8s %10s | %6s %13s | %13s\n", "", "bare", "twin", "twin", "e2e/",
+					"", "peak", "writer", "broker us/msg", "RSS MB at end");
+			printf("%-36s %9s %9s %9s %8s %8s %10s | %6s %6s %6s | %6s %6s\n", "scenario", "in/s", "in/s",
+					"e2e/s", "bare in", "dropped", "queue", "us/msg", "bare", "twin", "bare", "twin");
+		}
+		printf("%-36s", e->name);
+		cell(e->bare_in, 9, 0);
+		cell(e->twin_in, 9, 0);
+		cell(e->twin_e2e, 9, 0);
+		cell(e->ratio, 8, 3);
+		printf(" %8lld", e->dropped);
+		cell((double)e->peak_queue, 10, 0);
+		printf(" |");
+		cell(e->writer_us, 6, 1);
+		cell(e->broker_us[0], 6, 1);
+		cell(e->broker_us[1], 6, 1);
+		printf(" |");
+		cell(e->rss_mb[0], 6, 1);
+		cell(e->rss_mb[1], 6, 1);
+		printf("\n");
+	}
 }
 
 void report_print(void)
@@ -156,6 +214,7 @@ void report_print(void)
 			printf("%-40s %12.0f %12.0f %7.3f\n", r->name, r->a[0], r->b[0], ratio);
 		}
 	}
+	print_e2e();
 	printf("\n%-32s %8s %8s %8s | %8s %8s %8s  %s\n", "latency (us, pooled rounds)", "bare p50",
 			"p99", "p99.9", "twin p50", "p99", "p99.9", "goal (twin p99)");
 	for (int i = 0; i < nrows; i++) {

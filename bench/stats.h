@@ -31,6 +31,22 @@ void report_lat(const char *name, struct samples *bare, struct samples *plugin, 
 /* A single-arm figure, free text; met: 1 met, 0 missed, -1 no goal. */
 void report_single(const char *name, const char *text, int met);
 void report_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+struct e2e_row { /* one scenario's end-to-end figures over its alternated rounds (arm.c fills it) */
+	char name[64];
+	double bare_in;        /* median bare ingest, msg/s */
+	double twin_in;        /* median publish rate the plugin arm achieved, msg/s */
+	double twin_e2e;       /* median end-to-end twin updates/s: first publish to every message consumed */
+	double ratio;          /* median over rounds of twin_e2e / bare_in of the same round */
+	long long dropped;     /* telemetry_dropped over every plugin arm */
+	long long peak_queue;  /* highest queue_depth seen in the plugin arms (arm.h); -1 = none */
+	double writer_us;      /* median writer-thread CPU per message, us */
+	double broker_us[2];   /* median broker-thread CPU per message, us: bare, plugin */
+	double rss_mb[2];      /* VmRSS at the end of the last round, MB: bare, plugin */
+};
+void report_e2e(const struct e2e_row *r);
+/* Off (--smoke): goals are still shown, but no row is judged met or MISSED. */
+void report_judge(int on);
 void report_print(void);
 
 #endif
