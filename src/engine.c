@@ -109,6 +109,7 @@ void twin_engine_close(struct twin_engine *e)
 	if (!e) {
 		return;
 	}
+	twin_outq_stop(&e->out); /* the writer commits what is queued without waiting for the broker thread */
 	twin_searcher_stop(e->searcher);
 	twin_writer_stop(e->writer);
 	twin_store_close(e->store);

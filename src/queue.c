@@ -349,13 +349,38 @@ void twin_outq_init(struct twin_outq *q)
 {
 	memset(q, 0, sizeof(*q));
 	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->room, NULL);
 }
 
 void twin_outq_destroy(struct twin_outq *q)
 {
 	struct twin_out_list l = {twin_outq_take(q), NULL};
 	twin_out_list_free(&l);
+	pthread_cond_destroy(&q->room);
 	pthread_mutex_destroy(&q->lock);
+}
+
+size_t twin_out_bytes(const struct twin_out *o)
+{
+	return sizeof(*o) + (o->target ? strlen(o->target) : 0) + (o->topic ? strlen(o->topic) : 0) +
+			o->payload_len + o->corr_len;
+}
+
+void twin_outq_wait_room(struct twin_outq *q, size_t cap)
+{
+	pthread_mutex_lock(&q->lock);
+	while (q->bytes > cap && !q->stop) {
+		pthread_cond_wait(&q->room, &q->lock);
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
+void twin_outq_stop(struct twin_outq *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->stop = true;
+	pthread_cond_broadcast(&q->room);
+	pthread_mutex_unlock(&q->lock);
 }
 
 void twin_outq_push(struct twin_outq *q, struct twin_out_list *list)
@@ -363,7 +388,12 @@ void twin_outq_push(struct twin_outq *q, struct twin_out_list *list)
 	if (!list->head) {
 		return;
 	}
+	size_t bytes = 0;
+	for (const struct twin_out *o = list->head; o; o = o->next) {
+		bytes += twin_out_bytes(o);
+	}
 	pthread_mutex_lock(&q->lock);
+	q->bytes += bytes;
 	twin_out_list_concat(&q->list, list);
 	__atomic_store_n(&q->nonempty, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&q->lock);
@@ -378,6 +408,8 @@ struct twin_out *twin_outq_take(struct twin_outq *q)
 	pthread_mutex_lock(&q->lock);
 	head = q->list.head;
 	q->list.head = q->list.tail = NULL;
+	q->bytes = 0;
+	pthread_cond_broadcast(&q->room);
 	__atomic_store_n(&q->nonempty, false, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&q->lock);
 	return head;

@@ -132,13 +132,24 @@ void twin_opq_stop(struct twin_opq *q);
 /* Asks the writer to commit what is queued now, without waiting for the commit interval. */
 void twin_opq_hurry(struct twin_opq *q);
 
-/* Outbound messages, writer -> broker. */
+/* Outbound messages, writer (and search thread) -> broker. Bounded in bytes by its producers waiting for
+ * room (twin_outq_wait_room) before they add more: a broker thread that falls behind slows the writer,
+ * whose own queue then refuses work, instead of the messages piling up in memory. */
 struct twin_outq {
 	pthread_mutex_t lock;
+	pthread_cond_t room;
 	struct twin_out_list list;
+	size_t bytes;  /* what the messages waiting take */
+	bool stop;     /* the broker thread takes no more: nobody waits for room */
 	bool nonempty; /* read without the lock as a cheap hint; the lock decides */
 };
 void twin_outq_init(struct twin_outq *q);
+/* The bytes a message accounts for. */
+size_t twin_out_bytes(const struct twin_out *o);
+/* Waits until at most cap bytes wait (or the queue is stopped). */
+void twin_outq_wait_room(struct twin_outq *q, size_t cap);
+/* From now on nobody waits for room (the broker thread is shutting the plugin down). */
+void twin_outq_stop(struct twin_outq *q);
 void twin_outq_destroy(struct twin_outq *q);
 void twin_outq_push(struct twin_outq *q, struct twin_out_list *list);
 struct twin_out *twin_outq_take(struct twin_outq *q);

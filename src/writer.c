@@ -1177,6 +1177,8 @@ static void *writer_main(void *arg)
 	republish_desired(w);
 	while ((ops = wait_for_batch(w, &n, &done, &drained)) != NULL) {
 		struct twin_out_list out = {0};
+		/* answers and events wait for the broker thread: never more than queue_bytes of them */
+		twin_outq_wait_room(w->d.out, w->d.cfg->queue_bytes);
 		twin_writer_process(w, ops, done, &out);
 		if (out.head) {
 			twin_outq_push(w->d.out, &out);
