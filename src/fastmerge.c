@@ -30,87 +30,97 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Reads the JSON number at p[0..end) into *d; returns its length, or 0 when it is no strict JSON number
- * or not one read exactly here. Exact: a mantissa up to 2^53 and a power of ten up to 1e22 are both exact
- * doubles, so one multiplication or division rounds correctly, as the strtod under cJSON's parser does. */
-static size_t parse_number(const char *p, const char *end, double *d)
+/* A strict JSON number read exactly here: value = (neg ? -1 : 1) * m * 10^e10. */
+struct number {
+	uint64_t m;
+	int e10, digits, places;
+	bool neg, point, exp;
+};
+
+/* Reads the JSON number at p[0..end) into *n; returns its length, or 0 when it is no strict JSON number
+ * or not one read exactly here (a mantissa over 2^53, a power of ten beyond 1e+-22, a long text). */
+static size_t parse_number(const char *p, const char *end, struct number *n)
 {
-	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-			1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 	const char *s = p;
 	uint64_t m = 0;
-	int frac = 0, exp = 0;
-	bool neg = s < end && *s == '-';
+	int exp = 0, digits = 0, places = 0;
+	bool neg = s < end && *s == '-', point = false, has_exp = false;
 	s += neg;
 	if (s >= end || !is_digit(*s)) {
 		return 0;
 	}
-	/* the digits of the integer part (one 0, or no leading 0) and of the fraction make the mantissa */
-	for (bool zero = *s == '0'; s < end && is_digit(*s); s++) {
-		if ((zero && s > p + neg) || (m = m * 10 + (uint64_t)(*s - '0')) > (uint64_t)MAX_INT) {
+	/* the digits of the integer part (one 0, or no leading 0) and of the fraction make the mantissa; 19
+	 * digits cannot overflow it, more are refused */
+	if (*s == '0') {
+		s++;
+		digits = 1;
+	} else {
+		for (const char *first = s; s < end && is_digit(*s) && s - first < 19; s++) {
+			m = m * 10 + (uint64_t)(*s - '0');
+		}
+		digits = (int)(s - p) - neg;
+	}
+	if (s < end && *s == '.') {
+		const char *first = ++s;
+		point = true;
+		for (; s < end && is_digit(*s) && digits + (s - first) < 19; s++) {
+			m = m * 10 + (uint64_t)(*s - '0');
+		}
+		places = (int)(s - first);
+		digits += places;
+		if (places == 0) {
 			return 0;
 		}
 	}
-	if (s < end && *s == '.') {
-		if (++s >= end || !is_digit(*s)) {
-			return 0;
-		}
-		for (; s < end && is_digit(*s); s++, frac++) {
-			if ((m = m * 10 + (uint64_t)(*s - '0')) > (uint64_t)MAX_INT) {
-				return 0;
-			}
-		}
+	if (m > (uint64_t)MAX_INT || (s < end && is_digit(*s))) {
+		return 0;
 	}
 	if (s < end && (*s == 'e' || *s == 'E')) {
 		bool eneg = ++s < end && *s == '-';
+		has_exp = true;
 		s += s < end && (*s == '-' || *s == '+');
 		if (s >= end || !is_digit(*s)) {
 			return 0;
 		}
-		for (int n = 0; s < end && is_digit(*s); s++) {
-			if (++n > 3) {
+		for (int k = 0; s < end && is_digit(*s); s++) {
+			if (++k > 3) {
 				return 0;
 			}
 			exp = exp * 10 + (*s - '0');
 		}
 		exp = eneg ? -exp : exp;
 	}
-	int e10 = exp - frac;
-	if (s - p > MAX_NUMBER_TEXT || e10 < -22 || e10 > 22) {
+	exp -= places;
+	if (s - p > MAX_NUMBER_TEXT || exp < -22 || exp > 22) {
 		return 0;
 	}
-	double v = e10 < 0 ? (double)m / pow10[-e10] : (double)m * pow10[e10];
-	*d = neg ? -v : v;
+	*n = (struct number){m, exp, digits, places, neg, point, has_exp};
 	return (size_t)(s - p);
 }
 
-/* True when p[0..n), a strict JSON number of value d, is the text twin_json_format_number gives d.
- * Plain integers of up to 15 digits (not -0) and decimals of up to 6 places ending in a non-zero digit
- * and 14 digits in all are (it prints them so: see twin_json_format_number); anything else is printed
- * and compared. */
-static bool number_canonical(const char *p, size_t n, double d)
+/* Exactly what strtod (under cJSON's parser) gives: the mantissa (up to 2^53) and the power of ten (up
+ * to 1e22) are exact doubles, so one multiplication or division rounds correctly, as strtod does. */
+static double number_value(const struct number *n)
 {
-	size_t i = p[0] == '-', digits = 0, places = 0;
-	bool point = false;
-	for (; i < n; i++) {
-		if (p[i] == '.') {
-			point = true;
-		} else if (!is_digit(p[i])) {
-			break; /* an exponent */
-		} else {
-			digits++;
-			places += point;
-		}
-	}
-	if (i == n && !point && digits <= 15 && !(p[0] == '-' && p[1] == '0')) {
+	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+			1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	double v = n->e10 < 0 ? (double)n->m / pow10[-n->e10] : (double)n->m * pow10[n->e10];
+	return n->neg ? -v : v;
+}
+
+/* True when p[0..len), read into n, is the text twin_json_format_number gives its value. Plain integers
+ * of up to 15 digits (not -0) and decimals of up to 6 places ending in a non-zero digit and 14 digits in
+ * all are (it prints them so: see twin_json_format_number); anything else is printed and compared. */
+static bool number_canonical(const char *p, size_t len, const struct number *n)
+{
+	if (!n->exp && !n->point && n->digits <= 15 && !(n->neg && n->m == 0)) {
 		return true;
 	}
-	if (i == n && point && places <= 6 && p[n - 1] != '0' && digits <= 14) {
+	if (!n->exp && n->point && n->places <= 6 && p[len - 1] != '0' && n->digits <= 14) {
 		return true;
 	}
 	char text[32];
-	size_t len = twin_json_format_number(text, d);
-	return len == n && memcmp(text, p, n) == 0;
+	return twin_json_format_number(text, number_value(n)) == len && memcmp(text, p, len) == 0;
 }
 
 static bool numbers_equal(double a, double b)
@@ -129,9 +139,37 @@ struct canon {
 	size_t key_len[MAX_KEYS];
 };
 
+/* Bytes of a string literal: plain (printable ASCII but quote and backslash) is what payloads may have; raw (also
+ * DEL and non-ASCII) what twin_json_write_string writes unescaped. */
+enum { CHAR_SPECIAL, CHAR_RAW, CHAR_PLAIN };
+#define S CHAR_SPECIAL
+#define R CHAR_RAW
+#define P CHAR_PLAIN
+static const unsigned char char_class[256] = {
+		S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, /* 0x00 */
+		S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, /* 0x10 */
+		P, P, S, P, P, P, P, P, P, P, P, P, P, P, P, P, /* 0x20 */
+		P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, /* 0x30 */
+		P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, /* 0x40 */
+		P, P, P, P, P, P, P, P, P, P, P, P, S, P, P, P, /* 0x50 */
+		P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, /* 0x60 */
+		P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, R, /* 0x70 */
+		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0x80 */
+		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0x90 */
+		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0xa0 */
+		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0xb0 */
+		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0xc0 */
+		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0xd0 */
+		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0xe0 */
+		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0xf0 */
+};
+#undef S
+#undef R
+#undef P
+
 static bool same_text(const char *a, size_t a_len, const char *b, size_t b_len)
 {
-	return a_len == b_len && memcmp(a, b, a_len) == 0;
+	return a_len == b_len && (a_len == 0 || (a[0] == b[0] && memcmp(a, b, a_len) == 0));
 }
 
 /* The string literal at c->p: canonical when its only escapes are those twin_json_write_string makes
@@ -140,7 +178,13 @@ static bool same_text(const char *a, size_t a_len, const char *b, size_t b_len)
 static bool canon_string(struct canon *c, const char **s, size_t *n)
 {
 	static const char hex[] = "0123456789abcdef";
-	for (const char *p = c->p + 1; p < c->end; p++) {
+	for (const char *p = c->p + 1, *end = c->end; p < end; p++) {
+		while (p < end && char_class[(unsigned char)*p] >= CHAR_RAW) {
+			p++;
+		}
+		if (p >= end) {
+			return false;
+		}
 		unsigned char ch = (unsigned char)*p;
 		if (ch == '"') {
 			*s = c->p + 1;
@@ -182,14 +226,14 @@ static bool canon_literal(struct canon *c, const char *lit, size_t n)
 	return true;
 }
 
-/* A stored number at c->p: canonical; *d its value. */
-static bool canon_number(struct canon *c, double *d)
+/* A stored number at c->p: canonical (*n: what it reads as). */
+static bool canon_number(struct canon *c, struct number *n)
 {
-	size_t n = parse_number(c->p, c->end, d);
-	if (!n || !number_canonical(c->p, n, *d)) {
+	size_t len = parse_number(c->p, c->end, n);
+	if (!len || !number_canonical(c->p, len, n)) {
 		return false;
 	}
-	c->p += n;
+	c->p += len;
 	return true;
 }
 
@@ -276,7 +320,7 @@ static bool canon_value(struct canon *c, size_t *leaves)
 {
 	const char *s;
 	size_t n;
-	double d;
+	struct number num;
 	*leaves = 1;
 	if (c->p >= c->end) {
 		return false;
@@ -295,7 +339,7 @@ static bool canon_value(struct canon *c, size_t *leaves)
 		case 'n':
 			return canon_literal(c, "null", 4);
 		default:
-			return canon_number(c, &d);
+			return canon_number(c, &num);
 	}
 }
 
@@ -314,7 +358,8 @@ struct entry {
 	int64_t ts;                   /* a leaf: its ts */
 	double num;
 	enum kind kind;
-	bool tree, from_patch, changed;
+	bool tree, changed;
+	char number[32]; /* a patch number's text */
 };
 
 struct twin {
@@ -327,10 +372,24 @@ struct twin {
 	struct canon canon;
 };
 
+/* Field by field: a memset of the whole entry (its number text too) costs more than the rest of the scan
+ * of a member. */
+static void clear_entry(struct entry *e)
+{
+	e->key = e->val = NULL;
+	e->key_len = e->val_len = e->leaves = 0;
+	e->leaf_ts = NULL;
+	e->ts = 0;
+	e->num = 0;
+	e->kind = K_OTHER;
+	e->tree = e->changed = false;
+}
+
 /* Top-level members of the stored reported text t[0..len). */
 static bool load_reported(struct twin *tw, const char *t, size_t len)
 {
 	struct canon *c = &tw->canon;
+	uint64_t buckets = 0;
 	c->p = t;
 	c->end = t + len;
 	c->depth = 1;
@@ -346,21 +405,30 @@ static bool load_reported(struct twin *tw, const char *t, size_t len)
 			return false;
 		}
 		struct entry *e = &tw->e[tw->n];
-		memset(e, 0, sizeof(*e));
+		clear_entry(e);
 		if (!canon_string(c, &e->key, &e->key_len) || c->p >= c->end || *c->p++ != ':') {
 			return false;
 		}
-		for (size_t i = 0; i < tw->n; i++) {
+		/* a key's bucket bit is set once: only a key whose bucket is taken is compared with the others */
+		uint64_t bit = (uint64_t)1 << ((e->key_len * 7 +
+											   (e->key_len ? (unsigned char)e->key[0] * 3u +
+															   (unsigned char)e->key[e->key_len - 1]
+														   : 0u)) &
+									   63);
+		for (size_t i = 0; (buckets & bit) && i < tw->n; i++) {
 			if (same_text(tw->e[i].key, tw->e[i].key_len, e->key, e->key_len)) {
 				return false;
 			}
 		}
+		buckets |= bit;
 		e->val = c->p;
 		if (c->p < c->end && (*c->p == '-' || is_digit(*c->p))) {
 			e->kind = K_NUMBER;
-			if (!canon_number(c, &e->num)) {
+			struct number num;
+			if (!canon_number(c, &num)) {
 				return false;
 			}
+			e->num = number_value(&num);
 			e->leaves = 1;
 		} else {
 			e->kind = c->p < c->end && *c->p == '"' ? K_STRING : c->p < c->end && *c->p == 't' ? K_TRUE
@@ -500,18 +568,21 @@ static int merge(struct twin *tw, const struct twin_fast_reading *r)
 				return -1;
 			}
 			tw->n++;
-			memset(e, 0, sizeof(*e));
+			clear_entry(e);
 			e->key = m->key;
 			e->key_len = m->key_len;
 		}
 		e->val = m->val;
 		e->val_len = m->val_len;
+		if (m->type == TWIN_FAST_NUMBER) { /* as the slow path writes the value it parsed */
+			e->val = e->number;
+			e->val_len = twin_json_format_number(e->number, m->num);
+		}
 		e->kind = (enum kind)m->type;
 		e->num = m->num;
 		e->ts = r->ts;
 		e->leaves = 1;
 		e->tree = false;
-		e->from_patch = true;
 		if (!e->changed) {
 			e->changed = true;
 			tw->changed[tw->n_changed++] = i;
@@ -523,80 +594,107 @@ static int merge(struct twin *tw, const struct twin_fast_reading *r)
 
 /* ---- writing ---- */
 
-static bool put_varint(struct twin_buf *b, uint64_t v)
+/* Appends without checks: the room was reserved by reserve() below. */
+static void put(struct twin_buf *b, const void *s, size_t n)
 {
-	char tmp[10];
-	return twin_buf_put(b, tmp, twin_format_varint(tmp, v));
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
 }
 
-/* "key":value */
-static bool put_member(struct twin_buf *b, const struct entry *e)
+static void put_varint(struct twin_buf *b, uint64_t v)
 {
-	char num[32];
-	const char *v = e->val;
-	size_t v_len = e->val_len;
-	if (e->from_patch && e->kind == K_NUMBER) {
-		v = num;
-		v_len = twin_json_format_number(num, e->num);
+	b->len += twin_format_varint(b->data + b->len, v);
+}
+
+/* The length of the object text of entries idx[0..n) (all entries when idx is NULL). */
+static size_t object_len(const struct twin *tw, const size_t *idx, size_t n)
+{
+	size_t len = n ? 1 + n : 2; /* braces and commas */
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e = &tw->e[idx ? idx[i] : i];
+		len += e->key_len + 3 + e->val_len;
 	}
-	return twin_buf_put(b, "\"", 1) && twin_buf_put(b, e->key, e->key_len) && twin_buf_put(b, "\":", 2) &&
-			twin_buf_put(b, v, v_len);
+	return len;
 }
 
-/* The object of entries idx[0..n) (all entries when idx is NULL). */
-static bool put_object(struct twin_buf *b, const struct twin *tw, const size_t *idx, size_t n)
+static void put_object(struct twin_buf *b, const struct twin *tw, const size_t *idx, size_t n)
 {
-	bool ok = twin_buf_put(b, "{", 1);
-	for (size_t i = 0; ok && i < n; i++) {
-		ok = (i == 0 || twin_buf_put(b, ",", 1)) && put_member(b, &tw->e[idx ? idx[i] : i]);
+	put(b, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e = &tw->e[idx ? idx[i] : i];
+		char *d = b->data + b->len;
+		*d++ = i ? ',' : '"';
+		if (i) {
+			*d++ = '"';
+		}
+		memcpy(d, e->key, e->key_len);
+		d += e->key_len;
+		*d++ = '"';
+		*d++ = ':';
+		memcpy(d, e->val, e->val_len);
+		b->len = (size_t)(d + e->val_len - b->data);
 	}
-	return ok && twin_buf_put(b, "}", 1);
-}
-
-/* The reported section: varint length, then its text. */
-static bool put_reported(struct twin_buf *b, const struct twin *tw)
-{
-	size_t start = b->len;
-	return put_object(b, tw, NULL, tw->n) && twin_format_prefix_length(b, start);
+	put(b, "}", 1);
 }
 
 /* The leaves' timestamps relative to updated; a kept object's are read again from the stored value
  * (stored relative to old_updated, checked when loading). */
-static bool put_leaf_ts(struct twin_buf *b, const struct twin *tw, int64_t old_updated)
+static void put_leaf_ts(struct twin_buf *b, const struct twin *tw, size_t leaves, int64_t old_updated)
 {
-	size_t total = 0;
-	int64_t updated = (int64_t)tw->head[2];
+	int64_t updated = (int64_t)tw->head[2], ts;
+	put_varint(b, leaves);
 	for (size_t i = 0; i < tw->n; i++) {
-		total += tw->e[i].leaves;
-	}
-	bool ok = put_varint(b, total);
-	for (size_t i = 0; ok && i < tw->n; i++) {
 		const struct entry *e = &tw->e[i];
 		const unsigned char *p = e->leaf_ts;
-		int64_t ts = e->ts;
 		if (!e->tree) {
-			ok = put_varint(b, twin_format_zigzag(ts - updated));
+			put_varint(b, twin_format_zigzag(e->ts - updated));
 			continue;
 		}
-		for (size_t k = 0; ok && k < e->leaves; k++) {
-			ok = twin_format_get_ts(&p, tw->end, old_updated, &ts) &&
-					put_varint(b, twin_format_zigzag(ts - updated));
+		for (size_t k = 0; k < e->leaves; k++) {
+			twin_format_get_ts(&p, tw->end, old_updated, &ts);
+			put_varint(b, twin_format_zigzag(ts - updated));
 		}
 	}
-	return ok;
 }
 
-static bool store(struct twin_buf *b, const struct twin *tw, int64_t old_updated, int64_t seen)
+/* The stored value of tw into b (room reserved): as twin_doc_store writes it. */
+static void store(struct twin_buf *b, const struct twin *tw, size_t reported_len, size_t leaves,
+		int64_t old_updated, int64_t seen)
 {
-	int64_t updated = (int64_t)tw->head[2];
-	bool ok = twin_buf_put(b, "\x02", 1);
-	for (int i = 0; ok && i < 6; i++) {
-		ok = put_varint(b, tw->head[i]);
+	put(b, "\x02", 1);
+	for (int i = 0; i < 6; i++) {
+		put_varint(b, tw->head[i]);
 	}
-	return ok && twin_buf_put(b, "\x01", 1) && put_varint(b, twin_format_zigzag(seen - updated)) &&
-			put_varint(b, tw->attributes_len) && twin_buf_put(b, tw->attributes, tw->attributes_len) &&
-			put_reported(b, tw) && twin_buf_put(b, "\x02{}", 3) && put_leaf_ts(b, tw, old_updated) &&
-			put_varint(b, 0);
+	put(b, "\x01", 1);
+	put_varint(b, twin_format_zigzag(seen - (int64_t)tw->head[2]));
+	put_varint(b, tw->attributes_len);
+	put(b, tw->attributes, tw->attributes_len);
+	put_varint(b, reported_len);
+	put_object(b, tw, NULL, tw->n);
+	put(b, "\x02{}", 3);
+	put_leaf_ts(b, tw, leaves, old_updated);
+	put_varint(b, 0);
+}
+
+/* Writes out and changed, reserving their room first (the only place either may grow). */
+static bool write_all(const struct twin *tw, int64_t old_updated, int64_t seen, struct twin_buf *out,
+		struct twin_buf *changed)
+{
+	size_t leaves = 0, reported_len = object_len(tw, NULL, tw->n);
+	for (size_t i = 0; i < tw->n; i++) {
+		leaves += tw->e[i].leaves;
+	}
+	out->len = changed->len = 0;
+	/* format byte, 6 header varints, flags, lastSeen, 3 section lengths, the desired text, 2 leaf counts
+	 * and the leaves' varints: at most 10 bytes per varint */
+	if (!twin_buf_reserve(out, 1 + 60 + 1 + 10 + 30 + 2 + 20 + 10 * leaves + tw->attributes_len +
+								   reported_len) ||
+			!twin_buf_reserve(changed, object_len(tw, tw->changed, tw->n_changed))) {
+		return false;
+	}
+	store(out, tw, reported_len, leaves, old_updated, seen);
+	put_object(changed, tw, tw->changed, tw->n_changed);
+	return true;
 }
 
 static bool ts_ok(int64_t ts)
@@ -652,9 +750,7 @@ int twin_fast_apply(const void *old, size_t old_len, int64_t last_version,
 		tw.head[4]++;
 		tw.head[2] = (uint64_t)last_ts;
 	}
-	out->len = 0;
-	changed->len = 0;
-	if (!store(out, &tw, old_updated, seen) || !put_object(changed, &tw, tw.changed, tw.n_changed)) {
+	if (!write_all(&tw, old_updated, seen, out, changed)) {
 		return -1;
 	}
 	*version_out = (int64_t)tw.head[0];
@@ -675,7 +771,7 @@ static const char *skip_space(const char *p, const char *end)
 static bool plain_string(const char **p, const char *end, const char **s, size_t *n)
 {
 	const char *q = *p + 1;
-	while (q < end && *q != '"' && *q != '\\' && *q >= 0x20 && *q < 0x7f) {
+	while (q < end && char_class[(unsigned char)*q] == CHAR_PLAIN) {
 		q++;
 	}
 	if (q >= end || *q != '"') {
@@ -710,10 +806,12 @@ static bool scan_value(const char **p, const char *end, struct twin_fast_member 
 			return false;
 		}
 	} else {
+		struct number num;
 		m->type = TWIN_FAST_NUMBER;
-		if (!(n = parse_number(v, end, &m->num))) {
+		if (!(n = parse_number(v, end, &num))) {
 			return false;
 		}
+		m->num = number_value(&num);
 	}
 	m->val = v;
 	m->val_len = n;

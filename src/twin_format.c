@@ -28,16 +28,6 @@
 
 /* ---- varints ---- */
 
-size_t twin_format_varint(char out[10], uint64_t v)
-{
-	size_t n = 0;
-	do {
-		out[n++] = (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-		v >>= 7;
-	} while (v);
-	return n;
-}
-
 static bool put_varint(struct twin_buf *b, uint64_t v)
 {
 	char tmp[10];
@@ -53,39 +43,6 @@ struct reader {
 	const unsigned char *p, *end;
 	bool bad;
 };
-
-bool twin_format_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
-{
-	uint64_t x = 0;
-	for (int shift = 0; shift < 64; shift += 7) {
-		if (*p >= end) {
-			break;
-		}
-		unsigned char c = *(*p)++;
-		x |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			*v = x;
-			return true;
-		}
-	}
-	*v = 0;
-	return false;
-}
-
-/* A timestamp stored as its difference to updated (|updated| <= 2^53): refused beyond +-2^53, which
- * twin_doc_store could not write back. */
-bool twin_format_get_ts(const unsigned char **p, const unsigned char *end, int64_t updated, int64_t *ts)
-{
-	uint64_t v;
-	bool ok = twin_format_get_varint(p, end, &v);
-	int64_t d = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-	*ts = 0;
-	if (!ok || d < -2 * MAX_INT || d > 2 * MAX_INT || updated + d < -MAX_INT || updated + d > MAX_INT) {
-		return false;
-	}
-	*ts = updated + d;
-	return true;
-}
 
 static uint64_t get_varint(struct reader *r)
 {
@@ -169,7 +126,8 @@ static const cJSON *object_or_null(const cJSON *obj, const char *name)
 	return cJSON_IsObject(m) ? m : NULL;
 }
 
-bool twin_format_prefix_length(struct twin_buf *b, size_t start)
+/* Puts the varint length of b[start..len) before it (the text is written first, then moved behind). */
+static bool prefix_length(struct twin_buf *b, size_t start)
 {
 	char len_bytes[10];
 	size_t n = twin_format_varint(len_bytes, b->len - start);
@@ -186,7 +144,7 @@ bool twin_format_prefix_length(struct twin_buf *b, size_t start)
 static bool put_section(struct twin_buf *b, const cJSON *obj)
 {
 	size_t start = b->len;
-	return twin_json_write(b, obj) && twin_format_prefix_length(b, start);
+	return twin_json_write(b, obj) && prefix_length(b, start);
 }
 
 bool twin_doc_store(const cJSON *doc, struct twin_buf *b)

@@ -77,7 +77,7 @@ TEST(fastmerge_should_take_flat_objects_of_scalars)
 	static const char *const yes[] = {"{\"a\":1}", " {\n\"a\" : 1 ,\t\"b\":\"x y\" }\r\n", "{}",
 			"{\"t\":true,\"f\":false,\"n\":-0.5e-3,\"z\":-0,\"e\":1E+5,\"s\":\"\"}", "{\"\":1}",
 			"{\"seq\":12,\"tempTop\":24.1,\"tempBottom\":21.3,\"humidityTop\":41,\"humidityBottom\":45}",
-			"{\"big\":9007199254740992,\"tiny\":0.0000000000000000000001}"};
+			"{\"big\":9007199254740992,\"tiny\":0.0000000000000001}"};
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (!scans(yes[i])) {
 			CHECK_FAIL("refused %s", yes[i]);
