@@ -288,12 +288,13 @@ bool twin_buf_put(struct twin_buf *b, const char *s, size_t n)
 	return true;
 }
 
-static bool write_number(struct twin_buf *b, double d)
+size_t twin_json_format_number(char out[32], double d)
 {
 	char tmp[32];
 	int n;
 	if (!isfinite(d)) {
-		return twin_buf_put(b, "null", 4);
+		memcpy(out, "null", 4);
+		return 4;
 	}
 	if (d == floor(d) && fabs(d) <= MAX_SAFE_INT) {
 		int64_t v = (int64_t)d;
@@ -306,7 +307,8 @@ static bool write_number(struct twin_buf *b, double d)
 		if (v < 0) {
 			*--p = '-';
 		}
-		return twin_buf_put(b, p, (size_t)(end - p));
+		memcpy(out, p, (size_t)(end - p));
+		return (size_t)(end - p);
 	}
 	/* short decimals (sensor values such as 24.1 or 1234.56): when d == v / 10^k exactly (a correctly
 	 * rounded division of exact operands), the text of v with k decimals reads back as d */
@@ -330,13 +332,25 @@ static bool write_number(struct twin_buf *b, double d)
 		if (d < 0) {
 			*--p = '-';
 		}
-		return twin_buf_put(b, p, (size_t)(end - p));
+		memcpy(out, p, (size_t)(end - p));
+		return (size_t)(end - p);
 	}
 	n = snprintf(tmp, sizeof(tmp), "%.15g", d);
 	if (strtod(tmp, NULL) != d) {
 		n = snprintf(tmp, sizeof(tmp), "%.17g", d);
 	}
-	return n > 0 && twin_buf_put(b, tmp, (size_t)n);
+	if (n <= 0) {
+		return 0;
+	}
+	memcpy(out, tmp, (size_t)n);
+	return (size_t)n;
+}
+
+static bool write_number(struct twin_buf *b, double d)
+{
+	char tmp[32];
+	size_t n = twin_json_format_number(tmp, d);
+	return n > 0 && twin_buf_put(b, tmp, n);
 }
 
 bool twin_json_write_string(struct twin_buf *b, const char *s)

@@ -44,6 +44,9 @@ bool twin_json_write_string(struct twin_buf *b, const char *s);
 bool twin_json_write_int(struct twin_buf *b, int64_t v);
 void twin_buf_free(struct twin_buf *b);
 
+/* The text twin_json_write gives the number d, into out (not NUL-terminated); returns its length. */
+size_t twin_json_format_number(char out[32], double d);
+
 /* Appends item as compact JSON. Integers up to 2^53 (versions, timestamps) print without going
  * through printf; other numbers print as the shortest of %.15g / %.17g that reads back exactly. */
 bool twin_json_write(struct twin_buf *b, const cJSON *item);

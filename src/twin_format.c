@@ -22,32 +22,21 @@
 #include "merge.h"
 
 #define FORMAT_JSON1    '\x01'
-#define FORMAT_COMPACT2 '\x02'
-#define FLAG_LAST_SEEN  0x01u
-#define MAX_INT         ((int64_t)1 << 53) /* integers beyond it are not exact in JSON */
+#define FORMAT_COMPACT2 TWIN_FORMAT_COMPACT2
+#define FLAG_LAST_SEEN  TWIN_FORMAT_LAST_SEEN
+#define MAX_INT         TWIN_FORMAT_MAX_INT
 
 /* ---- varints ---- */
-
-/* Writes v as a varint (7 bits per byte, low first) into out; returns its length (at most 10). */
-static size_t encode_varint(char out[10], uint64_t v)
-{
-	size_t n = 0;
-	do {
-		out[n++] = (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-		v >>= 7;
-	} while (v);
-	return n;
-}
 
 static bool put_varint(struct twin_buf *b, uint64_t v)
 {
 	char tmp[10];
-	return twin_buf_put(b, tmp, encode_varint(tmp, v));
+	return twin_buf_put(b, tmp, twin_format_varint(tmp, v));
 }
 
 static bool put_zigzag(struct twin_buf *b, int64_t v)
 {
-	return put_varint(b, ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63)));
+	return put_varint(b, twin_format_zigzag(v));
 }
 
 struct reader {
@@ -57,37 +46,20 @@ struct reader {
 
 static uint64_t get_varint(struct reader *r)
 {
-	uint64_t v = 0;
-	for (int shift = 0; shift < 64; shift += 7) {
-		if (r->p >= r->end) {
-			break;
-		}
-		unsigned char c = *r->p++;
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			return v;
-		}
+	uint64_t v;
+	if (!twin_format_get_varint(&r->p, r->end, &v)) {
+		r->bad = true;
 	}
-	r->bad = true;
-	return 0;
+	return v;
 }
 
-static int64_t get_zigzag(struct reader *r)
-{
-	uint64_t v = get_varint(r);
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-/* A timestamp stored as its difference to updated (|updated| <= 2^53): refused beyond +-2^53, which
- * twin_doc_store could not write back. */
 static int64_t get_ts(struct reader *r, int64_t updated)
 {
-	int64_t d = get_zigzag(r);
-	if (d < -2 * MAX_INT || d > 2 * MAX_INT || updated + d < -MAX_INT || updated + d > MAX_INT) {
+	int64_t ts;
+	if (!twin_format_get_ts(&r->p, r->end, updated, &ts)) {
 		r->bad = true;
-		return 0;
 	}
-	return updated + d;
+	return ts;
 }
 
 /* ---- writing ---- */
@@ -154,15 +126,11 @@ static const cJSON *object_or_null(const cJSON *obj, const char *name)
 	return cJSON_IsObject(m) ? m : NULL;
 }
 
-/* Appends varint length + compact JSON of obj: the text is written first, then moved behind its length. */
-static bool put_section(struct twin_buf *b, const cJSON *obj)
+/* Puts the varint length of b[start..len) before it (the text is written first, then moved behind). */
+static bool prefix_length(struct twin_buf *b, size_t start)
 {
 	char len_bytes[10];
-	size_t start = b->len;
-	if (!twin_json_write(b, obj)) {
-		return false;
-	}
-	size_t n = encode_varint(len_bytes, b->len - start);
+	size_t n = twin_format_varint(len_bytes, b->len - start);
 	if (!twin_buf_reserve(b, n)) {
 		return false;
 	}
@@ -170,6 +138,13 @@ static bool put_section(struct twin_buf *b, const cJSON *obj)
 	memcpy(b->data + start, len_bytes, n);
 	b->len += n;
 	return true;
+}
+
+/* Appends varint length + compact JSON of obj. */
+static bool put_section(struct twin_buf *b, const cJSON *obj)
+{
+	size_t start = b->len;
+	return twin_json_write(b, obj) && prefix_length(b, start);
 }
 
 bool twin_doc_store(const cJSON *doc, struct twin_buf *b)
