@@ -14,7 +14,7 @@ static const struct {
 } helps[] = {
 	{"twins", "Twins in the store."},
 	{"telemetry_received", "Telemetry messages seen on the ingest topic."},
-	{"telemetry_applied", "Telemetry messages that changed a twin."},
+	{"telemetry_applied", "Telemetry messages whose change (alone or with others of their twin) changed it."},
 	{"telemetry_unchanged", "Telemetry messages that changed nothing."},
 	{"telemetry_merged", "Telemetry messages applied together with others of their twin, as one version."},
 	{"telemetry_invalid", "Telemetry payloads that are not JSON objects, too big or too deep."},

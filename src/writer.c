@@ -29,6 +29,7 @@
 #include "ingest.h"
 #include "jsonx.h"
 #include "request.h"
+#include "telemetry_fast.h"
 #include "twin.h"
 #include "twin_format.h"
 
@@ -55,6 +56,7 @@ struct twin_writer {
 	struct twin_buf stored;  /* the stored form of the twin being written */
 	struct twin_buf previous; /* AWS update/documents: the shadow before the update being applied */
 	struct twin_readings readings; /* the readings of the telemetry being applied */
+	struct twin_fast_scratch fast; /* the fast path's buffers */
 	size_t ops_since_trim;   /* operations processed since memory was last handed back */
 };
 
@@ -76,6 +78,8 @@ struct batch {
 	struct entry *entries;
 	uint64_t applied, unchanged, invalid, dropped, failed, refused;
 	uint64_t merged; /* telemetry messages applied together with others of their twin */
+	enum twin_rc store_rc; /* a write made while applying (the fast path) failed: the batch fails */
+	struct twin_error store_err;
 	int64_t twins; /* how many twins exist once this batch commits */
 };
 
@@ -521,7 +525,7 @@ static bool apply_run(struct twin_writer *w, struct batch *b, struct twin_op *he
 	uint64_t changed = 0, unchanged = 0, invalid_before = b->invalid;
 	struct twin_out *events_before = head->events.tail; /* error events of a run that is undone */
 	size_t patch_len = 0;
-	bool begun = false;
+	bool begun = false, change_made;
 	int64_t seen = 0;
 	struct twin_op *m = first;
 	for (size_t i = 0; i < n; i++, m = m->more) {
@@ -553,6 +557,7 @@ static bool apply_run(struct twin_writer *w, struct batch *b, struct twin_op *he
 	if (!begun) {
 		return true; /* every message was invalid (reported) */
 	}
+	change_made = tc.changed || tc.created;
 	size_t too_big = change_end(w, b, head->id, &tc, seen, &events);
 	if (too_big && n > 1) {
 		b->invalid = invalid_before; /* applied again one by one, and reported then */
@@ -566,15 +571,47 @@ static bool apply_run(struct twin_writer *w, struct batch *b, struct twin_op *he
 		telemetry_invalid(w, b, &head->events, head->id, first->ts, why);
 		return true;
 	}
-	/* created with nothing in it counts as a change of the twin */
-	if (!changed && tc.created && unchanged) {
-		changed = 1;
-		unchanged--;
-	}
-	b->applied += changed;
-	b->unchanged += unchanged;
-	b->merged += changed + unchanged > 1 ? changed + unchanged : 0;
+	/* every message of a change that changed the twin (or created it) counts as applied */
+	uint64_t valid = changed + unchanged;
+	b->applied += change_made ? valid : 0;
+	b->unchanged += change_made ? 0 : valid;
+	b->merged += valid > 1 ? valid : 0;
 	twin_out_list_concat(&head->events, &events);
+	return true;
+}
+
+/* The fast path (telemetry_fast.h) for an entry whose twin this batch has not loaded: true when it took
+ * the entry (applied, or a failed write that fails the batch). */
+static bool apply_fast(struct twin_writer *w, struct batch *b, struct twin_op *op)
+{
+	struct entry *cached = NULL;
+	struct twin_fast_result res;
+	HASH_FIND(hh, b->entries, op->id, op->id_len, cached);
+	if (cached || b->store_rc) {
+		return false;
+	}
+	switch (twin_fast_entry(w->d.store, w->d.cfg, op, b->twins, &w->fast, &res, &b->store_err)) {
+		case TWIN_FAST_NOT_HERE:
+			return false;
+		case TWIN_FAST_STORE_FAIL:
+			b->store_rc = b->store_err.rc;
+			return true;
+		case TWIN_FAST_DONE:
+			break;
+	}
+	bool change_made = res.leaves > 0 || res.created;
+	b->twins += res.created;
+	b->applied += change_made ? op->group_msgs : 0;
+	b->unchanged += change_made ? 0 : op->group_msgs;
+	b->merged += op->group_msgs > 1 ? op->group_msgs : 0;
+	struct twin_buf *e = &w->scratch;
+	if (change_made && w->d.cfg->events &&
+			event_begin(w, op->id, res.updated, res.version, res.created ? "created" : "updated") &&
+			(!res.leaves || (twin_buf_put(e, ",\"reported\":", 12) &&
+									twin_buf_put(e, res.changed->data, res.changed->len))) &&
+			twin_buf_put(e, "}", 1)) {
+		twin_out_list_add(&op->events, event_message(op->id, op->id_len, e));
+	}
 	return true;
 }
 
@@ -582,6 +619,9 @@ static bool apply_run(struct twin_writer *w, struct batch *b, struct twin_op *he
  * applied as one change; when together they would be too big, one by one. */
 static void apply_telemetry(struct twin_writer *w, struct batch *b, struct twin_op *op)
 {
+	if (apply_fast(w, b, op)) {
+		return;
+	}
 	if (apply_run(w, b, op, op, op->group_msgs)) {
 		return;
 	}
@@ -997,6 +1037,11 @@ static enum twin_rc apply_and_commit(struct twin_writer *w, struct batch *b, str
 	for (struct twin_op *op = ops; op; op = op->next) {
 		apply(w, b, op);
 	}
+	if (b->store_rc) {
+		*err = b->store_err;
+		twin_store_abort(w->d.store);
+		return b->store_rc;
+	}
 	if ((rc = flush(w, b, err)) != TWIN_OK) {
 		twin_store_abort(w->d.store);
 		return rc;
@@ -1205,6 +1250,7 @@ void twin_writer_free(struct twin_writer *w)
 	}
 	twin_out_list_free(&w->logs);
 	twin_readings_free(&w->readings);
+	twin_fast_scratch_free(&w->fast);
 	twin_buf_free(&w->scratch);
 	twin_buf_free(&w->stored);
 	twin_buf_free(&w->previous);

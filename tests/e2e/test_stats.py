@@ -36,9 +36,14 @@ def test_telemetry_counters(broker, rr5):
     try:
         rr5.get(tid)     # a get waits for all telemetry received before it (stats need not)
         s1 = rr5.stats()
+        # each applied before the next (a get waits for it): messages that wait together are one change,
+        # and count as applied when that change changed the twin
         d.telemetry({"a": 1})        # applied (creates)
+        rr5.twin(tid)
         d.telemetry({"a": 2})        # applied
+        rr5.twin(tid)
         d.telemetry({"a": 2})        # unchanged
+        rr5.twin(tid)
         d.telemetry(b"oops")         # invalid
         rr5.twin(tid)
         s2 = rr5.stats()
