@@ -479,9 +479,11 @@ bool twin_query_match(const struct twin_query *q, const cJSON *doc)
 			return false;
 		case Q_LIKE:
 			/* cJSON_IsString(NULL) is false, and the parser gives like() one string value */
+			if (!cJSON_IsString(v)) {
+				return false;
+			}
 			/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
-			return cJSON_IsString(v) &&
-					twin_like(v->valuestring, strlen(v->valuestring), ref->valuestring, NULL);
+			return twin_like(v->valuestring, strlen(v->valuestring), ref->valuestring, NULL);
 		case Q_GT:
 		case Q_GE:
 		case Q_LT:
