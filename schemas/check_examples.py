@@ -505,6 +505,8 @@ CASES = [
     ("search.response.json", {"items": [], "cursor": 5}, False, "search answer: cursor not a string"),
     ("search.response.json", {"cursor": "x"}, False, "search answer: no items"),
     ("search.response.json", {"items": [], "total": 3}, False, "search answer: unknown property"),
+    ("search.response.json", {"items": [], "stale": True}, True, "search answer: did not wait for writes"),
+    ("search.response.json", {"items": [], "stale": False}, False, "search answer: stale false (absent instead)"),
     # history
     ("history.request.json", {}, True, "history: defaults"),
     ("history.request.json", {"limit": 1000, "since": 0, "fields": ["reported/t"], "token": "t"}, True,

@@ -13,9 +13,20 @@
 #include <string.h>
 #include <strings.h>
 
+#include "scope.h"
 #include "topic.h"
 
-enum opt_type { OPT_STRING, OPT_SIZE, OPT_INT, OPT_BOOL, OPT_TOPIC_LIST, OPT_GATEWAY, OPT_CHOICE };
+enum opt_type {
+	OPT_STRING,
+	OPT_SIZE,
+	OPT_INT,
+	OPT_BOOL,
+	OPT_TOPIC_LIST,
+	OPT_GATEWAY,
+	OPT_CHOICE,
+	OPT_SCOPE,
+	OPT_USER_LIST
+};
 
 struct opt_def {
 	const char *name;
@@ -70,6 +81,12 @@ static const struct opt_def options[] = {
 	{"azure_twin", OPT_BOOL, offsetof(struct twin_config, azure_twin), "false", 0, 0, NULL},
 	{"acl_fallback", OPT_CHOICE, offsetof(struct twin_config, acl_fallback), "auto", 0, 0,
 			acl_fallbacks},
+	{"search_scope", OPT_SCOPE, offsetof(struct twin_config, search_scope), NULL, 0, 0, NULL},
+	{"search_scope_exempt", OPT_USER_LIST, offsetof(struct twin_config, search_scope_exempt), NULL,
+			0, 0, NULL},
+	{"search_queue_size", OPT_INT, offsetof(struct twin_config, search_queue_size), "64", 1, 100000, NULL},
+	{"search_timeout_ms", OPT_INT, offsetof(struct twin_config, search_timeout_ms), "10000", 1,
+			600000, NULL},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -135,6 +152,13 @@ static enum twin_rc apply(struct twin_config *cfg, const struct opt_def *o, cons
 				return twin_fail(err, TWIN_ERR_CONFIG,
 						"plugin_opt_%s: '%s' is not a topic without wildcards (and not a $ topic)",
 						o->name, value);
+			}
+			/* fall through */
+		case OPT_SCOPE:
+		case OPT_USER_LIST:
+			rc = o->type == OPT_SCOPE ? twin_scope_check(value, err) : twin_scope_exempt_check(value, err);
+			if (rc != TWIN_OK) {
+				return rc;
 			}
 			/* fall through */
 		case OPT_STRING: {
@@ -260,6 +284,11 @@ enum twin_rc twin_config_parse(struct twin_config *cfg, const char *const *keys,
 	if (cfg->map_size_max < cfg->map_size && !max_given) {
 		cfg->map_size_max = cfg->map_size;
 	}
+	if (cfg->search_scope_exempt && !cfg->search_scope) {
+		return twin_fail(err, TWIN_ERR_CONFIG,
+				"plugin_opt_search_scope_exempt has no effect without plugin_opt_search_scope (searches "
+				"see every twin without it)");
+	}
 	if (cfg->map_size_max < cfg->map_size) {
 		return twin_fail(err, TWIN_ERR_CONFIG,
 				"plugin_opt_map_size_max (%zu) must not be smaller than plugin_opt_map_size (%zu)",
@@ -278,5 +307,8 @@ void twin_config_free(struct twin_config *cfg)
 	cfg->n_telemetry_topics = 0;
 	free(cfg->gateway_topic);
 	free(cfg->metrics_file);
+	free(cfg->search_scope);
+	free(cfg->search_scope_exempt);
 	cfg->db_path = cfg->gateway_topic = cfg->metrics_file = NULL;
+	cfg->search_scope = cfg->search_scope_exempt = NULL;
 }

@@ -46,6 +46,10 @@ struct twin_config {
 	bool aws_shadow;                 /* the AWS Device Shadow front ($aws/things/...) */
 	bool azure_twin;                 /* the Azure IoT Hub device twin front ($iothub/twin/...) */
 	enum twin_acl_fallback acl_fallback;
+	char *search_scope;              /* which twins a requester's search sees (scope.h), or NULL: all */
+	char *search_scope_exempt;       /* usernames whose searches see every twin, comma-separated */
+	int64_t search_queue_size;       /* searches waiting for the search thread; past it: 503 */
+	int64_t search_timeout_ms;       /* a running search's deadline (its wait for writes included) */
 };
 
 /* Fills cfg with defaults, then applies each key/value pair. Unknown keys and invalid values fail with

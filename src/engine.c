@@ -93,7 +93,7 @@ enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *
 	struct twin_writer_deps deps = {e->store, cfg, &e->in, &e->out, &e->metrics, &e->done_seq,
 			wake, wake_ctx};
 	struct twin_searcher_deps sdeps = {e->store, &e->in, &e->out, &e->done_seq, wake, wake_ctx,
-			cfg->max_depth};
+			cfg};
 	if ((rc = twin_writer_start(&deps, &e->writer)) != TWIN_OK ||
 			(rc = twin_searcher_start(&sdeps, &e->searcher)) != TWIN_OK) {
 		twin_fail(err, rc, "cannot start the writer and search threads");
@@ -751,11 +751,11 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 	} else if (m->verb == TWIN_VERB_STATS) {
 		run_stats(e, r, in->payload, in->payload_len);
 	} else if (m->verb == TWIN_VERB_SEARCH) {
-		if (twin_searcher_submit(e->searcher, r, in->payload, in->payload_len,
-					read_horizon(e, atomic_load_explicit(&e->done_seq, memory_order_acquire))) == TWIN_OK) {
+		if (twin_searcher_submit(e->searcher, r, in->username, in->payload, in->payload_len,
+					read_horizon(e, atomic_load_explicit(&e->done_seq, memory_order_acquire)),
+					&err) == TWIN_OK) {
 			return;
 		}
-		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
 		answer_error(e, r, &err, NULL);
 	} else if (!id_ok) {
 		answer_error(e, r, &id_err, NULL);

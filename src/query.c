@@ -205,6 +205,11 @@ static bool parse_args(struct parser *p, struct twin_query *q)
 		twin_fail(p->err, TWIN_ERR_BAD_REQUEST, "filter: like() takes a \"string\" pattern");
 		return false;
 	}
+	if (q->op == Q_LIKE && strlen(q->values->child->valuestring) > TWIN_LIKE_MAX_PATTERN) {
+		twin_fail(p->err, TWIN_ERR_BAD_REQUEST, "filter: a like() pattern is at most %d bytes",
+				TWIN_LIKE_MAX_PATTERN);
+		return false;
+	}
 	return true;
 }
 
@@ -295,28 +300,94 @@ const cJSON *twin_query_path(const cJSON *doc, const char *path)
 	return NULL;
 }
 
-/* Glob match with * and ?, iterative with one backtrack point (linear for typical patterns). */
-static bool like(const char *s, const char *pat)
+/* ---- like: glob match with * (any run) and ? (one character) ----
+ * The pattern is cut at its stars into segments. The first must match at the start, the last at the
+ * end, and each one between is placed at its leftmost occurrence after the previous one (leftmost is
+ * always right: a segment has a fixed length, so an earlier place leaves the most room for the rest).
+ * A segment without '?' is found with Knuth-Morris-Pratt, so that `*` patterns are linear in the
+ * string whatever they are; one with '?' by trying each place, at most (string length) x (segment
+ * length) steps, and patterns are at most TWIN_LIKE_MAX_PATTERN bytes. No backtracking over stars. */
+
+static bool seg_at(const char *s, const char *p, size_t m, size_t *steps)
 {
-	const char *star = NULL, *retry = NULL;
-	while (*s) {
-		if (*pat == '*') {
-			star = pat++;
-			retry = s;
-		} else if (*pat == '?' || *pat == *s) {
-			pat++;
-			s++;
-		} else if (star) {
-			pat = star + 1;
-			s = ++retry;
-		} else {
+	for (size_t i = 0; i < m; i++) {
+		++*steps;
+		if (p[i] != '?' && p[i] != s[i]) {
 			return false;
 		}
 	}
-	while (*pat == '*') {
-		pat++;
+	return true;
+}
+
+/* The first place in s[0..n) where the segment p[0..m) matches, or n + 1 (m >= 1). */
+static size_t seg_find(const char *s, size_t n, const char *p, size_t m, size_t *steps)
+{
+	if (m > n) {
+		return n + 1;
 	}
-	return *pat == '\0';
+	if (memchr(p, '?', m) || m > TWIN_LIKE_MAX_PATTERN) {
+		for (size_t at = 0; at + m <= n; at++) {
+			if (seg_at(s + at, p, m, steps)) {
+				return at;
+			}
+		}
+		return n + 1;
+	}
+	size_t fail[TWIN_LIKE_MAX_PATTERN]; /* fail[i]: the longest proper border of p[0..i] */
+	fail[0] = 0;
+	for (size_t i = 1, k = 0; i < m; i++) {
+		while (k && p[i] != p[k]) {
+			++*steps;
+			k = fail[k - 1];
+		}
+		k += p[i] == p[k];
+		fail[i] = k;
+	}
+	for (size_t i = 0, k = 0; i < n; i++) {
+		while (k && s[i] != p[k]) {
+			++*steps;
+			k = fail[k - 1];
+		}
+		++*steps;
+		if (s[i] == p[k] && ++k == m) {
+			return i + 1 - m;
+		}
+	}
+	return n + 1;
+}
+
+bool twin_like(const char *s, size_t n, const char *pat, size_t *steps)
+{
+	size_t dummy = 0;
+	steps = steps ? steps : &dummy;
+	const char *star = strchr(pat, '*');
+	size_t m = star ? (size_t)(star - pat) : strlen(pat);
+	if (!star) {
+		return n == m && seg_at(s, pat, m, steps);
+	}
+	if (n < m || !seg_at(s, pat, m, steps)) {
+		return false;
+	}
+	size_t pos = m;
+	const char *last = strrchr(pat, '*') + 1;
+	size_t last_len = strlen(last);
+	if (n - pos < last_len || !seg_at(s + n - last_len, last, last_len, steps)) {
+		return false;
+	}
+	size_t end = n - last_len; /* the middle segments lie in s[pos..end) */
+	for (const char *p = star + 1; p < last; p++) {
+		const char *next = strchr(p, '*');
+		size_t len = (size_t)(next - p);
+		if (len) {
+			size_t at = seg_find(s + pos, end - pos, p, len, steps);
+			if (at > end - pos) {
+				return false;
+			}
+			pos += at + len;
+		}
+		p = next;
+	}
+	return true;
 }
 
 static int rank(const cJSON *v)
@@ -408,8 +479,11 @@ bool twin_query_match(const struct twin_query *q, const cJSON *doc)
 			return false;
 		case Q_LIKE:
 			/* cJSON_IsString(NULL) is false, and the parser gives like() one string value */
+			if (!cJSON_IsString(v)) {
+				return false;
+			}
 			/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
-			return cJSON_IsString(v) && like(v->valuestring, ref->valuestring);
+			return twin_like(v->valuestring, strlen(v->valuestring), ref->valuestring, NULL);
 		case Q_GT:
 		case Q_GE:
 		case Q_LT:
@@ -591,6 +665,13 @@ enum twin_rc twin_cursor_decode(const struct twin_sort *s, const char *cursor,
 		}
 	}
 	cJSON_Delete(j);
+	if (ok && (!k->id[0] || strlen(k->id) > TWIN_MAX_ID_LEN)) {
+		twin_sort_key_free(k);
+		return twin_fail(err, TWIN_ERR_BAD_REQUEST,
+				"invalid 'cursor': it names an id that is empty or longer than %d bytes; pass back the "
+				"cursor of the previous page",
+				TWIN_MAX_ID_LEN);
+	}
 	if (!ok) {
 		twin_sort_key_free(k);
 		return twin_fail(err, TWIN_ERR_BAD_REQUEST,

@@ -17,6 +17,13 @@ struct twin_query *twin_query_parse(const char *filter, struct twin_error *err);
 void twin_query_free(struct twin_query *q);
 bool twin_query_match(const struct twin_query *q, const cJSON *doc);
 
+/* like(): a glob with * (any run) and ? (one character) matched against s[0..n), in time linear in n for
+ * patterns of * and literals, and at most n x (pattern length) steps with '?' (steps, when not NULL, is
+ * increased by the comparisons made: tests bound it). Patterns are at most TWIN_LIKE_MAX_PATTERN bytes
+ * (longer ones are refused by the parser). */
+#define TWIN_LIKE_MAX_PATTERN 256
+bool twin_like(const char *s, size_t n, const char *pat, size_t *steps);
+
 /* The value at a path such as "reported/tempTop" or "id" (NULL when absent). */
 const cJSON *twin_query_path(const cJSON *doc, const char *path);
 

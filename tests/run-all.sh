@@ -70,12 +70,14 @@ stage "valgrind: end-to-end tests (the broker under valgrind, its report checked
 # that must reach disk within a fixed sleep, the xfail that waits out its timeouts (Mosquitto 2.0.11's
 # max_queued_messages 0 bug), and all but three of the invalid option values, which take one refusal
 # path. Left out whole: the kill -9 soak, and the modules about what runs outside the plugin (the
-# README's command-line demo, client examples, Node-RED, twinctl, the dashboard).
+# README's command-line demo, client examples, Node-RED, twinctl, the dashboard), and the search bounds
+# (test_search_bounds.py: thousands of twins, to fill the search queue and pass a deadline).
 TWIN_PLUGIN="$PWD/build-vg/mosquitto_twin.so" TWIN_BROKER_WRAPPER="$(printf '%q ' "${valgrind[@]}")" \
 	TWIN_TIMEOUT=30 "$python" -m pytest -q \
 	tests/e2e/test_telemetry.py tests/e2e/test_requests.py tests/e2e/test_errors.py \
 	tests/e2e/test_desired.py tests/e2e/test_events.py tests/e2e/test_history.py \
-	tests/e2e/test_search.py tests/e2e/test_stats.py tests/e2e/test_config.py \
+	tests/e2e/test_search.py tests/e2e/test_search_scope.py tests/e2e/test_stats.py \
+	tests/e2e/test_config.py \
 	tests/e2e/test_durability.py tests/e2e/test_limits.py tests/e2e/test_disk_full.py \
 	tests/e2e/test_metrics.py tests/e2e/test_ingest.py tests/e2e/test_access.py \
 	tests/e2e/test_schemas.py tests/e2e/test_fronts.py \

@@ -6,6 +6,8 @@ full scan of a few thousand twins that does not hold up a GET.
 
 The module broker is shared: every test works on twins with an id prefix of its own
 and filters on it with like(id,"<prefix>-*")."""
+import base64
+import json
 import time
 
 import pytest
@@ -362,6 +364,18 @@ def test_cursor_refusals(broker, rr5, ds):
     err = bad_search(rr5, {"filter": within(ds), "limit": 2, "cursor": body["cursor"],
                            "sort": ["reported/temp", "version"]})
     assert "cursor" in err, err
+
+
+def test_a_hand_made_cursor_with_an_empty_or_over_long_id_is_refused(broker, rr5, ds):
+    def cursor(twin_id):
+        raw = json.dumps({"k": [], "i": twin_id}, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    for bad in ("", "x" * 257, "x" * 600):
+        for req in ({"cursor": cursor(bad)}, {"cursor": cursor(bad), "count": True}):
+            err = bad_search(rr5, req)
+            assert "invalid 'cursor'" in err and "empty or longer than 256 bytes" in err, err
+    # the longest id is a valid place to continue after
+    assert search(rr5, filter=within(ds), cursor=cursor("x" * 256))["items"] == []
 
 
 # ------------------------------------------------------------------ fields, token, presence

@@ -116,3 +116,67 @@ TEST(config_should_refuse_unknown_and_invalid_options_naming_them)
 	CHECK_CONTAINS(err.msg, "map_size_max");
 	twin_config_free(&cfg);
 }
+
+TEST(config_should_bound_searches_and_leave_them_unscoped_by_default)
+{
+	struct twin_config cfg;
+	struct twin_error err;
+	CHECK_INT(parse(&cfg, NULL, NULL, &err), TWIN_OK);
+	CHECK(cfg.search_scope == NULL);
+	CHECK(cfg.search_scope_exempt == NULL);
+	CHECK_INT(cfg.search_queue_size, 64);
+	CHECK_INT(cfg.search_timeout_ms, 10000);
+	twin_config_free(&cfg);
+	const char *keys[] = {"search_scope", "search_scope_exempt", "search_queue_size",
+			"search_timeout_ms"};
+	const char *values[] = {"id:%u:", "ops, dashboard", "8", "250"};
+	CHECK_INT(twin_config_parse(&cfg, keys, values, 4, &err), TWIN_OK);
+	CHECK_STR(cfg.search_scope, "id:%u:");
+	CHECK_STR(cfg.search_scope_exempt, "ops, dashboard");
+	CHECK_INT(cfg.search_queue_size, 8);
+	CHECK_INT(cfg.search_timeout_ms, 250);
+	twin_config_free(&cfg);
+	CHECK_INT(parse(&cfg, "search_scope", "attributes/tenant=%u", &err), TWIN_OK);
+	twin_config_free(&cfg);
+}
+
+TEST(config_should_refuse_unsafe_or_malformed_search_scopes)
+{
+	static const char *cases[][2] = {
+			{"id:%u", "end the id prefix with a separator"},
+			{"id:", "the id prefix is empty"},
+			{"id:%u%c:", "separator between two placeholders"},
+			{"id:%x:", "unknown placeholder"},
+			{"id:%u/", "no twin id holds '/'"},
+			{"tenant=%u", "neither id:<prefix>"},
+			{"reported/tenant=%u", "neither id:<prefix>"},
+			{"attributes/=%u", "neither id:<prefix>"},
+			{"attributes/a//b=%u", "neither id:<prefix>"},
+			{"attributes/tenant=", "the value is empty"},
+			{"", "neither id:<prefix>"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct twin_config cfg;
+		struct twin_error err;
+		if (parse(&cfg, "search_scope", cases[i][0], &err) != TWIN_ERR_CONFIG ||
+				!strstr(err.msg, cases[i][1]) || !strstr(err.msg, "plugin_opt_search_scope")) {
+			twin_config_free(&cfg);
+			CHECK_FAIL("'%s': %s", cases[i][0], err.msg);
+		}
+		twin_config_free(&cfg);
+	}
+	struct twin_config cfg;
+	struct twin_error err;
+	CHECK_INT(parse(&cfg, "search_scope_exempt", "ops", &err), TWIN_ERR_CONFIG);
+	CHECK_CONTAINS(err.msg, "no effect without plugin_opt_search_scope");
+	twin_config_free(&cfg);
+	CHECK_INT(parse(&cfg, "search_scope_exempt", "ops,,x", &err), TWIN_ERR_CONFIG);
+	CHECK_CONTAINS(err.msg, "empty name");
+	twin_config_free(&cfg);
+	CHECK_INT(parse(&cfg, "search_queue_size", "0", &err), TWIN_ERR_CONFIG);
+	CHECK_CONTAINS(err.msg, "plugin_opt_search_queue_size");
+	twin_config_free(&cfg);
+	CHECK_INT(parse(&cfg, "search_timeout_ms", "600001", &err), TWIN_ERR_CONFIG);
+	CHECK_CONTAINS(err.msg, "plugin_opt_search_timeout_ms");
+	twin_config_free(&cfg);
+}

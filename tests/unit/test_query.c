@@ -121,3 +121,118 @@ TEST(sort_should_order_by_keys_then_id_and_round_trip_cursors)
 	cJSON_Delete(b);
 	cJSON_Delete(c);
 }
+
+static bool like_str(const char *s, const char *pat)
+{
+	return twin_like(s, strlen(s), pat, NULL);
+}
+
+TEST(like_should_match_tricky_patterns)
+{
+	CHECK(like_str("", ""));
+	CHECK(like_str("", "*"));
+	CHECK(like_str("", "**"));
+	CHECK(!like_str("", "?"));
+	CHECK(!like_str("a", ""));
+	CHECK(like_str("rack-12", "rack-*"));
+	CHECK(like_str("rack-12", "*-12"));
+	CHECK(like_str("rack-12", "r?ck-??"));
+	CHECK(!like_str("rack-12", "r?ck-?"));
+	CHECK(like_str("abc", "a*b*c"));
+	CHECK(like_str("abc", "*a*b*c*"));
+	CHECK(!like_str("acb", "a*b*c"));
+	CHECK(like_str("aXbYbZc", "a*b?c"));   /* the middle b is not the one: leftmost is not greedy */
+	CHECK(like_str("mississippi", "*sip*"));
+	CHECK(like_str("mississippi", "m*iss*ppi"));
+	CHECK(!like_str("mississippi", "m*iss*ppix"));
+	CHECK(like_str("aaa", "a*a"));          /* first and last segment may not overlap ... */
+	CHECK(!like_str("a", "a*a"));           /* ... so one 'a' is too short */
+	CHECK(!like_str("ab", "ab*ba"));
+	CHECK(like_str("abba", "ab*ba"));
+	CHECK(like_str("xabababcx", "*ababc*")); /* KMP must fall back inside a partial match */
+	CHECK(like_str("aabaaab", "*aab"));
+	CHECK(like_str("a*b", "a*b"));          /* '*' in the string is an ordinary character */
+	CHECK(like_str("???", "???"));
+	CHECK(!like_str("ab", "a?b"));
+	CHECK(like_str("a?b", "a?b"));
+}
+
+TEST(like_should_stay_linear_on_pathological_patterns)
+{
+	enum { N = 1 << 20 };
+	char *s = malloc(N + 1);
+	char pat[TWIN_LIKE_MAX_PATTERN + 1];
+	memset(s, 'a', N);
+	s[N] = '\0';
+	/* "*aaa...ab*": a backtracking matcher tries each start for ~255 characters: n x m steps */
+	pat[0] = '*';
+	memset(pat + 1, 'a', TWIN_LIKE_MAX_PATTERN - 3);
+	pat[TWIN_LIKE_MAX_PATTERN - 2] = 'b';
+	pat[TWIN_LIKE_MAX_PATTERN - 1] = '*';
+	pat[TWIN_LIKE_MAX_PATTERN] = '\0';
+	size_t steps = 0;
+	CHECK(!twin_like(s, N, pat, &steps));
+	CHECK(steps <= 4 * (size_t)N);
+	/* many stars with a near miss at each: "*a*a*...*b" */
+	for (int i = 0; i < TWIN_LIKE_MAX_PATTERN; i += 2) {
+		pat[i] = '*';
+		pat[i + 1] = 'a';
+	}
+	pat[TWIN_LIKE_MAX_PATTERN - 1] = 'b';
+	steps = 0;
+	CHECK(!twin_like(s, N, pat, &steps));
+	CHECK(steps <= 4 * (size_t)N);
+	s[N - 1] = 'b';
+	steps = 0;
+	CHECK(twin_like(s, N, pat, &steps));
+	CHECK(steps <= 4 * (size_t)N);
+	free(s);
+}
+
+TEST(query_should_refuse_an_over_long_like_pattern)
+{
+	struct twin_error err;
+	char filter[TWIN_LIKE_MAX_PATTERN + 32];
+	char pat[TWIN_LIKE_MAX_PATTERN + 2];
+	memset(pat, 'x', sizeof(pat) - 1);
+	pat[sizeof(pat) - 1] = '\0';
+	snprintf(filter, sizeof(filter), "like(id,\"%s\")", pat);
+	CHECK(twin_query_parse(filter, &err) == NULL);
+	CHECK_CONTAINS(err.msg, "like() pattern is at most 256 bytes");
+	pat[sizeof(pat) - 2] = '\0'; /* 256 bytes: accepted */
+	snprintf(filter, sizeof(filter), "like(id,\"%s\")", pat);
+	struct twin_query *q = twin_query_parse(filter, &err);
+	CHECK(q != NULL);
+	twin_query_free(q);
+}
+
+/* A cursor naming this id, as a client could make one by hand. */
+static char *cursor_of(const char *id)
+{
+	struct twin_sort s = {0};
+	struct twin_sort_key k = {.id = (char *)id};
+	return twin_cursor_encode(&s, &k);
+}
+
+TEST(cursor_should_refuse_an_empty_or_over_long_id)
+{
+	struct twin_sort s = {0};
+	struct twin_sort_key k;
+	struct twin_error err;
+	char id[TWIN_MAX_ID_LEN + 2];
+	char *c = cursor_of("");
+	CHECK_INT(twin_cursor_decode(&s, c, &k, &err), TWIN_ERR_BAD_REQUEST);
+	CHECK_CONTAINS(err.msg, "empty or longer than 256 bytes");
+	free(c);
+	memset(id, 'x', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	c = cursor_of(id);
+	CHECK_INT(twin_cursor_decode(&s, c, &k, &err), TWIN_ERR_BAD_REQUEST);
+	CHECK_CONTAINS(err.msg, "empty or longer than 256 bytes");
+	free(c);
+	id[sizeof(id) - 2] = '\0'; /* 256 bytes: a valid id */
+	c = cursor_of(id);
+	CHECK_INT(twin_cursor_decode(&s, c, &k, &err), TWIN_OK);
+	twin_sort_key_free(&k);
+	free(c);
+}
