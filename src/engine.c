@@ -626,9 +626,10 @@ static struct twin_route *route_new(const struct twin_topic_match *m,
 	return r;
 }
 
-/* The twin a request is about: $twin's id level, the AWS shadow's twin, the Azure device's own twin.
- * False (err set) when it names no valid twin; *id is NULL for $twin/{verb}. */
-static bool request_twin(const struct twin_topic_match *m,
+/* The twin a request is about: $twin's id level, the AWS shadow's twin, the Azure device's own twin
+ * (its client id, or its username when by_username: telemetry_id_from). False (err set) when it
+ * names no valid twin; *id is NULL for $twin/{verb}. */
+static bool request_twin(const struct twin_topic_match *m, bool by_username,
 		const struct twin_request_in *in, char *buf, const char **id, size_t *id_len,
 		struct twin_error *err)
 {
@@ -637,10 +638,12 @@ static bool request_twin(const struct twin_topic_match *m,
 			*id = buf;
 			return twin_aws_twin_id(m, buf, id_len, err);
 		case TWIN_FRONT_AZURE:
-			*id = twin_azure_device_id(in->username, in->client_id, id_len);
+			*id = twin_azure_device_id(in->username, in->client_id, by_username, id_len);
 			if (!*id) {
-				twin_fail(err, TWIN_ERR_BAD_REQUEST,
-						"no device id: connect with a username or a client id that is the device id");
+				twin_fail(err, TWIN_ERR_BAD_REQUEST, by_username
+						? "no device id: with plugin_opt_telemetry_id_from username the device id is the "
+						  "username, and this client has none"
+						: "no device id: the device id is the client id, and this client has none");
 				return false;
 			}
 			return twin_topic_id_valid(*id, *id_len, err);
@@ -715,7 +718,8 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 	}
 	twin_metric_add(&e->metrics, requests, 1);
 	count_verb(e, m->verb);
-	bool id_ok = request_twin(m, in, id_buf, &id, &id_len, &id_err);
+	bool id_ok = request_twin(m, e->cfg->telemetry_id_from == TWIN_ID_FROM_USERNAME, in, id_buf, &id,
+			&id_len, &id_err);
 	if (id_ok && m->front != TWIN_FRONT_NATIVE) {
 		note_device(e, m, id, id_len, in);
 	}

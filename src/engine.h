@@ -14,7 +14,7 @@ struct twin_engine;
 /* A request as it arrived. */
 struct twin_request_in {
 	const char *client_id;
-	const char *username; /* may be NULL; the Azure front takes the device id from it */
+	const char *username; /* may be NULL; with telemetry_id_from username, the Azure device id */
 	const char *topic;
 	const void *payload;
 	size_t payload_len;

@@ -614,18 +614,45 @@ def test_azure_get_patch_and_twin_agree(broker, rr5, closing):
     assert twin["versions"]["desired"] == 1 and twin["reported"] == {"temp": 21.5, "ok": [1, 2]}
 
 
-def test_azure_device_id_from_username_or_client_id(broker, rr5, closing):
-    sdk, cn, bare = uniq("az-sdk"), uniq("az-cn"), uniq("az-bare")
-    for dev, twin_id in ((closing(AzureDevice(broker.port, sdk, client_id=uniq("cid"))), sdk),
-                         (closing(AzureDevice(broker.port, cn, username=cn, client_id=uniq("cid"))), cn),
-                         (closing(AzureDevice(broker.port, bare, username=None)), bare)):
-        dev.patch({"who": twin_id})
-        assert rr5.twin(twin_id)["reported"] == {"who": twin_id}
-        if dev.client_id != twin_id:
-            assert rr5.get(dev.client_id).status == 404
+@pytest.fixture(scope="module")
+def by_username():
+    """A broker with both fronts on and plugin_opt_telemetry_id_from username (the Azure device id is
+    then the username), with a v5 requester on it."""
+    b = Broker(opts=dict(BROKER_OPTS, telemetry_id_from="username"),
+               name="module broker with telemetry_id_from username (%s)" % __name__)
+    b.start()
+    rr = Requester5(b.port)
+    yield b, rr
+    rr.close()
+    b.close()
+
+
+def test_azure_device_id_follows_telemetry_id_from(broker, rr5, by_username, closing):
+    # telemetry_id_from client_id (the default): the client id, whatever the username names
+    cid, named = uniq("az-cid"), uniq("az-named")
+    dev = closing(AzureDevice(broker.port, named, client_id=cid))
+    dev.patch({"who": cid})
+    assert rr5.twin(cid)["reported"] == {"who": cid}
+    assert rr5.get(named).status == 404
+    cn = closing(AzureDevice(broker.port, uniq("az-cn"), username=uniq("cn"), client_id=uniq("az-cid")))
+    cn.patch({"who": cn.client_id})
+    assert rr5.twin(cn.client_id)["reported"] == {"who": cn.client_id}
     bad = closing(AzureDevice(broker.port, "bad+id", username=None))
     a = bad("GET/")
-    assert a.status == 400 and a.body["errorCode"] == 400000
+    assert a.status == 400 and a.body["errorCode"] == 400000 and "bad+id" in a.body["message"], a
+    # telemetry_id_from username: the SDK's {hub}/{deviceId}/... or the whole username (a certificate
+    # CN with use_identity_as_username); the client id names nothing
+    ub, urr = by_username
+    sdk, cn, bare = uniq("az-sdk"), uniq("az-cn"), uniq("az-bare")
+    for dev, twin_id in ((closing(AzureDevice(ub.port, sdk, client_id=uniq("cid"))), sdk),
+                         (closing(AzureDevice(ub.port, cn, username=cn, client_id=uniq("cid"))), cn)):
+        dev.patch({"who": twin_id})
+        assert urr.twin(twin_id)["reported"] == {"who": twin_id}
+        assert urr.get(dev.client_id).status == 404
+    nobody = closing(AzureDevice(ub.port, bare, username=None))
+    a = nobody("PATCH/properties/reported/", {"who": bare})
+    assert a.status == 400 and a.body["errorCode"] == 400000 and "username" in a.body["message"], a
+    assert urr.get(bare).status == 404
 
 
 def test_azure_rid_echoed_verbatim(broker, closing):
@@ -685,9 +712,9 @@ def test_azure_429(broker, closing):
 def test_azure_desired_push_to_the_session_only(broker, rr5, closing):
     dev_id = uniq("az-push")
     others = watcher(broker.port, closing, ["$iothub/#"])
-    dev = closing(AzureDevice(broker.port, dev_id, client_id=uniq("az-cid")))
-    # a client with the twin's id as client id that never used the Azure API
-    lurker = closing(AzureDevice(broker.port, dev_id, username=None))
+    dev = closing(AzureDevice(broker.port, dev_id))
+    # a client that names the device in its username but never used the Azure API
+    lurker = closing(AzureDevice(broker.port, dev_id, client_id=uniq("az-lurker")))
     rr5.ok(f"$twin/{dev_id}/update", {"desired": {"early": 1}})
     dev.sync()
     assert dev.pushes() == []              # no session yet: nothing pushed
@@ -708,9 +735,11 @@ def test_azure_desired_push_to_the_session_only(broker, rr5, closing):
     assert [m.topic for m in others.messages() if m.topic.startswith("$iothub")] == []
 
 
-def test_azure_session_moves_and_ends(broker, rr5, closing):
+def test_azure_session_moves_and_ends(by_username, closing):
+    # two clients of one device at once: only with the device id from the username
+    broker, rr5 = by_username
     dev_id = uniq("az-sess")
-    first = closing(AzureDevice(broker.port, dev_id))
+    first = closing(AzureDevice(broker.port, dev_id, client_id=uniq("az-first")))
     first.twin()
     second = closing(AzureDevice(broker.port, dev_id, client_id=uniq("az-second")))
     second.twin()            # the latest client to use the API holds the session

@@ -43,7 +43,11 @@ def fronts():
     azure_device = os.path.join(prefixes["azure"], "node_modules", "azure-iot-device", "package.json")
     with open(azure_device) as f:
         assert json.load(f)["version"] == "1.18.4", "another azure-iot-device came with the mqtt one"
-    b = Broker(opts={"aws_shadow": "true", "azure_twin": "true", "max_twin_bytes": MAX_TWIN_BYTES},
+    # as the README sets a broker up for the SDKs: the certificate's CN is the username
+    # (use_identity_as_username, in mtls_listener_conf) and the Azure device id is the username
+    # (telemetry_id_from username), so that a device cannot name another device by its client id
+    b = Broker(opts={"aws_shadow": "true", "azure_twin": "true", "max_twin_bytes": MAX_TWIN_BYTES,
+                     "telemetry_id_from": "username"},
                name="broker with the AWS and Azure fronts")
     pki = tls_certs.make_pki(os.path.join(b.tmp, "pki"), [THING_V1, THING_V2, DEVICE])
     tls_port = free_port()
