@@ -212,7 +212,7 @@ void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match 
 	const char *id = m->id ? m->id : from ? from : "";
 	size_t id_len = m->id ? m->id_len : strlen(id);
 	twin_metric_add(&e->metrics, telemetry_received, 1);
-	if (!twin_topic_id_valid(id, id_len, NULL)) {
+	if (!twin_topic_native_id_valid(id, id_len, NULL)) {
 		twin_metric_add(&e->metrics, telemetry_invalid, 1);
 		return;
 	}
@@ -646,11 +646,11 @@ static bool request_twin(const struct twin_topic_match *m, bool by_username,
 						: "no device id: the device id is the client id, and this client has none");
 				return false;
 			}
-			return twin_topic_id_valid(*id, *id_len, err);
+			return twin_topic_native_id_valid(*id, *id_len, err);
 		default:
 			*id = m->id;
 			*id_len = m->id_len;
-			return !m->id || twin_topic_id_valid(m->id, m->id_len, err);
+			return !m->id || twin_topic_native_id_valid(m->id, m->id_len, err);
 	}
 }
 

@@ -464,7 +464,7 @@ static void apply_gateway(struct twin_writer *w, struct batch *b, struct twin_op
 	}
 	for (const cJSON *dev = root->child; dev; dev = dev->next) {
 		size_t id_len = strlen(dev->string);
-		if (!twin_topic_id_valid(dev->string, id_len, &err)) {
+		if (!twin_topic_native_id_valid(dev->string, id_len, &err)) {
 			b->invalid++;
 			wlog(w, LOG_INVALID, TWIN_LOG_WARNING, "gateway message from client '%s': device %s",
 					op->id, err.msg);

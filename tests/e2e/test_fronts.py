@@ -282,21 +282,27 @@ def test_aws_other_members_are_ignored(broker, aws, rr5):
     assert twin["desired"] == {"a": 1} and twin["attributes"] == {}
 
 
+def stored_ids(rr5, prefix):
+    """The ids of the stored twins that start with prefix, through $twin/search (which lists every
+    twin, the named shadows' T~N too)."""
+    return [t["id"] for t in rr5.ok("$twin/search", {"filter": 'like(id,"%s*")' % prefix,
+                                                     "fields": ["id"]})["items"]]
+
+
 def test_aws_named_shadow_is_twin_with_tilde(broker, aws, rr5):
     thing = uniq("aws-named")
     p = shadow(thing, "config")
     aws.rejected(p, "get", {"clientToken": "n0"}, 404, "No shadow exists with name: 'config'")
     aws.rejected(p, "delete", None, 404, "No shadow exists with name: 'config'")
     up = aws.ok(p, "update", {"state": {"desired": {"rate": 5}}, "clientToken": "n1"})
-    twin = rr5.twin(thing + "~config")
-    assert twin["desired"] == {"rate": 5} and twin["version"] == up["version"] == 1
-    assert rr5.get(thing).status == 404          # the classic shadow is another twin
+    assert up["version"] == 1
+    assert stored_ids(rr5, thing) == [thing + "~config"]   # the classic shadow is another twin
     aws.rejected(shadow(thing), "get", None, 404, "No shadow exists with name: '%s'" % thing)
-    rr5.ok(f"$twin/{thing}~config/update", {"reported": {"rate": 5}})
+    aws.ok(p, "update", {"state": {"reported": {"rate": 5}}})
     got = aws.ok(p, "get")
     assert got["state"] == {"desired": {"rate": 5}, "reported": {"rate": 5}} and got["version"] == 2
     assert aws.ok(p, "delete")["version"] == 3
-    assert rr5.get(thing + "~config").status == 404
+    assert stored_ids(rr5, thing) == []
 
 
 def test_aws_version_conflict(broker, aws):
@@ -376,7 +382,7 @@ def test_aws_tilde_in_a_name_is_refused(broker, aws, rr5, thing, name, which):
         body = aws.rejected(p, op, payload, 400)
         assert which in body["message"] and "~" in body["message"], body
         assert body["clientToken"] == "tilde"
-    assert rr5.get(thing + ("~" + name if name else "")).status == 404
+    assert stored_ids(rr5, thing) == []
 
 
 def test_aws_invalid_thing_name(broker, aws):
@@ -519,18 +525,29 @@ def test_aws_delta_and_documents_messages(broker, aws, rr5, closing):
     assert len(sub.on(p + "/update/documents")) == 2 and len(sub.on(p + "/update/delta")) == 2
 
 
-def test_aws_named_shadow_messages_from_twin_update(broker, rr5, closing):
-    thing = uniq("aws-nmsg")
-    p = shadow(thing, "cfg")
+def test_native_requests_and_telemetry_never_reach_a_named_shadow(broker, aws, rr5, closing):
+    """'~' is the AWS front's own: $twin requests, telemetry and Azure devices naming T~N are refused,
+    so a client id or topic level T~N cannot read or write the named shadow N of thing T."""
+    thing = uniq("aws-alias")
+    twin_id, p = thing + "~cfg", shadow(thing, "cfg")
+    aws.ok(p, "update", {"state": {"desired": {"rate": 5}}})
     sub = watcher(broker.port, closing, [AWS + thing + "/shadow/#"])
-    rr5.ok(f"$twin/{thing}~cfg/update", {"desired": {"rate": 5}})
-    delta = nth(sub, p + "/update/delta", 1, "aws-shadow.delta.json")
-    assert delta["state"] == {"rate": 5}
-    docs = nth(sub, p + "/update/documents", 1, "aws-shadow.documents.json")
-    assert docs["current"]["state"] == {"desired": {"rate": 5}}
-    sub.sync()
-    assert {m.topic for m in sub.messages() if m.topic.startswith(AWS)} == {p + "/update/delta",
-                                                                           p + "/update/documents"}
+    for verb, body in (("get", None), ("update", {"desired": {"rate": 7}}), ("history", None),
+                       ("delete", None)):
+        a = rr5(f"$twin/{twin_id}/{verb}", body)
+        assert a.status == 400 and "'~' is reserved for AWS named shadows" in a.body["error"], (verb, a)
+    before = rr5.stats()["telemetry_invalid"]
+    dev = closing(Device(broker.port, twin_id))
+    dev.telemetry({"rate": 9})
+    closing(Device(broker.port, uniq("other"))).telemetry({"x": 1}, topic="devices/%s/telemetry" % twin_id)
+    wait_until(lambda: rr5.stats()["telemetry_invalid"] == before + 2, msg="both counted invalid")
+    az = closing(AzureDevice(broker.port, twin_id))     # the client id T~N
+    a = az("PATCH/properties/reported/", {"rate": 9})
+    assert a.status == 400 and "reserved" in a.body["message"], a
+    got = aws.ok(p, "get")
+    assert got["state"] == {"desired": {"rate": 5}, "delta": {"rate": 5}} and got["version"] == 1, got
+    sub.sync()      # the get above reaches subscribers, as AWS requests do; nothing else did
+    assert [m.topic for m in sub.messages() if m.topic.startswith(AWS)] == [p + "/get"]
 
 
 def test_aws_telemetry_updates_delta_without_documents(broker, aws, rr5, closing):
@@ -811,7 +828,7 @@ def test_front_devices_are_connected_while_their_client_is(broker, rr5, closing)
     assert rr5.twin(thing)["connected"] is True and rr5.twin(dev_id)["connected"] is True
     other = closing(AwsClient(broker.port))   # a client asking for somebody else's shadow
     other.ok(shadow(thing, "cfg"), "update", {"state": {"desired": {"x": 1}}})
-    assert rr5.twin(thing + "~cfg")["connected"] is False
+    assert rr5.get(other.client_id).status == 404
     thing_client.disconnect()
     dev.disconnect()
     wait_until(lambda: not rr5.twin(thing)["connected"] and not rr5.twin(dev_id)["connected"],

@@ -460,6 +460,15 @@ TEST(writer_should_split_gateway_batches_into_twins)
 	free_outs(out);
 	CHECK_INT(f.metrics.telemetry_invalid, 2);
 	teardown(&f);
+	/* a part named like an AWS named shadow (thing~shadow) is refused: '~' twins are the front's */
+	setup(&f, NULL, NULL);
+	free_outs(run(&f, gateway("{\"rack-1~cfg\":{\"x\":1},\"rack-2\":{\"x\":2}}"), NULL));
+	CHECK(stored(&f, "rack-1~cfg") == NULL);
+	cJSON *r2 = stored(&f, "rack-2");
+	CHECK(r2 != NULL);
+	cJSON_Delete(r2);
+	CHECK_INT(f.metrics.telemetry_invalid, 1);
+	teardown(&f);
 }
 
 TEST(writer_should_refuse_new_gateway_devices_past_max_twins)
