@@ -395,8 +395,11 @@ static bool history_item(void *ctx, int64_t version, int64_t ts, const char *jso
 {
 	struct history_read *h = ctx;
 	(void)version;
-	if (ts < h->req->since || h->left-- <= 0) {
-		return false; /* newest first: everything after is older */
+	if (ts < h->req->since) {
+		return true; /* entries are in version order, and device timestamps may go backwards */
+	}
+	if (h->left-- <= 0) {
+		return false;
 	}
 	cJSON *item = cJSON_ParseWithLength(json, len);
 	if (item && h->req->fields) {

@@ -135,6 +135,25 @@ def test_since(broker, rr5):
         assert "since" in a.body["error"]
 
 
+def test_since_with_device_timestamps_that_go_backwards(broker, rr5):
+    # entries are kept in version order; a device's readings carry its own ts, which may go back
+    tid = uniq("hi-back")
+    base = now_ms() - 3600 * 1000
+    dev = Device(broker.port, tid)
+    try:
+        for i, back in enumerate((40, 10, 50, 20, 30)):      # minutes after base, in arrival order
+            dev.telemetry({"ts": base + back * 60000, "values": {"n": i}})
+            assert len(history(rr5, tid)["items"]) == i + 1   # one commit per reading
+    finally:
+        dev.close()
+    ts = {e["version"]: e["ts"] for e in history(rr5, tid)["items"]}
+    assert ts == {v: base + m * 60000 for v, m in zip(range(1, 6), (40, 10, 50, 20, 30))}
+    assert versions(history(rr5, tid, since=base + 25 * 60000)) == [5, 3, 1]
+    assert versions(history(rr5, tid, since=base + 25 * 60000, limit=2)) == [5, 3]
+    assert versions(history(rr5, tid, since=base + 45 * 60000)) == [3]
+    assert versions(history(rr5, tid, since=base)) == [5, 4, 3, 2, 1]
+
+
 def test_fields(broker, rr5):
     tid = uniq("hi-fields")
     expected = make_versions(rr5, tid, 3)
