@@ -726,14 +726,19 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 	if (id_ok && m->front != TWIN_FRONT_NATIVE) {
 		note_device(e, m, id, id_len, in);
 	}
-	if (r->response_topic && !twin_response_topic_valid(r->response_topic, &err)) {
+	struct twin_error topic_err;
+	bool topic_ok = !r->response_topic || twin_response_topic_valid(r->response_topic, &topic_err);
+	if (!topic_ok) {
 		free(r->response_topic);
-		r->response_topic = NULL; /* the error goes to {request topic}/rejected */
-		answer_error(e, r, &err, NULL);
-	} else if (!twin_throttle_request(&e->throttle, r->client_id, id_ok ? id : NULL,
-					   id_ok ? id_len : 0, mono_ms(), &err)) {
+		r->response_topic = NULL; /* every answer, 429 too, goes to {request topic}/rejected */
+	}
+	/* the rate limits come first: a flood of bad requests costs its sender like any other */
+	if (!twin_throttle_request(&e->throttle, r->client_id, id_ok ? id : NULL, id_ok ? id_len : 0,
+				mono_ms(), &err)) {
 		twin_metric_add(&e->metrics, requests_rate_limited, 1);
 		answer_error(e, r, &err, NULL);
+	} else if (!topic_ok) {
+		answer_error(e, r, &topic_err, NULL);
 	} else if (m->verb == TWIN_VERB_UNKNOWN) {
 		unknown_request(m, &err);
 		answer_error(e, r, &err, NULL);

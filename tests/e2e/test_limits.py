@@ -55,6 +55,24 @@ def test_requests_over_the_client_rate_get_429_other_clients_do_not(brokers):
     assert polite("$twin/stats").status == 200
 
 
+def test_requests_with_an_invalid_response_topic_are_rate_limited_too(brokers):
+    b = brokers({"request_rate_per_client": 5, "request_rate_per_twin": 0})
+    flooder = brokers.track(Requester5(b.port))
+    topic = "$twin/%s/get" % uniq("rl-badrt")
+    for _ in range(30):
+        flooder.send(topic, b"", response_topic="replies/#")     # a wildcard: invalid
+    got = [flooder.client.get(lambda m: m.topic == topic + "/rejected", desc="answer on rejected")
+           for _ in range(30)]
+    statuses = [int(dict(m.properties.UserProperty)["status"]) for m in got]
+    assert set(statuses) == {400, 429}, statuses
+    assert 15 <= statuses.count(429) <= 22, statuses            # burst of 10 (+ refill), as for any request
+    limited = parse_json(got[statuses.index(429)].payload)
+    assert "request_rate_per_client=5" in limited["error"] and limited["retryAfterMs"] >= 1, limited
+    assert "response topic" in parse_json(got[statuses.index(400)].payload)["error"]
+    time.sleep(0.5)
+    assert flooder.stats()["requests_rate_limited"] == statuses.count(429)
+
+
 def test_telemetry_over_the_device_rate_keeps_the_newest_reading(brokers):
     b = brokers({"telemetry_rate": 5})
     r = brokers.track(Requester5(b.port))
