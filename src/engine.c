@@ -739,6 +739,10 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 		answer_error(e, r, &err, NULL);
 	} else if (!topic_ok) {
 		answer_error(e, r, &topic_err, NULL);
+	} else if (m->front == TWIN_FRONT_AZURE && m->rid_len > TWIN_AZURE_MAX_RID) {
+		twin_fail(&err, TWIN_ERR_BAD_REQUEST, "$rid of %zu bytes is over the limit of %d bytes",
+				m->rid_len, TWIN_AZURE_MAX_RID);
+		answer_error(e, r, &err, NULL);
 	} else if (m->verb == TWIN_VERB_UNKNOWN) {
 		unknown_request(m, &err);
 		answer_error(e, r, &err, NULL);

@@ -14,7 +14,7 @@
 #include "topic.h"
 
 #define TWIN_AZURE_PREFIX  "$iothub/twin/"
-#define TWIN_AZURE_MAX_RID 128
+#define TWIN_AZURE_MAX_RID 128 /* a longer $rid is answered 400 (on a topic with that $rid) */
 
 /* topic is past TWIN_AZURE_PREFIX. GET and PATCH/properties/reported are REQUEST (verb get / update,
  * rid set when the topic has one); answers and desired pushes (res/..., PATCH/properties/desired/...)

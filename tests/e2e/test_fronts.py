@@ -681,6 +681,18 @@ def test_azure_rid_echoed_verbatim(broker, closing):
         assert a.status == 204 and a.topic.startswith(IOT + "res/204/?$rid=" + rid + "&$version=")
 
 
+def test_azure_rid_longer_than_128_bytes_is_refused(broker, rr5, closing):
+    dev_id = uniq("az-longrid")
+    dev = closing(AzureDevice(broker.port, dev_id))
+    a = dev("PATCH/properties/reported/", {"n": 1}, rid="r" * 128)
+    assert a.status == 204, a
+    for verb, payload in (("GET/", b" "), ("PATCH/properties/reported/", {"n": 2})):
+        a = dev(verb, payload, rid="r" * 129)
+        assert a.status == 400 and a.topic == IOT + "res/400/?$rid=" + "r" * 129, a
+        assert a.body["message"] == "$rid of 129 bytes is over the limit of 128 bytes", a
+    assert rr5.twin(dev_id)["reported"] == {"n": 1}
+
+
 def test_azure_errors(broker, rr5, closing):
     dev_id = uniq("az-err")
     dev = closing(AzureDevice(broker.port, dev_id))
