@@ -104,12 +104,17 @@ enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *
 	return TWIN_OK;
 }
 
+static void release_held(void *ctx, struct twin_op *op);
+
 void twin_engine_close(struct twin_engine *e)
 {
 	if (!e) {
 		return;
 	}
 	twin_searcher_stop(e->searcher);
+	if (e->writer) { /* held-back readings go into the writer's last commit, as queued telemetry does */
+		twin_throttle_release_all(&e->throttle, release_held, e);
+	}
 	twin_writer_stop(e->writer);
 	twin_store_close(e->store);
 	twin_out_list_free(&e->local);

@@ -96,6 +96,23 @@ def test_telemetry_over_the_device_rate_keeps_the_newest_reading(brokers):
     assert r.twin(other)["reported"] == {"n": 1}
 
 
+def test_a_held_back_reading_reaches_the_twin_at_shutdown(brokers):
+    # the device's last reading is held back by its rate when the broker is stopped (SIGTERM): it is
+    # committed on the way out, as queued telemetry is (README, "Durability and consistency")
+    b = brokers({"telemetry_rate": 1})          # bursts of 2, then one token a second
+    tid = uniq("rl-held")
+    dev = Client(b.port, client_id=tid, v5=False)
+    try:
+        for n in range(6):
+            dev.publish(f"devices/{tid}/telemetry", {"n": n}, qos=1)
+        dev.sync()                              # every PUBACK back: the broker has them all
+    finally:
+        dev.close()
+    b.restart()
+    r = brokers.track(Requester5(b.port))
+    assert r.twin(tid)["reported"] == {"n": 5}
+
+
 def test_max_twins_refuses_new_twins_with_507(brokers):
     b = brokers({"max_twins": 3})
     r = brokers.track(Requester5(b.port))
