@@ -104,6 +104,8 @@ enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *
 	return TWIN_OK;
 }
 
+static void release_held(void *ctx, struct twin_op *op);
+
 void twin_engine_close(struct twin_engine *e)
 {
 	if (!e) {
@@ -111,6 +113,9 @@ void twin_engine_close(struct twin_engine *e)
 	}
 	twin_outq_stop(&e->out); /* the writer commits what is queued without waiting for the broker thread */
 	twin_searcher_stop(e->searcher);
+	if (e->writer) { /* held-back readings go into the writer's last commit, as queued telemetry does */
+		twin_throttle_release_all(&e->throttle, release_held, e);
+	}
 	twin_writer_stop(e->writer);
 	twin_store_close(e->store);
 	twin_out_list_free(&e->local);
@@ -222,7 +227,7 @@ void twin_engine_telemetry(struct twin_engine *e, const struct twin_topic_match 
 	const char *id = m->id ? m->id : from ? from : "";
 	size_t id_len = m->id ? m->id_len : strlen(id);
 	twin_metric_add(&e->metrics, telemetry_received, 1);
-	if (!twin_topic_id_valid(id, id_len, NULL)) {
+	if (!twin_topic_native_id_valid(id, id_len, NULL)) {
 		twin_metric_add(&e->metrics, telemetry_invalid, 1);
 		return;
 	}
@@ -405,8 +410,11 @@ static bool history_item(void *ctx, int64_t version, int64_t ts, const char *jso
 {
 	struct history_read *h = ctx;
 	(void)version;
-	if (ts < h->req->since || h->left-- <= 0) {
-		return false; /* newest first: everything after is older */
+	if (ts < h->req->since) {
+		return true; /* entries are in version order, and device timestamps may go backwards */
+	}
+	if (h->left-- <= 0) {
+		return false;
 	}
 	cJSON *item = cJSON_ParseWithLength(json, len);
 	if (item && h->req->fields) {
@@ -636,9 +644,10 @@ static struct twin_route *route_new(const struct twin_topic_match *m,
 	return r;
 }
 
-/* The twin a request is about: $twin's id level, the AWS shadow's twin, the Azure device's own twin.
- * False (err set) when it names no valid twin; *id is NULL for $twin/{verb}. */
-static bool request_twin(const struct twin_topic_match *m,
+/* The twin a request is about: $twin's id level, the AWS shadow's twin, the Azure device's own twin
+ * (its client id, or its username when by_username: telemetry_id_from). False (err set) when it
+ * names no valid twin; *id is NULL for $twin/{verb}. */
+static bool request_twin(const struct twin_topic_match *m, bool by_username,
 		const struct twin_request_in *in, char *buf, const char **id, size_t *id_len,
 		struct twin_error *err)
 {
@@ -647,17 +656,19 @@ static bool request_twin(const struct twin_topic_match *m,
 			*id = buf;
 			return twin_aws_twin_id(m, buf, id_len, err);
 		case TWIN_FRONT_AZURE:
-			*id = twin_azure_device_id(in->username, in->client_id, id_len);
+			*id = twin_azure_device_id(in->username, in->client_id, by_username, id_len);
 			if (!*id) {
-				twin_fail(err, TWIN_ERR_BAD_REQUEST,
-						"no device id: connect with a username or a client id that is the device id");
+				twin_fail(err, TWIN_ERR_BAD_REQUEST, by_username
+						? "no device id: with plugin_opt_telemetry_id_from username the device id is the "
+						  "username, and this client has none"
+						: "no device id: the device id is the client id, and this client has none");
 				return false;
 			}
-			return twin_topic_id_valid(*id, *id_len, err);
+			return twin_topic_native_id_valid(*id, *id_len, err);
 		default:
 			*id = m->id;
 			*id_len = m->id_len;
-			return !m->id || twin_topic_id_valid(m->id, m->id_len, err);
+			return !m->id || twin_topic_native_id_valid(m->id, m->id_len, err);
 	}
 }
 
@@ -725,17 +736,27 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 	}
 	twin_metric_add(&e->metrics, requests, 1);
 	count_verb(e, m->verb);
-	bool id_ok = request_twin(m, in, id_buf, &id, &id_len, &id_err);
+	bool id_ok = request_twin(m, e->cfg->telemetry_id_from == TWIN_ID_FROM_USERNAME, in, id_buf, &id,
+			&id_len, &id_err);
 	if (id_ok && m->front != TWIN_FRONT_NATIVE) {
 		note_device(e, m, id, id_len, in);
 	}
-	if (r->response_topic && !twin_response_topic_valid(r->response_topic, &err)) {
+	struct twin_error topic_err;
+	bool topic_ok = !r->response_topic || twin_response_topic_valid(r->response_topic, &topic_err);
+	if (!topic_ok) {
 		free(r->response_topic);
-		r->response_topic = NULL; /* the error goes to {request topic}/rejected */
-		answer_error(e, r, &err, NULL);
-	} else if (!twin_throttle_request(&e->throttle, r->client_id, id_ok ? id : NULL,
-					   id_ok ? id_len : 0, mono_ms(), &err)) {
+		r->response_topic = NULL; /* every answer, 429 too, goes to {request topic}/rejected */
+	}
+	/* the rate limits come first: a flood of bad requests costs its sender like any other */
+	if (!twin_throttle_request(&e->throttle, r->client_id, id_ok ? id : NULL, id_ok ? id_len : 0,
+				mono_ms(), &err)) {
 		twin_metric_add(&e->metrics, requests_rate_limited, 1);
+		answer_error(e, r, &err, NULL);
+	} else if (!topic_ok) {
+		answer_error(e, r, &topic_err, NULL);
+	} else if (m->front == TWIN_FRONT_AZURE && m->rid_len > TWIN_AZURE_MAX_RID) {
+		twin_fail(&err, TWIN_ERR_BAD_REQUEST, "$rid of %zu bytes is over the limit of %d bytes",
+				m->rid_len, TWIN_AZURE_MAX_RID);
 		answer_error(e, r, &err, NULL);
 	} else if (m->verb == TWIN_VERB_UNKNOWN) {
 		unknown_request(m, &err);

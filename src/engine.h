@@ -14,7 +14,7 @@ struct twin_engine;
 /* A request as it arrived. */
 struct twin_request_in {
 	const char *client_id;
-	const char *username; /* may be NULL; the Azure front takes the device id from it */
+	const char *username; /* may be NULL; with telemetry_id_from username, the Azure device id */
 	const char *topic;
 	const void *payload;
 	size_t payload_len;
@@ -27,7 +27,8 @@ struct twin_request_in {
  * twin_engine_take soon (the plugin interrupts the broker's poll). */
 enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *ctx),
 		void *wake_ctx, struct twin_engine **out, struct twin_error *err);
-/* Stops the writer after it committed everything queued; undelivered messages are dropped. */
+/* Stops the writer after it committed everything queued and every held-back reading (telemetry_rate);
+ * undelivered messages are dropped. */
 void twin_engine_close(struct twin_engine *e);
 
 void twin_engine_classify(struct twin_engine *e, const char *topic, struct twin_topic_match *m);

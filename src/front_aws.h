@@ -14,7 +14,7 @@
 #include "topic.h"
 
 #define TWIN_AWS_PREFIX        "$aws/things/"
-#define TWIN_AWS_SHADOW_SEP    '~' /* between thing and shadow name in a named shadow's twin id */
+#define TWIN_AWS_SHADOW_SEP    TWIN_SHADOW_SEP /* between thing and shadow name in a named shadow's twin id */
 #define TWIN_AWS_MAX_TOKEN_LEN 64
 
 /* topic is past TWIN_AWS_PREFIX. Shadow requests are REQUEST (front AWS, id = the thing, shadow set

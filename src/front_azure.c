@@ -60,20 +60,25 @@ void twin_azure_classify(const char *rest, size_t rest_len, struct twin_topic_ma
 	}
 }
 
-const char *twin_azure_device_id(const char *username, const char *client_id, size_t *len)
+const char *twin_azure_device_id(const char *username, const char *client_id, bool from_username,
+		size_t *len)
 {
-	if (username && *username) {
-		const char *slash = strchr(username, '/');
-		if (!slash) {
-			*len = strlen(username);
-			return username;
-		}
-		const char *end = strchr(slash + 1, '/');
-		*len = end ? (size_t)(end - slash - 1) : strlen(slash + 1);
-		return slash + 1;
+	if (!from_username) {
+		*len = client_id ? strlen(client_id) : 0;
+		return client_id;
 	}
-	*len = client_id ? strlen(client_id) : 0;
-	return client_id;
+	if (!username || !*username) {
+		*len = 0;
+		return NULL;
+	}
+	const char *slash = strchr(username, '/');
+	if (!slash) {
+		*len = strlen(username);
+		return username;
+	}
+	const char *end = strchr(slash + 1, '/');
+	*len = end ? (size_t)(end - slash - 1) : strlen(slash + 1);
+	return slash + 1;
 }
 
 /* ---- requests ---- */

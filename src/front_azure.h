@@ -14,16 +14,19 @@
 #include "topic.h"
 
 #define TWIN_AZURE_PREFIX  "$iothub/twin/"
-#define TWIN_AZURE_MAX_RID 128
+#define TWIN_AZURE_MAX_RID 128 /* a longer $rid is answered 400 (on a topic with that $rid) */
 
 /* topic is past TWIN_AZURE_PREFIX. GET and PATCH/properties/reported are REQUEST (verb get / update,
  * rid set when the topic has one); answers and desired pushes (res/..., PATCH/properties/desired/...)
  * are RESERVED; anything else under $iothub/twin/ is a REQUEST with an unknown verb. */
 void twin_azure_classify(const char *rest, size_t rest_len, struct twin_topic_match *m);
 
-/* The device id of a connection: the second level of a username "{hub}/{deviceId}/...", a username
- * without '/' as it is (a certificate identity), else the client id. NULL when there is none. */
-const char *twin_azure_device_id(const char *username, const char *client_id, size_t *len);
+/* The device id of a connection, from where telemetry_id_from says: the client id (the Azure SDK's
+ * client id is its device id), or with from_username the username: its second level when it has the
+ * SDK's form "{hub}/{deviceId}/...", else the whole username (a certificate identity with
+ * use_identity_as_username). NULL when that source is missing. */
+const char *twin_azure_device_id(const char *username, const char *client_id, bool from_username,
+		size_t *len);
 
 /* A reported patch: the payload is a JSON object, a merge patch of reported, without top-level names
  * starting with '$' (Azure's own). */

@@ -591,11 +591,13 @@ enum twin_rc twin_store_history_add(struct twin_store *s, const char *id, size_t
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		n++;
 	}
+	/* oldest version first; an entry's ts is its device's, which may go backwards, so every entry is
+	 * checked against min_ts (past the count bound, only the young enough are left) */
 	k = first;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc && history_of(&k, id, id_len);
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (n <= max_entries && history_ts(&v) >= min_ts) {
-			break;
+			continue;
 		}
 		if ((rc = mdb_cursor_del(cur, 0))) {
 			break;

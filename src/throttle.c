@@ -127,6 +127,18 @@ void twin_throttle_release(struct twin_throttle *t, int64_t now_ms,
 	}
 }
 
+void twin_throttle_release_all(struct twin_throttle *t, void (*apply)(void *ctx, struct twin_op *op),
+		void *ctx)
+{
+	for (struct twin_held *h; (h = t->held) != NULL;) {
+		/* the analyzer follows HASH_DEL freeing the table with the last entry, not its setting t->held
+		 * to NULL, and takes the next entry for a freed one: a false positive */
+		struct twin_op *op = h->op; // NOLINT(clang-analyzer-unix.Malloc)
+		drop_held(t, h);
+		apply(ctx, op);
+	}
+}
+
 bool twin_throttle_request(struct twin_throttle *t, const char *client_id, const char *twin_id,
 		size_t twin_id_len, int64_t now_ms, struct twin_error *err)
 {

@@ -31,7 +31,7 @@ struct twin_throttle {
 };
 
 enum twin_rc twin_throttle_init(struct twin_throttle *t, const struct twin_config *cfg);
-/* Frees the held messages too (they are lost, as is telemetry a crash interrupts). */
+/* Frees what is still held (the engine hands it all over with twin_throttle_release_all first). */
 void twin_throttle_free(struct twin_throttle *t);
 
 /* A telemetry op (the caller's) for op->id. Returns it when it may be applied now; otherwise keeps it back
@@ -42,6 +42,11 @@ struct twin_op *twin_throttle_telemetry(struct twin_throttle *t, struct twin_op 
  * nothing is held; scans at most every 10 ms otherwise. */
 void twin_throttle_release(struct twin_throttle *t, int64_t now_ms,
 		void (*apply)(void *ctx, struct twin_op *op), void *ctx);
+
+/* Hands every held op to apply(ctx, op), budget or not: at shutdown, so that each device's last
+ * reading reaches its twin before the writer's last commit. */
+void twin_throttle_release_all(struct twin_throttle *t, void (*apply)(void *ctx, struct twin_op *op),
+		void *ctx);
 
 /* May this request run? twin_id may be NULL ($twin/search, $twin/stats). When not, err says 429 and when
  * to retry. */

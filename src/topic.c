@@ -293,3 +293,18 @@ bool twin_topic_owned(const struct twin_topic_set *s, const char *topic, size_t 
 	}
 	return is_desired_push(topic, topic_len);
 }
+
+bool twin_topic_native_id_valid(const char *id, size_t len, struct twin_error *err)
+{
+	if (!twin_topic_id_valid(id, len, err)) {
+		return false;
+	}
+	if (memchr(id, TWIN_SHADOW_SEP, len)) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST,
+				"invalid twin id '%.*s': '%c' is reserved for AWS named shadows (the twin thing%cshadow); "
+				"use $aws/things/{thing}/shadow/name/{shadow}",
+				(int)len, id, TWIN_SHADOW_SEP, TWIN_SHADOW_SEP);
+		return false;
+	}
+	return true;
+}

@@ -94,4 +94,13 @@ bool twin_topic_owned(const struct twin_topic_set *s, const char *topic, size_t 
  * On failure err says why. */
 bool twin_topic_id_valid(const char *id, size_t len, struct twin_error *err);
 
+/* '~' joins thing and shadow name in the twin id of an AWS named shadow ("rack-12~config"). */
+#define TWIN_SHADOW_SEP '~'
+
+/* An id a client names itself: a $twin/{id}/... request, telemetry (its topic level, client id or
+ * username), a gateway part, an Azure device id. Valid as above and without TWIN_SHADOW_SEP: a twin
+ * whose id has it is an AWS named shadow, reached only through the AWS front (so a client id or topic
+ * level "T~N" never reads or writes the named shadow N of thing T past the thing's own ACL). */
+bool twin_topic_native_id_valid(const char *id, size_t len, struct twin_error *err);
+
 #endif

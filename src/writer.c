@@ -68,7 +68,8 @@ struct entry {
 	int64_t last_version;  /* when (re)created, versions continue after this one */
 	int64_t version_before; /* the version when the batch started (0: absent) */
 	size_t size_bound;     /* upper bound of the serialised size */
-	bool dirty, deleted, broken;
+	bool dirty, broken;
+	bool deleted; /* deleted in this batch; stays set if made again: flush drops the old history */
 	bool fresh; /* created in this batch and not yet versioned: never stored as is */
 	size_t id_len;
 	char id[];
@@ -659,7 +660,7 @@ static void apply_gateway(struct twin_writer *w, struct batch *b, struct twin_op
 	}
 	for (const cJSON *dev = root->child; dev; dev = dev->next) {
 		size_t id_len = strlen(dev->string);
-		if (!twin_topic_id_valid(dev->string, id_len, &err)) {
+		if (!twin_topic_native_id_valid(dev->string, id_len, &err)) {
 			b->invalid++;
 			wlog(w, LOG_INVALID, TWIN_LOG_WARNING, "gateway message from client '%s': device %s",
 					op->id, err.msg);
@@ -962,7 +963,12 @@ static enum twin_rc flush(struct twin_writer *w, struct batch *b, struct twin_er
 			if (!twin_doc_store(e->doc, &w->stored)) {
 				return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 			}
-			rc = twin_store_put(w->d.store, e->id, e->id_len, w->stored.data, w->stored.len, err);
+			/* deleted and made again in this batch (deleted stays set): the new twin's history starts
+			 * empty, as after a delete in a commit of its own */
+			if (e->deleted) {
+				rc = twin_store_history_drop(w->d.store, e->id, e->id_len, err);
+			}
+			rc = rc ? rc : twin_store_put(w->d.store, e->id, e->id_len, w->stored.data, w->stored.len, err);
 			if (!rc && w->d.cfg->history_max > 0 && twin_doc_version(e->doc) > e->version_before) {
 				rc = add_history(w, e, err);
 			}

@@ -196,7 +196,7 @@ def dashboard_broker(brokers, www, opts):
     with open(acl, "w") as f:
         f.write(DASHBOARD_ACL)
     b.ws_port = free_port()
-    b.extra_conf = ["acl_file %s" % acl, "listener %d 127.0.0.1" % b.ws_port,
+    b.extra_conf = ["acl_file %s" % acl, "listener %d 127.0.0.1" % b.ws_port, "socket_domain ipv4",
                     "protocol websockets", "http_dir %s" % www]
     b.websockets = True   # Mosquitto's own websockets leak is suppressed for this broker only
     b.start()

@@ -282,21 +282,27 @@ def test_aws_other_members_are_ignored(broker, aws, rr5):
     assert twin["desired"] == {"a": 1} and twin["attributes"] == {}
 
 
+def stored_ids(rr5, prefix):
+    """The ids of the stored twins that start with prefix, through $twin/search (which lists every
+    twin, the named shadows' T~N too)."""
+    return [t["id"] for t in rr5.ok("$twin/search", {"filter": 'like(id,"%s*")' % prefix,
+                                                     "fields": ["id"]})["items"]]
+
+
 def test_aws_named_shadow_is_twin_with_tilde(broker, aws, rr5):
     thing = uniq("aws-named")
     p = shadow(thing, "config")
     aws.rejected(p, "get", {"clientToken": "n0"}, 404, "No shadow exists with name: 'config'")
     aws.rejected(p, "delete", None, 404, "No shadow exists with name: 'config'")
     up = aws.ok(p, "update", {"state": {"desired": {"rate": 5}}, "clientToken": "n1"})
-    twin = rr5.twin(thing + "~config")
-    assert twin["desired"] == {"rate": 5} and twin["version"] == up["version"] == 1
-    assert rr5.get(thing).status == 404          # the classic shadow is another twin
+    assert up["version"] == 1
+    assert stored_ids(rr5, thing) == [thing + "~config"]   # the classic shadow is another twin
     aws.rejected(shadow(thing), "get", None, 404, "No shadow exists with name: '%s'" % thing)
-    rr5.ok(f"$twin/{thing}~config/update", {"reported": {"rate": 5}})
+    aws.ok(p, "update", {"state": {"reported": {"rate": 5}}})
     got = aws.ok(p, "get")
     assert got["state"] == {"desired": {"rate": 5}, "reported": {"rate": 5}} and got["version"] == 2
     assert aws.ok(p, "delete")["version"] == 3
-    assert rr5.get(thing + "~config").status == 404
+    assert stored_ids(rr5, thing) == []
 
 
 def test_aws_version_conflict(broker, aws):
@@ -376,7 +382,7 @@ def test_aws_tilde_in_a_name_is_refused(broker, aws, rr5, thing, name, which):
         body = aws.rejected(p, op, payload, 400)
         assert which in body["message"] and "~" in body["message"], body
         assert body["clientToken"] == "tilde"
-    assert rr5.get(thing + ("~" + name if name else "")).status == 404
+    assert stored_ids(rr5, thing) == []
 
 
 def test_aws_invalid_thing_name(broker, aws):
@@ -519,18 +525,29 @@ def test_aws_delta_and_documents_messages(broker, aws, rr5, closing):
     assert len(sub.on(p + "/update/documents")) == 2 and len(sub.on(p + "/update/delta")) == 2
 
 
-def test_aws_named_shadow_messages_from_twin_update(broker, rr5, closing):
-    thing = uniq("aws-nmsg")
-    p = shadow(thing, "cfg")
+def test_native_requests_and_telemetry_never_reach_a_named_shadow(broker, aws, rr5, closing):
+    """'~' is the AWS front's own: $twin requests, telemetry and Azure devices naming T~N are refused,
+    so a client id or topic level T~N cannot read or write the named shadow N of thing T."""
+    thing = uniq("aws-alias")
+    twin_id, p = thing + "~cfg", shadow(thing, "cfg")
+    aws.ok(p, "update", {"state": {"desired": {"rate": 5}}})
     sub = watcher(broker.port, closing, [AWS + thing + "/shadow/#"])
-    rr5.ok(f"$twin/{thing}~cfg/update", {"desired": {"rate": 5}})
-    delta = nth(sub, p + "/update/delta", 1, "aws-shadow.delta.json")
-    assert delta["state"] == {"rate": 5}
-    docs = nth(sub, p + "/update/documents", 1, "aws-shadow.documents.json")
-    assert docs["current"]["state"] == {"desired": {"rate": 5}}
-    sub.sync()
-    assert {m.topic for m in sub.messages() if m.topic.startswith(AWS)} == {p + "/update/delta",
-                                                                           p + "/update/documents"}
+    for verb, body in (("get", None), ("update", {"desired": {"rate": 7}}), ("history", None),
+                       ("delete", None)):
+        a = rr5(f"$twin/{twin_id}/{verb}", body)
+        assert a.status == 400 and "'~' is reserved for AWS named shadows" in a.body["error"], (verb, a)
+    before = rr5.stats()["telemetry_invalid"]
+    dev = closing(Device(broker.port, twin_id))
+    dev.telemetry({"rate": 9})
+    closing(Device(broker.port, uniq("other"))).telemetry({"x": 1}, topic="devices/%s/telemetry" % twin_id)
+    wait_until(lambda: rr5.stats()["telemetry_invalid"] == before + 2, msg="both counted invalid")
+    az = closing(AzureDevice(broker.port, twin_id))     # the client id T~N
+    a = az("PATCH/properties/reported/", {"rate": 9})
+    assert a.status == 400 and "reserved" in a.body["message"], a
+    got = aws.ok(p, "get")
+    assert got["state"] == {"desired": {"rate": 5}, "delta": {"rate": 5}} and got["version"] == 1, got
+    sub.sync()      # the get above reaches subscribers, as AWS requests do; nothing else did
+    assert [m.topic for m in sub.messages() if m.topic.startswith(AWS)] == [p + "/get"]
 
 
 def test_aws_telemetry_updates_delta_without_documents(broker, aws, rr5, closing):
@@ -614,18 +631,45 @@ def test_azure_get_patch_and_twin_agree(broker, rr5, closing):
     assert twin["versions"]["desired"] == 1 and twin["reported"] == {"temp": 21.5, "ok": [1, 2]}
 
 
-def test_azure_device_id_from_username_or_client_id(broker, rr5, closing):
-    sdk, cn, bare = uniq("az-sdk"), uniq("az-cn"), uniq("az-bare")
-    for dev, twin_id in ((closing(AzureDevice(broker.port, sdk, client_id=uniq("cid"))), sdk),
-                         (closing(AzureDevice(broker.port, cn, username=cn, client_id=uniq("cid"))), cn),
-                         (closing(AzureDevice(broker.port, bare, username=None)), bare)):
-        dev.patch({"who": twin_id})
-        assert rr5.twin(twin_id)["reported"] == {"who": twin_id}
-        if dev.client_id != twin_id:
-            assert rr5.get(dev.client_id).status == 404
+@pytest.fixture(scope="module")
+def by_username():
+    """A broker with both fronts on and plugin_opt_telemetry_id_from username (the Azure device id is
+    then the username), with a v5 requester on it."""
+    b = Broker(opts=dict(BROKER_OPTS, telemetry_id_from="username"),
+               name="module broker with telemetry_id_from username (%s)" % __name__)
+    b.start()
+    rr = Requester5(b.port)
+    yield b, rr
+    rr.close()
+    b.close()
+
+
+def test_azure_device_id_follows_telemetry_id_from(broker, rr5, by_username, closing):
+    # telemetry_id_from client_id (the default): the client id, whatever the username names
+    cid, named = uniq("az-cid"), uniq("az-named")
+    dev = closing(AzureDevice(broker.port, named, client_id=cid))
+    dev.patch({"who": cid})
+    assert rr5.twin(cid)["reported"] == {"who": cid}
+    assert rr5.get(named).status == 404
+    cn = closing(AzureDevice(broker.port, uniq("az-cn"), username=uniq("cn"), client_id=uniq("az-cid")))
+    cn.patch({"who": cn.client_id})
+    assert rr5.twin(cn.client_id)["reported"] == {"who": cn.client_id}
     bad = closing(AzureDevice(broker.port, "bad+id", username=None))
     a = bad("GET/")
-    assert a.status == 400 and a.body["errorCode"] == 400000
+    assert a.status == 400 and a.body["errorCode"] == 400000 and "bad+id" in a.body["message"], a
+    # telemetry_id_from username: the SDK's {hub}/{deviceId}/... or the whole username (a certificate
+    # CN with use_identity_as_username); the client id names nothing
+    ub, urr = by_username
+    sdk, cn, bare = uniq("az-sdk"), uniq("az-cn"), uniq("az-bare")
+    for dev, twin_id in ((closing(AzureDevice(ub.port, sdk, client_id=uniq("cid"))), sdk),
+                         (closing(AzureDevice(ub.port, cn, username=cn, client_id=uniq("cid"))), cn)):
+        dev.patch({"who": twin_id})
+        assert urr.twin(twin_id)["reported"] == {"who": twin_id}
+        assert urr.get(dev.client_id).status == 404
+    nobody = closing(AzureDevice(ub.port, bare, username=None))
+    a = nobody("PATCH/properties/reported/", {"who": bare})
+    assert a.status == 400 and a.body["errorCode"] == 400000 and "username" in a.body["message"], a
+    assert urr.get(bare).status == 404
 
 
 def test_azure_rid_echoed_verbatim(broker, closing):
@@ -635,6 +679,18 @@ def test_azure_rid_echoed_verbatim(broker, closing):
         assert a.status == 200 and a.topic == IOT + "res/200/?$rid=" + rid
         a = dev("PATCH/properties/reported/", {"n": rid}, rid=rid)
         assert a.status == 204 and a.topic.startswith(IOT + "res/204/?$rid=" + rid + "&$version=")
+
+
+def test_azure_rid_longer_than_128_bytes_is_refused(broker, rr5, closing):
+    dev_id = uniq("az-longrid")
+    dev = closing(AzureDevice(broker.port, dev_id))
+    a = dev("PATCH/properties/reported/", {"n": 1}, rid="r" * 128)
+    assert a.status == 204, a
+    for verb, payload in (("GET/", b" "), ("PATCH/properties/reported/", {"n": 2})):
+        a = dev(verb, payload, rid="r" * 129)
+        assert a.status == 400 and a.topic == IOT + "res/400/?$rid=" + "r" * 129, a
+        assert a.body["message"] == "$rid of 129 bytes is over the limit of 128 bytes", a
+    assert rr5.twin(dev_id)["reported"] == {"n": 1}
 
 
 def test_azure_errors(broker, rr5, closing):
@@ -685,9 +741,9 @@ def test_azure_429(broker, closing):
 def test_azure_desired_push_to_the_session_only(broker, rr5, closing):
     dev_id = uniq("az-push")
     others = watcher(broker.port, closing, ["$iothub/#"])
-    dev = closing(AzureDevice(broker.port, dev_id, client_id=uniq("az-cid")))
-    # a client with the twin's id as client id that never used the Azure API
-    lurker = closing(AzureDevice(broker.port, dev_id, username=None))
+    dev = closing(AzureDevice(broker.port, dev_id))
+    # a client that names the device in its username but never used the Azure API
+    lurker = closing(AzureDevice(broker.port, dev_id, client_id=uniq("az-lurker")))
     rr5.ok(f"$twin/{dev_id}/update", {"desired": {"early": 1}})
     dev.sync()
     assert dev.pushes() == []              # no session yet: nothing pushed
@@ -708,9 +764,11 @@ def test_azure_desired_push_to_the_session_only(broker, rr5, closing):
     assert [m.topic for m in others.messages() if m.topic.startswith("$iothub")] == []
 
 
-def test_azure_session_moves_and_ends(broker, rr5, closing):
+def test_azure_session_moves_and_ends(by_username, closing):
+    # two clients of one device at once: only with the device id from the username
+    broker, rr5 = by_username
     dev_id = uniq("az-sess")
-    first = closing(AzureDevice(broker.port, dev_id))
+    first = closing(AzureDevice(broker.port, dev_id, client_id=uniq("az-first")))
     first.twin()
     second = closing(AzureDevice(broker.port, dev_id, client_id=uniq("az-second")))
     second.twin()            # the latest client to use the API holds the session
@@ -782,7 +840,7 @@ def test_front_devices_are_connected_while_their_client_is(broker, rr5, closing)
     assert rr5.twin(thing)["connected"] is True and rr5.twin(dev_id)["connected"] is True
     other = closing(AwsClient(broker.port))   # a client asking for somebody else's shadow
     other.ok(shadow(thing, "cfg"), "update", {"state": {"desired": {"x": 1}}})
-    assert rr5.twin(thing + "~cfg")["connected"] is False
+    assert rr5.get(other.client_id).status == 404
     thing_client.disconnect()
     dev.disconnect()
     wait_until(lambda: not rr5.twin(thing)["connected"] and not rr5.twin(dev_id)["connected"],

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from clients import Client, Device, Requester311, Requester5, now_ms, sleep_ms_tick, uniq
+from clients import Client, Device, Requester311, Requester5, corr_of, now_ms, sleep_ms_tick, uniq
 
 BROKER_OPTS = {"history_max": 10}  # history is off by default
 
@@ -133,6 +133,47 @@ def test_since(broker, rr5):
         a = rr5(f"$twin/{tid}/history", {"since": since})
         assert a.status == 400, (since, a.status, a.body)
         assert "since" in a.body["error"]
+
+
+def test_since_with_device_timestamps_that_go_backwards(broker, rr5):
+    # entries are kept in version order; a device's readings carry its own ts, which may go back
+    tid = uniq("hi-back")
+    base = now_ms() - 3600 * 1000
+    dev = Device(broker.port, tid)
+    try:
+        for i, back in enumerate((40, 10, 50, 20, 30)):      # minutes after base, in arrival order
+            dev.telemetry({"ts": base + back * 60000, "values": {"n": i}})
+            assert len(history(rr5, tid)["items"]) == i + 1   # one commit per reading
+    finally:
+        dev.close()
+    ts = {e["version"]: e["ts"] for e in history(rr5, tid)["items"]}
+    assert ts == {v: base + m * 60000 for v, m in zip(range(1, 6), (40, 10, 50, 20, 30))}
+    assert versions(history(rr5, tid, since=base + 25 * 60000)) == [5, 3, 1]
+    assert versions(history(rr5, tid, since=base + 25 * 60000, limit=2)) == [5, 3]
+    assert versions(history(rr5, tid, since=base + 45 * 60000)) == [3]
+    assert versions(history(rr5, tid, since=base)) == [5, 4, 3, 2, 1]
+
+
+def test_made_again_in_the_commit_of_its_delete_starts_a_fresh_history(broker, rr5):
+    # a delete and the update that makes the twin again, sent back to back behind a few updates of
+    # another twin, so that the writer takes both while it commits those: one commit deletes the
+    # twin and makes it again
+    for attempt in range(5):
+        tid, other = uniq("hi-again"), uniq("hi-busy")
+        make_versions(rr5, tid, 3)
+        sent = [rr5.send(f"$twin/{other}/update", {"reported": {"n": i}}) for i in range(8)]
+        c_del = rr5.send(f"$twin/{tid}/delete")
+        c_up = rr5.send(f"$twin/{tid}/update", {"reported": {"again": attempt}})
+        waiting, answers = set(sent + [c_del, c_up]), {}
+        while len(answers) < len(waiting):
+            a = rr5.any_answer(pred=lambda m: corr_of(m) in waiting and corr_of(m) not in answers)
+            answers[a.corr] = a
+        assert answers[c_del].status == 200 and answers[c_up].status == 200, answers
+        made = answers[c_up].body["version"]
+        assert made == answers[c_del].body["version"] + 1 == 5, answers
+        body = history(rr5, tid)
+        assert body["items"] == [{"version": made, "ts": answers[c_up].body["updated"], "attributes": {},
+                                  "reported": {"again": attempt}, "desired": {}}], (attempt, body)
 
 
 def test_fields(broker, rr5):

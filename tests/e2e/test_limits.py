@@ -55,6 +55,24 @@ def test_requests_over_the_client_rate_get_429_other_clients_do_not(brokers):
     assert polite("$twin/stats").status == 200
 
 
+def test_requests_with_an_invalid_response_topic_are_rate_limited_too(brokers):
+    b = brokers({"request_rate_per_client": 5, "request_rate_per_twin": 0})
+    flooder = brokers.track(Requester5(b.port))
+    topic = "$twin/%s/get" % uniq("rl-badrt")
+    for _ in range(30):
+        flooder.send(topic, b"", response_topic="replies/#")     # a wildcard: invalid
+    got = [flooder.client.get(lambda m: m.topic == topic + "/rejected", desc="answer on rejected")
+           for _ in range(30)]
+    statuses = [int(dict(m.properties.UserProperty)["status"]) for m in got]
+    assert set(statuses) == {400, 429}, statuses
+    assert 15 <= statuses.count(429) <= 22, statuses            # burst of 10 (+ refill), as for any request
+    limited = parse_json(got[statuses.index(429)].payload)
+    assert "request_rate_per_client=5" in limited["error"] and limited["retryAfterMs"] >= 1, limited
+    assert "response topic" in parse_json(got[statuses.index(400)].payload)["error"]
+    time.sleep(0.5)
+    assert flooder.stats()["requests_rate_limited"] == statuses.count(429)
+
+
 def test_telemetry_over_the_device_rate_keeps_the_newest_reading(brokers):
     b = brokers({"telemetry_rate": 5})
     r = brokers.track(Requester5(b.port))
@@ -76,6 +94,23 @@ def test_telemetry_over_the_device_rate_keeps_the_newest_reading(brokers):
     other = uniq("rl-tel-other")
     publish_as(b.port, f"devices/{other}/telemetry", {"n": 1}, client_id=other)
     assert r.twin(other)["reported"] == {"n": 1}
+
+
+def test_a_held_back_reading_reaches_the_twin_at_shutdown(brokers):
+    # the device's last reading is held back by its rate when the broker is stopped (SIGTERM): it is
+    # committed on the way out, as queued telemetry is (README, "Durability and consistency")
+    b = brokers({"telemetry_rate": 1})          # bursts of 2, then one token a second
+    tid = uniq("rl-held")
+    dev = Client(b.port, client_id=tid, v5=False)
+    try:
+        for n in range(6):
+            dev.publish(f"devices/{tid}/telemetry", {"n": n}, qos=1)
+        dev.sync()                              # every PUBACK back: the broker has them all
+    finally:
+        dev.close()
+    b.restart()
+    r = brokers.track(Requester5(b.port))
+    assert r.twin(tid)["reported"] == {"n": 5}
 
 
 def test_max_twins_refuses_new_twins_with_507(brokers):

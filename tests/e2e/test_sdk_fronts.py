@@ -43,7 +43,11 @@ def fronts():
     azure_device = os.path.join(prefixes["azure"], "node_modules", "azure-iot-device", "package.json")
     with open(azure_device) as f:
         assert json.load(f)["version"] == "1.18.4", "another azure-iot-device came with the mqtt one"
-    b = Broker(opts={"aws_shadow": "true", "azure_twin": "true", "max_twin_bytes": MAX_TWIN_BYTES},
+    # as the README sets a broker up for the SDKs: the certificate's CN is the username
+    # (use_identity_as_username, in mtls_listener_conf) and the Azure device id is the username
+    # (telemetry_id_from username), so that a device cannot name another device by its client id
+    b = Broker(opts={"aws_shadow": "true", "azure_twin": "true", "max_twin_bytes": MAX_TWIN_BYTES,
+                     "telemetry_id_from": "username"},
                name="broker with the AWS and Azure fronts")
     pki = tls_certs.make_pki(os.path.join(b.tmp, "pki"), [THING_V1, THING_V2, DEVICE])
     tls_port = free_port()
@@ -210,19 +214,27 @@ def test_aws_v2_named_shadow(fronts, protocol):
     thing = "%s-%s" % (THING_V2, protocol)
     rr, t0, seen, twin_id = fronts.rr, time.time(), {}, "%s~%s" % (thing, SHADOW)
     missing = uniq("sdk-v2-none")
+    named = "$aws/things/%s/shadow/name/%s" % (thing, SHADOW)
+    r311 = Requester311(fronts.broker.port)
 
     def native(steps):
-        tw = rr.twin(twin_id)       # the named shadow is the twin thing~shadow
-        assert {k: tw[k] for k in RATE} == RATE, tw
-        assert tw["version"] == steps["update"]["doc"]["version"], tw
+        # the named shadow is the twin thing~shadow, which only the AWS front reaches
+        found = rr.ok("$twin/search", {"filter": 'eq(id,"%s")' % twin_id})["items"]
+        assert [{k: tw[k] for k in RATE} for tw in found] == [RATE], found
+        assert found[0]["version"] == steps["update"]["doc"]["version"], found
+        assert rr.get(twin_id).status == 400        # '~' is refused in $twin ids
         assert rr.get(thing).status == 404          # a named shadow makes no classic shadow
-        a = rr.update(twin_id, {"desired": {"rate": 7}})
-        assert a.status == 200, a
+        a = r311(named + "/update", {"state": {"desired": {"rate": 7}}, "clientToken": "py-v2"})
+        assert a.outcome == "accepted", a
         seen["desired"] = a.body["version"]
 
-    s = run_sdk(fronts, "aws_v2", THING_V2, {"thing": thing, "shadow": SHADOW, "missing": missing,
-                                              "clientId": uniq("sdk-v2"), "protocol": protocol},
-                {"native": native})
+    try:
+        s = run_sdk(fronts, "aws_v2", THING_V2, {"thing": thing, "shadow": SHADOW, "missing": missing,
+                                                  "clientId": uniq("sdk-v2"), "protocol": protocol},
+                    {"native": native})
+        after = r311(named + "/get", {"clientToken": "py-gone"})
+    finally:
+        r311.close()
 
     m = s["get-missing"]["doc"]
     assert m["code"] == 404 and m["message"] == "No shadow exists with name: '%s'" % missing, m
@@ -243,7 +255,7 @@ def test_aws_v2_named_shadow(fronts, protocol):
     assert s["delete"]["doc"]["version"] >= seen["desired"], s["delete"]
     gone = s["get-after-delete"]["doc"]
     assert gone["message"] == "No shadow exists with name: '%s'" % SHADOW, gone
-    assert rr.get(twin_id).status == 404
+    assert after.outcome == "rejected" and after.body["code"] == 404, after
 
 
 def test_azure_device_twin(fronts):

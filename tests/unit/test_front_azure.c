@@ -37,19 +37,27 @@ TEST(requests_are_classified_and_their_rid_found)
 	CHECK_INT(classify("$iothub/twin/PATCH/properties/desired/?$version=2").route, TWIN_ROUTE_RESERVED);
 }
 
-TEST(the_device_id_comes_from_the_username_or_the_client_id)
+TEST(the_device_id_comes_from_the_client_id_or_with_telemetry_id_from_username_the_username)
 {
 	size_t len;
-	const char *id = twin_azure_device_id("hub.example/dev-1/?api-version=2021-04-12", "c", &len);
+	/* telemetry_id_from client_id (the default): the client id, whatever the username says */
+	CHECK_STR(twin_azure_device_id("hub.example/dev-1/?api-version=2021-04-12", "client-1", false, &len),
+			"client-1");
+	CHECK_INT(len, 8);
+	CHECK_STR(twin_azure_device_id("dev-cn", "client-2", false, &len), "client-2");
+	CHECK_STR(twin_azure_device_id(NULL, "client-3", false, &len), "client-3");
+	CHECK(twin_azure_device_id("dev-cn", NULL, false, &len) == NULL);
+	/* telemetry_id_from username: the SDK's {hub}/{deviceId}/... form, or the whole username */
+	const char *id = twin_azure_device_id("hub.example/dev-1/?api-version=2021-04-12", "c", true, &len);
 	CHECK_INT(len, 5);
 	CHECK(!memcmp(id, "dev-1", 5));
-	id = twin_azure_device_id("hub/dev-2", "c", &len);
+	id = twin_azure_device_id("hub/dev-2", "c", true, &len);
 	CHECK_INT(len, 5);
 	CHECK(!memcmp(id, "dev-2", 5));
-	CHECK_STR(twin_azure_device_id("dev-cn", "c", &len), "dev-cn");
-	CHECK_STR(twin_azure_device_id(NULL, "client-3", &len), "client-3");
-	CHECK_STR(twin_azure_device_id("", "client-4", &len), "client-4");
-	CHECK(twin_azure_device_id(NULL, NULL, &len) == NULL);
+	CHECK_STR(twin_azure_device_id("dev-cn", "c", true, &len), "dev-cn");
+	CHECK_INT(len, 6);
+	CHECK(twin_azure_device_id(NULL, "client-3", true, &len) == NULL);
+	CHECK(twin_azure_device_id("", "client-4", true, &len) == NULL);
 }
 
 TEST(reported_patches_must_be_objects)

@@ -62,6 +62,49 @@ TEST(store_should_round_trip_and_count)
 	free(dir);
 }
 
+static bool collect_ts(void *ctx, int64_t version, int64_t ts, const char *json, size_t len)
+{
+	char *out = ctx;
+	(void)json;
+	(void)len;
+	snprintf(out + strlen(out), 200 - strlen(out), "%lld@%lld ", (long long)version, (long long)ts);
+	return true;
+}
+
+TEST(store_should_prune_history_by_age_whatever_the_order_of_its_timestamps)
+{
+	char *dir = check_tmpdir();
+	struct twin_store *s;
+	struct twin_error err;
+	char got[200] = "";
+	CHECK_INT(twin_store_open(dir, 1 << 20, 1 << 20, &s, &err), TWIN_OK);
+	/* device timestamps go backwards: version 2 is older than version 1 */
+	static const int64_t ts[] = {5000, 1000, 6000, 2000, 7000};
+	for (int i = 0; i < 5; i++) {
+		CHECK_INT(twin_store_write_begin(s, &err), TWIN_OK);
+		/* keep 10 entries, none before 3000 (only once the last one is written) */
+		CHECK_INT(twin_store_history_add(s, "h", 1, i + 1, ts[i], "{}", 2, 10, i == 4 ? 3000 : 0, &err),
+				TWIN_OK);
+		CHECK_INT(twin_store_commit(s, &err), TWIN_OK);
+	}
+	CHECK_INT(twin_store_read_begin(s), TWIN_OK);
+	twin_store_history(s, "h", 1, collect_ts, got);
+	twin_store_read_end(s);
+	CHECK_STR(got, "5@7000 3@6000 1@5000 ");
+	/* the count bound still drops the oldest versions first */
+	CHECK_INT(twin_store_write_begin(s, &err), TWIN_OK);
+	CHECK_INT(twin_store_history_add(s, "h", 1, 6, 8000, "{}", 2, 2, 0, &err), TWIN_OK);
+	CHECK_INT(twin_store_commit(s, &err), TWIN_OK);
+	got[0] = '\0';
+	CHECK_INT(twin_store_read_begin(s), TWIN_OK);
+	twin_store_history(s, "h", 1, collect_ts, got);
+	twin_store_read_end(s);
+	CHECK_STR(got, "6@8000 5@7000 ");
+	twin_store_close(s);
+	check_rmdir(dir);
+	free(dir);
+}
+
 TEST(store_should_keep_tombstones_and_the_desired_index)
 {
 	char *dir = check_tmpdir();

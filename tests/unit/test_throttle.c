@@ -58,6 +58,31 @@ TEST(throttle_should_hold_the_newest_excess_message_and_release_it_later)
 	twin_throttle_free(&t);
 }
 
+TEST(throttle_should_hand_over_every_held_message_at_shutdown_budget_or_not)
+{
+	struct twin_config c = cfg_with(1, 0, 0); /* burst 2 */
+	struct twin_throttle t;
+	struct released r = {0};
+	CHECK(twin_throttle_init(&t, &c) == TWIN_OK);
+	for (int i = 0; i < 2; i++) {
+		twin_op_free(twin_throttle_telemetry(&t, tel("rack-1", "{}"), 1000));
+	}
+	CHECK(twin_throttle_telemetry(&t, tel("rack-1", "{\"n\":1}"), 1000) == NULL);
+	CHECK(twin_throttle_telemetry(&t, tel("rack-1", "{\"n\":2}"), 1000) == NULL);
+	for (int i = 0; i < 2; i++) {
+		twin_op_free(twin_throttle_telemetry(&t, tel("rack-2", "{}"), 1000));
+	}
+	CHECK(twin_throttle_telemetry(&t, tel("rack-2", "{\"m\":1}"), 1000) == NULL);
+	CHECK_INT(t.held_count, 2);
+	twin_throttle_release(&t, 1000, collect, &r); /* no budget: nothing */
+	CHECK_INT(r.n, 0);
+	twin_throttle_release_all(&t, collect, &r);
+	CHECK_INT(r.n, 2); /* rack-1's newest and rack-2's */
+	CHECK_INT(t.held_count, 0);
+	CHECK_INT(t.limited, 1); /* only n:1, superseded */
+	twin_throttle_free(&t);
+}
+
 TEST(throttle_should_drop_a_held_message_when_a_newer_one_goes_through)
 {
 	struct twin_config c = cfg_with(1, 0, 0); /* burst 2 */

@@ -232,3 +232,17 @@ TEST(topic_should_know_which_topics_only_the_plugin_publishes_on)
 	CHECK(!owned("$iothub/twin/PATCH/properties/reported/?$rid=4"));
 	CHECK(!owned("$SYS/broker/uptime"));
 }
+
+TEST(topic_should_keep_the_shadow_separator_out_of_ids_clients_name)
+{
+	struct twin_error err;
+	CHECK(twin_topic_id_valid("rack-1~cfg", 10, &err)); /* a named shadow's twin id */
+	CHECK(!twin_topic_native_id_valid("rack-1~cfg", 10, &err));
+	CHECK_INT(err.rc, TWIN_ERR_BAD_REQUEST);
+	CHECK_CONTAINS(err.msg, "'~' is reserved for AWS named shadows");
+	CHECK(!twin_topic_native_id_valid("~", 1, &err));
+	CHECK(!twin_topic_native_id_valid("a+b", 3, &err));
+	CHECK_CONTAINS(err.msg, "'/', '+', '#'");
+	CHECK(twin_topic_native_id_valid("com.example:sensor-01", 21, &err));
+	CHECK(!twin_topic_native_id_valid("a~b", 3, NULL)); /* the telemetry path passes no err */
+}

@@ -324,6 +324,28 @@ TEST(writer_should_keep_bounded_history_and_drop_it_on_delete)
 	teardown(&f);
 }
 
+TEST(writer_should_start_a_fresh_history_for_a_twin_deleted_and_made_again_in_one_batch)
+{
+	struct fixture f;
+	setup(&f, "history_max", "5");
+	free_outs(run(&f, op(TWIN_OP_UPDATE, "r7", "{\"reported\":{\"t\":1}}"), NULL));
+	free_outs(run(&f, op(TWIN_OP_UPDATE, "r7", "{\"reported\":{\"t\":2}}"), NULL));
+	/* one commit: delete (version 3), then an update that makes the twin again (version 4) */
+	free_outs(run(&f, op(TWIN_OP_DELETE, "r7", ""), op(TWIN_OP_UPDATE, "r7", "{\"reported\":{\"u\":1}}"),
+			NULL));
+	int64_t versions[9] = {0};
+	twin_store_read_begin(f.store);
+	twin_store_history(f.store, "r7", 2, collect, versions);
+	twin_store_read_end(f.store);
+	CHECK_INT(versions[0], 1); /* only the new twin's own version, not versions 1 and 2 */
+	CHECK_INT(versions[1], 4);
+	cJSON *doc = stored(&f, "r7");
+	CHECK(doc != NULL);
+	CHECK_INT(twin_doc_version(doc), 4);
+	cJSON_Delete(doc);
+	teardown(&f);
+}
+
 /* ---- ingest: device timestamps, sub-paths, gateway batches ---- */
 
 #define NOW 1763884860000LL
@@ -584,6 +606,15 @@ TEST(writer_should_split_gateway_batches_into_twins)
 	CHECK_CONTAINS(out->payload, "gateway message from client 'gw-1' ignored: not a JSON object");
 	free_outs(out);
 	CHECK_INT(f.metrics.telemetry_invalid, 2);
+	teardown(&f);
+	/* a part named like an AWS named shadow (thing~shadow) is refused: '~' twins are the front's */
+	setup(&f, NULL, NULL);
+	free_outs(run(&f, gateway("{\"rack-1~cfg\":{\"x\":1},\"rack-2\":{\"x\":2}}"), NULL));
+	CHECK(stored(&f, "rack-1~cfg") == NULL);
+	cJSON *r2 = stored(&f, "rack-2");
+	CHECK(r2 != NULL);
+	cJSON_Delete(r2);
+	CHECK_INT(f.metrics.telemetry_invalid, 1);
 	teardown(&f);
 }
 

@@ -1,10 +1,10 @@
 // A named AWS IoT Device Shadow through the unchanged aws-iot-device-sdk-v2 `IotShadowClientv2`
 // (aws-crt, mutual TLS; MQTT 5, or MQTT 3.1.1 with protocol "mqtt311"): get of a missing classic
-// shadow (404), delta and documents streams, update, get, a delta caused by a $twin change, a stale
+// shadow (404), delta and documents streams, update, get, a delta caused by another client, a stale
 // version (409), a shadow name with `~` (400), delete, and get after delete (404).
 // Parameters (JSON in argv[2]): port, ca, cert, key, thing, shadow, missing (a thing without
-// shadow), clientId, protocol. Pause: native (the test reads and changes the twin thing~shadow
-// through $twin).
+// shadow), clientId, protocol. Pause: native (the test finds the twin thing~shadow with $twin/search
+// and changes the shadow through the AWS front from another client).
 'use strict';
 const {iot, mqtt, mqtt5, iotshadow} = require('aws-iot-device-sdk-v2');
 const {params: p, ms, out, fail, check, pause, Events, within, run} = require('./scenario.cjs');
@@ -93,9 +93,9 @@ run(async () => {
   out('documents', {doc: await events.next('documents', () => true, 'update/documents of the update')});
   await accepted('get', shadow.getNamedShadow(named));
 
-  await pause('native');                 // the test sets desired.rate = 7 on thing~shadow through $twin
+  await pause('native');                 // another client sets desired.rate = 7 on the named shadow
   out('native-delta', {doc: await events.next('delta', (d) => d.state && d.state.rate === 7,
-                                              'delta rate=7 after the $twin update')});
+                                              'delta rate=7 after the other client\'s update')});
 
   await rejected('stale-update', shadow.updateNamedShadow(Object.assign({
     state: {reported: {rate: 7}}, version: 1}, named)), 409);
