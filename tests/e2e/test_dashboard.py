@@ -421,6 +421,7 @@ def test_detail_without_history_and_reconnect(brokers, www, browser):
                  what="the no-history note")
     assert browser.js("() => document.querySelectorAll('.history svg').length") == 0
     dev.telemetry({"tempTop": 23.0})
+    brokers.track(Requester5(b.port)).twin("rack-h1")  # applied before the next: two changes, two events
     dev.telemetry({"tempTop": 23.5})
     # readings that arrive while the detail is open are drawn all the same
     browser.wait("() => document.querySelectorAll('.history svg.spark polyline').length >= 1",
