@@ -203,6 +203,8 @@ static struct twin_op *telemetry_op(struct twin_engine *e, enum twin_op_kind kin
 	}
 	op->oversize = oversize ? len : 0;
 	op->ts = twin_now_ms();
+	/* what it costs of telemetry_rate: a reading each (a value on a sub-path is one, even an array) */
+	op->readings = oversize || (m && m->path_len) ? 1 : twin_json_elements(payload, len);
 	return op;
 }
 

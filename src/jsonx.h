@@ -14,6 +14,9 @@ cJSON *twin_json_parse(const char *buf, size_t len, struct twin_error *err);
 
 /* A cheap scan before parsing: false when brackets nest deeper than limit (strings are skipped). */
 bool twin_json_depth_within(const char *buf, size_t len, int limit);
+/* Without parsing: the number of elements of buf when it is a non-empty JSON array (its top-level commas
+ * + 1), else 1. For text that is not valid JSON the count is a guess, never below 1. */
+size_t twin_json_elements(const char *buf, size_t len);
 
 /* The string value of member key of the top-level object in buf, found by a scan that parses nothing
  * else (for a payload too large or too deep to parse); malloc'd, NULL when absent or not a string. */

@@ -38,6 +38,7 @@ struct twin_op *twin_op_new_at(enum twin_op_kind kind, const char *id, size_t id
 	op->payload[payload_len] = '\0';
 	op->group_msgs = 1;
 	op->group_bytes = twin_op_bytes(op);
+	op->readings = 1;
 	return op;
 }
 

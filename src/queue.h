@@ -76,6 +76,7 @@ struct twin_op {
 	struct twin_out *answer;      /* writer thread: the answer, sent if the batch commits */
 	struct twin_out_list events;  /* writer thread: $twin/{id}/events messages, likewise */
 	int verb;                     /* TWIN_OP_BARRIER: the read to run again (enum twin_verb) */
+	size_t readings;              /* telemetry: the readings it carries, what it costs of telemetry_rate */
 	size_t oversize;              /* telemetry over max_twin_bytes: its size (the payload is not copied) */
 	char *id, *path, *payload;    /* point into data[] */
 	size_t id_len, path_len, payload_len;

@@ -74,18 +74,25 @@ static struct twin_bucket *find(struct twin_ratelimit *rl, uint64_t key, int64_t
 	return victim;
 }
 
-bool twin_ratelimit_take(struct twin_ratelimit *rl, const char *key, size_t len, int64_t now_ms,
-		int64_t *retry_ms)
+bool twin_ratelimit_take_n(struct twin_ratelimit *rl, const char *key, size_t len, double cost,
+		int64_t now_ms, int64_t *retry_ms)
 {
 	if (!rl->buckets) {
 		return true;
 	}
 	struct twin_bucket *b = find(rl, hash_key(key, len), now_ms);
-	if (b->tokens >= 1.0) {
-		b->tokens -= 1.0;
+	double need = cost < rl->burst ? cost : rl->burst;
+	if (b->tokens >= need) {
+		b->tokens -= cost;
 		return true;
 	}
-	double wait = ceil((1.0 - b->tokens) * 1000.0 / rl->rate - 1e-9); /* 1e-9: rounding noise */
+	double wait = ceil((need - b->tokens) * 1000.0 / rl->rate - 1e-9); /* 1e-9: rounding noise */
 	*retry_ms = wait < 1 ? 1 : (int64_t)wait;
 	return false;
+}
+
+bool twin_ratelimit_take(struct twin_ratelimit *rl, const char *key, size_t len, int64_t now_ms,
+		int64_t *retry_ms)
+{
+	return twin_ratelimit_take_n(rl, key, len, 1.0, now_ms, retry_ms);
 }

@@ -30,5 +30,9 @@ void twin_ratelimit_free(struct twin_ratelimit *rl);
  * limit, with *retry_ms set to the milliseconds until a token is available (at least 1). */
 bool twin_ratelimit_take(struct twin_ratelimit *rl, const char *key, size_t len, int64_t now_ms,
 		int64_t *retry_ms);
+/* The same for something that costs cost tokens (cost >= 1): allowed once the bucket holds cost tokens, or
+ * is full when cost is over the burst; the bucket may then go below zero, and stays closed until refilled. */
+bool twin_ratelimit_take_n(struct twin_ratelimit *rl, const char *key, size_t len, double cost,
+		int64_t now_ms, int64_t *retry_ms);
 
 #endif

@@ -92,7 +92,7 @@ static void hold(struct twin_throttle *t, struct twin_op *op)
 struct twin_op *twin_throttle_telemetry(struct twin_throttle *t, struct twin_op *op, int64_t now_ms)
 {
 	int64_t retry;
-	if (!twin_ratelimit_take(&t->telemetry, op->id, op->id_len, now_ms, &retry)) {
+	if (!twin_ratelimit_take_n(&t->telemetry, op->id, op->id_len, (double)op->readings, now_ms, &retry)) {
 		hold(t, op);
 		return NULL;
 	}
@@ -119,7 +119,8 @@ void twin_throttle_release(struct twin_throttle *t, int64_t now_ms,
 	int64_t retry;
 	HASH_ITER(hh, t->held, h, tmp)
 	{
-		if (twin_ratelimit_take(&t->telemetry, h->op->id, h->op->id_len, now_ms, &retry)) {
+		if (twin_ratelimit_take_n(&t->telemetry, h->op->id, h->op->id_len, (double)h->op->readings, now_ms,
+					&retry)) {
 			struct twin_op *op = h->op;
 			drop_held(t, h);
 			apply(ctx, op);

@@ -1,5 +1,6 @@
 /* throttle.h - the rate limits applied on the broker thread, before anything is queued:
- *  - telemetry per device (telemetry_rate): a device over its rate still reaches its subscribers, but
+ *  - telemetry per device (telemetry_rate, counted in readings: an array of n readings costs n): a device
+ *    over its rate still reaches its subscribers, but
  *    only its newest excess message (per sub-path, for patterns ending in "/#") is kept back and applied
  *    to the twin once the device's budget allows, so the twin always ends at the device's last reading;
  *    every message that never reaches the twin is counted;

@@ -96,6 +96,32 @@ def test_telemetry_over_the_device_rate_keeps_the_newest_reading(brokers):
     assert r.twin(other)["reported"] == {"n": 1}
 
 
+def readings(first, n, key):
+    now = int(time.time() * 1000)
+    return [{"ts": now - 1000 + i, "values": {key: first + i}} for i in range(n)]
+
+
+def test_readings_in_one_message_count_against_the_device_rate(brokers):
+    """An array of n readings costs n of the device's telemetry_rate, so one message cannot carry more
+    than its budget; over max_readings a message is refused whole."""
+    b = brokers({"telemetry_rate": 5, "max_readings": 8})   # bursts of 10
+    r = brokers.track(Requester5(b.port))
+    tid = uniq("rl-readings")
+    dev = brokers.track(Client(b.port, client_id=tid, v5=False))
+    dev.publish(f"devices/{tid}/telemetry", readings(0, 8, "a"), qos=1)   # 8 of 10: applied
+    dev.publish(f"devices/{tid}/telemetry", readings(100, 8, "b"), qos=1) # 8 more: held back
+    dev.publish(f"devices/{tid}/telemetry", {"c": 1}, qos=1)              # 1 of the 2 left: applied
+    wait_until(lambda: r.stats()["telemetry_rate_limited"] == 1, msg="the held array replaced")
+    t = r.twin(tid)
+    assert t["reported"] == {"a": 7, "c": 1}, t["reported"]
+    # nine readings in one message: refused whole, with an error event
+    invalid = r.stats()["telemetry_invalid"]
+    time.sleep(2.2)                                               # the budget is back
+    dev.publish(f"devices/{tid}/telemetry", readings(200, 9, "d"), qos=1)
+    wait_until(lambda: r.stats()["telemetry_invalid"] == invalid + 1, msg="the message refused")
+    assert "d" not in r.twin(tid)["reported"]
+
+
 def test_a_held_back_reading_reaches_the_twin_at_shutdown(brokers):
     # the device's last reading is held back by its rate when the broker is stopped (SIGTERM): it is
     # committed on the way out, as queued telemetry is (README, "Durability and consistency")

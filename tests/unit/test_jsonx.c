@@ -97,3 +97,24 @@ TEST(jsonx_should_print_decimals_that_read_back_exactly)
 	free(out);
 	cJSON_Delete(n);
 }
+
+TEST(jsonx_should_count_the_elements_of_an_array_without_parsing)
+{
+	static const struct {
+		const char *text;
+		size_t n;
+	} cases[] = {
+			{"[]", 1}, /* a message costs at least one reading */
+			{" [ ] ", 1},
+			{"[1]", 1},
+			{"[{\"ts\":1,\"values\":{\"a\":[1,2]}},{\"b\":\",]\"}]", 2},
+			{"\n[1, [2, 3], {\"x\": 4}]", 3},
+			{"{\"a\":[1,2,3]}", 1},
+			{"42", 1},
+			{"", 1},
+			{"[1,2", 2}, /* not JSON: a guess */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_INT(twin_json_elements(cases[i].text, strlen(cases[i].text)), cases[i].n);
+	}
+}

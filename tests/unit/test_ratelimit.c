@@ -66,3 +66,20 @@ TEST(ratelimit_should_stay_strict_for_a_flooding_key_among_many_others)
 	CHECK(allowed >= 5 && allowed <= 12);
 	twin_ratelimit_free(&rl);
 }
+
+TEST(ratelimit_should_charge_what_something_costs)
+{
+	struct twin_ratelimit rl;
+	int64_t retry = 0;
+	CHECK(twin_ratelimit_init(&rl, 10, 20, 64) == TWIN_OK);
+	CHECK(twin_ratelimit_take_n(&rl, "gw", 2, 15, 1000, &retry)); /* 20 tokens: 5 left */
+	CHECK(!twin_ratelimit_take_n(&rl, "gw", 2, 6, 1000, &retry));
+	CHECK_INT(retry, 100);                                          /* one more token at 10/s */
+	CHECK(twin_ratelimit_take_n(&rl, "gw", 2, 5, 1000, &retry));   /* 0 left */
+	/* more than the burst passes once the bucket is full, and leaves it in debt */
+	CHECK(twin_ratelimit_take_n(&rl, "gw", 2, 50, 3000, &retry)); /* 20 - 50 = -30 */
+	CHECK(!twin_ratelimit_take(&rl, "gw", 2, 5000, &retry));      /* -10 after 2 s */
+	CHECK_INT(retry, 1100);
+	CHECK(twin_ratelimit_take(&rl, "gw", 2, 6100, &retry));
+	twin_ratelimit_free(&rl);
+}
