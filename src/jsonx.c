@@ -112,66 +112,6 @@ cJSON *twin_json_parse(const char *buf, size_t len, struct twin_error *err)
 	return root;
 }
 
-bool twin_json_depth_within(const char *buf, size_t len, int limit)
-{
-	int depth = 0;
-	bool in_string = false;
-	for (size_t i = 0; i < len; i++) {
-		char c = buf[i];
-		if (in_string) {
-			if (c == '\\') {
-				i++;
-			} else if (c == '"') {
-				in_string = false;
-			}
-		} else if (c == '"') {
-			in_string = true;
-		} else if (c == '{' || c == '[') {
-			if (++depth > limit) {
-				return false;
-			}
-		} else if (c == '}' || c == ']') {
-			depth--;
-		}
-	}
-	return true;
-}
-
-size_t twin_json_elements(const char *buf, size_t len)
-{
-	size_t i = 0, commas = 0;
-	int depth = 0;
-	bool in_string = false, content = false;
-	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r')) {
-		i++;
-	}
-	if (i == len || buf[i] != '[') {
-		return 1;
-	}
-	for (; i < len; i++) {
-		char c = buf[i];
-		if (in_string) {
-			if (c == '\\') {
-				i++;
-			} else if (c == '"') {
-				in_string = false;
-			}
-			continue;
-		}
-		if (c == '"') {
-			in_string = true;
-		} else if (c == '[' || c == '{') {
-			depth++;
-		} else if (c == ']' || c == '}') {
-			depth--;
-		} else if (c == ',' && depth == 1) {
-			commas++;
-		}
-		content = content || (depth >= 1 && c != '[' && c != ' ' && c != '\t' && c != '\n' && c != '\r');
-	}
-	return content || commas ? commas + 1 : 1;
-}
-
 /* The end of the string literal starting at buf[i] (its closing quote), or len. */
 static size_t string_end(const char *buf, size_t len, size_t i)
 {
@@ -190,6 +130,49 @@ static size_t skip_space(const char *buf, size_t len, size_t i)
 	}
 	return i;
 }
+
+bool twin_json_depth_within(const char *buf, size_t len, int limit)
+{
+	int depth = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (c == '"') {
+			i = string_end(buf, len, i);
+		} else if (c == '{' || c == '[') {
+			if (++depth > limit) {
+				return false;
+			}
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return true;
+}
+
+size_t twin_json_elements(const char *buf, size_t len)
+{
+	size_t i = skip_space(buf, len, 0), commas = 0;
+	int depth = 0;
+	bool content = false;
+	if (i == len || buf[i] != '[') {
+		return 1;
+	}
+	for (; i < len; i++) {
+		char c = buf[i];
+		if (c == '"') {
+			i = string_end(buf, len, i);
+		} else if (c == '[' || c == '{') {
+			depth++;
+		} else if (c == ']' || c == '}') {
+			depth--;
+		} else if (c == ',' && depth == 1) {
+			commas++;
+		}
+		content = content || (depth >= 1 && c != '[' && c != ' ' && c != '\t' && c != '\n' && c != '\r');
+	}
+	return content || commas ? commas + 1 : 1;
+}
+
 
 char *twin_json_top_string(const char *buf, size_t len, const char *key)
 {
