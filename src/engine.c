@@ -630,7 +630,8 @@ static struct twin_route *route_new(const struct twin_topic_match *m,
 	/* the fronts answer on their own topics; a response topic means nothing to them */
 	bool native = m->front == TWIN_FRONT_NATIVE;
 	r->response_topic = native && in->response_topic ? strdup(in->response_topic) : NULL;
-	if (in->corr_len && (r->corr = malloc(in->corr_len))) {
+	/* correlation data over the limit is not kept: the 400 that says so carries none */
+	if (in->corr_len && in->corr_len <= TWIN_MAX_CORR_LEN && (r->corr = malloc(in->corr_len))) {
 		memcpy(r->corr, in->corr, in->corr_len);
 		r->corr_len = in->corr_len;
 	}
@@ -639,7 +640,7 @@ static struct twin_route *route_new(const struct twin_topic_match *m,
 	}
 	r->rid = m->rid ? strndup(m->rid, m->rid_len) : NULL;
 	if (!r->client_id || !r->request_topic || (native && in->response_topic && !r->response_topic) ||
-			(in->corr_len && !r->corr) || (m->rid && !r->rid)) {
+			(in->corr_len && in->corr_len <= TWIN_MAX_CORR_LEN && !r->corr) || (m->rid && !r->rid)) {
 		twin_route_free(r);
 		return NULL;
 	}
@@ -756,6 +757,10 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 		answer_error(e, r, &err, NULL);
 	} else if (!topic_ok) {
 		answer_error(e, r, &topic_err, NULL);
+	} else if (in->corr_len > TWIN_MAX_CORR_LEN) {
+		twin_fail(&err, TWIN_ERR_BAD_REQUEST, "correlation data of %u bytes is over the limit of %d bytes",
+				(unsigned)in->corr_len, TWIN_MAX_CORR_LEN);
+		answer_error(e, r, &err, NULL);
 	} else if (m->front == TWIN_FRONT_AZURE && m->rid_len > TWIN_AZURE_MAX_RID) {
 		twin_fail(&err, TWIN_ERR_BAD_REQUEST, "$rid of %zu bytes is over the limit of %d bytes",
 				m->rid_len, TWIN_AZURE_MAX_RID);

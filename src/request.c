@@ -200,6 +200,11 @@ bool twin_response_topic_valid(const char *topic, struct twin_error *err)
 		twin_fail(err, TWIN_ERR_BAD_REQUEST, "invalid response topic: empty");
 		return false;
 	}
+	if (len > TWIN_MAX_RESPONSE_TOPIC_LEN) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST, "invalid response topic: %zu bytes, over the limit of %d bytes",
+				len, TWIN_MAX_RESPONSE_TOPIC_LEN);
+		return false;
+	}
 	if (strpbrk(topic, "+#")) {
 		twin_fail(err, TWIN_ERR_BAD_REQUEST,
 				"invalid response topic '%.200s': wildcards are not allowed", topic);

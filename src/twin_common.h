@@ -23,6 +23,8 @@ enum twin_rc {
 
 #define TWIN_MAX_ID_LEN    256
 #define TWIN_MAX_TOKEN_LEN 256
+#define TWIN_MAX_CORR_LEN  1024 /* MQTT v5 correlation data a request may carry (echoed in its answer) */
+#define TWIN_MAX_RESPONSE_TOPIC_LEN 1024
 #define TWIN_ERRMSG_LEN    320
 
 /* An error with its client-facing message ("twin 'rack-12' not found"). */

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from clients import Client, Requester5, Subscriber, nested, parse_json, publish_as, uniq
+from clients import (Client, Requester5, Subscriber, corr_of, nested, parse_json, publish_as, status_of,
+                     uniq)
 
 
 def check_error(a, status, token=None):
@@ -104,7 +105,7 @@ def test_invalid_id(broker, rr5, tid, why):
         check_error(a, 400)
 
 
-@pytest.mark.parametrize("rt", ["replies/+", "replies/#", "+", "#", ""])
+@pytest.mark.parametrize("rt", ["replies/+", "replies/#", "+", "#", "", "r/" + "x" * 1023])
 def test_invalid_response_topic_goes_to_rejected(broker, rr5, rt):
     tid = uniq("err-rt")
     rr5.ok(f"$twin/{tid}/update", {"attributes": {"a": 1}})
@@ -120,6 +121,21 @@ def test_invalid_response_topic_goes_to_rejected(broker, rr5, rt):
         assert [x for x in watcher.messages() if not x.topic.startswith("sync/")] == []
     finally:
         watcher.close()
+
+
+def test_correlation_data_over_1024_bytes_is_refused(broker, rr5):
+    """Correlation data is echoed in every answer, so it is capped: over 1 KiB the request is answered 400
+    (without correlation data, which is not kept) and not served; 1 KiB exactly is fine."""
+    tid = uniq("err-corr")
+    rr5.ok(f"$twin/{tid}/update", {"attributes": {"a": 1}})
+    assert rr5(f"$twin/{tid}/get", corr=b"c" * 1024).status == 200
+    rr5.client.drain()
+    rr5.send(f"$twin/{tid}/update", {"attributes": {"a": 2}}, corr=b"c" * 1025)
+    m = rr5.client.get(desc="the refusal")
+    body = parse_json(m.payload)
+    assert status_of(m) == 400 and "correlation data of 1025 bytes" in body["error"], body
+    assert corr_of(m) is None
+    assert rr5.twin(tid)["attributes"] == {"a": 1}
 
 
 def test_unknown_verb(broker, rr5, rr311):
