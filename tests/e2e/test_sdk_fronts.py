@@ -29,6 +29,18 @@ PACKAGES = {"aws_v1": ("aws-iot-device-sdk", "2.2.16"),
             "azure": ("azure-iot-device-mqtt", "1.16.4")}
 MAX_TWIN_BYTES = 4096
 THING_V1, THING_V2, SHADOW, DEVICE = "sdk-v1-thing", "sdk-v2-thing", "config", "azure-dev-1"
+V2_PROTOCOLS = ("mqtt5", "mqtt311")
+# the acl_file of docs/compat-fronts.md, as written there (least privilege for things and devices,
+# whose certificate CN is their username), after the rules of the tests' own anonymous clients on the
+# plain listener (cross-checks through $twin and the AWS front, third-party watchers)
+ACL = """\
+topic readwrite $twin/#
+topic readwrite replies/#
+topic readwrite sync/#
+topic readwrite $aws/things/#
+
+%s
+"""
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +61,15 @@ def fronts():
     b = Broker(opts={"aws_shadow": "true", "azure_twin": "true", "max_twin_bytes": MAX_TWIN_BYTES,
                      "telemetry_id_from": "username"},
                name="broker with the AWS and Azure fronts")
-    pki = tls_certs.make_pki(os.path.join(b.tmp, "pki"), [THING_V1, THING_V2, DEVICE])
+    # one certificate per thing: the ACL gives each thing its own shadows only
+    pki = tls_certs.make_pki(os.path.join(b.tmp, "pki"),
+                             [THING_V1] + ["%s-%s" % (THING_V2, p) for p in V2_PROTOCOLS] + [DEVICE])
     tls_port = free_port()
-    b.extra_conf = tls_certs.mtls_listener_conf(pki, tls_port)
+    acl = os.path.join(b.tmp, "acl")
+    with open(acl, "w") as f:
+        f.write(ACL % (compat_acl("aws") + compat_acl("azure")))
+    os.chmod(acl, 0o644)
+    b.extra_conf = tls_certs.mtls_listener_conf(pki, tls_port) + ["acl_file %s" % acl]
     rr = None
     try:
         b.start()
@@ -61,6 +79,14 @@ def fronts():
         if rr is not None:
             rr.close()
         b.close()
+
+
+def compat_acl(front):
+    """The acl_file lines of docs/compat-fronts.md for a front (the block after `# acl_file: <front>`)."""
+    with open(os.path.join(HERE, "..", "..", "docs", "compat-fronts.md")) as f:
+        text = f.read()
+    start = text.index("# acl_file: %s\n" % front)
+    return text[start:text.index("```", start)]
 
 
 def run_sdk(fronts, script, cn, params, pauses=None, timeout=45):
@@ -209,11 +235,11 @@ def test_aws_v1_thing_shadow(fronts):
         watcher.close()
 
 
-@pytest.mark.parametrize("protocol", ["mqtt5", "mqtt311"])
+@pytest.mark.parametrize("protocol", V2_PROTOCOLS)
 def test_aws_v2_named_shadow(fronts, protocol):
     thing = "%s-%s" % (THING_V2, protocol)
     rr, t0, seen, twin_id = fronts.rr, time.time(), {}, "%s~%s" % (thing, SHADOW)
-    missing = uniq("sdk-v2-none")
+    missing = thing  # its classic shadow: the thing may only reach its own shadows, and has no classic one
     named = "$aws/things/%s/shadow/name/%s" % (thing, SHADOW)
     r311 = Requester311(fronts.broker.port)
 
@@ -229,7 +255,7 @@ def test_aws_v2_named_shadow(fronts, protocol):
         seen["desired"] = a.body["version"]
 
     try:
-        s = run_sdk(fronts, "aws_v2", THING_V2, {"thing": thing, "shadow": SHADOW, "missing": missing,
+        s = run_sdk(fronts, "aws_v2", thing, {"thing": thing, "shadow": SHADOW, "missing": missing,
                                                   "clientId": uniq("sdk-v2"), "protocol": protocol},
                     {"native": native})
         after = r311(named + "/get", {"clientToken": "py-gone"})
