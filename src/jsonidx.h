@@ -56,6 +56,7 @@ struct twin_finder {
 	struct twin_jsonidx ix;
 };
 
+/* Without may_index every lookup is cJSON_GetObjectItemCaseSensitive, as if there were no index. */
 void twin_finder_init(struct twin_finder *f, const cJSON *obj, bool take, bool may_index);
 cJSON *twin_finder_lookup(struct twin_finder *f, const char *key);
 void twin_finder_drop(struct twin_finder *f, const char *key);
