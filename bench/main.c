@@ -20,7 +20,7 @@ static void usage(FILE *f)
 			"  (a) ingest, 10k devices      (b) ingest, 1M devices (100k with --quick)\n"
 			"  (c) GET round trip            (d) durable desired updates\n"
 			"  (e) restart to first GET      (f) disk and heap per twin\n"
-			"  (g) search over every twin    (h) cost growth: 1k..1M twins, 4 and 64 KiB twins\n"
+			"  (g) search over every twin    (h) cost growth: 1k..1M twins, 4 and 64 KiB, 2000-key twins\n"
 			"  (i) sustained ingest, 10k     (j) sustained ingest, 1M devices (100k with --quick)\n"
 			"  --seconds: the timed arms of (a)-(d), (g), (h) (5 s); --sustained: those of (i), (j) (60 s; 0 skips them)\n"
 			"  --rounds: alternated rounds (5); --sustained-rounds: those of (i), (j) (1)\n"

@@ -1,11 +1,16 @@
 /* scen_growth.c - (h) how costs grow: the same measurements on a plugin broker holding 1 k .. 1 M twins of
  * the rack payload, then 1 k twins (50 with --smoke) grown to ~4 KiB and ~64 KiB (an extra `reported.blob` object sent once
- * per twin). Per row: broker ingest of 200-byte rack telemetry (QoS 0, 16 connections, one run), what the
+ * per twin), and 1 k twins of 2000 keys (1000 reported keys sent once as telemetry, 1000 desired keys as an
+ * update, half of them equal to the reported ones, so each has a delta of 500 keys; its GET p99 and writer
+ * cost per message are also printed as multiples of the 1 k rack row's). Per row: broker ingest of
+ * 200-byte rack telemetry (QoS 0, 16 connections, one run), what the
  * writer applies per second over that run and its backlog, and idle GET round trips. The writer takes up to
  * 4096 queued messages per commit and writes each twin once per commit, so with few twins a twin is
  * written once for several messages: the per-message cost shown falls as messages per twin rise. With 1 k
  * twins each gets ~100 msg/s, over the default telemetry_rate, so these brokers run with telemetry_rate 0. */
 #include <mosquitto.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,11 +52,29 @@ static char *blob_payload(size_t size)
 	return p;
 }
 
-/* Sends the blob once to every twin (QoS 1, SEND_WINDOW in flight) and waits until all are stored. */
-static int grow_twins(const struct broker *b, unsigned ndev, size_t size)
+#define BIG_KEYS 1000
+
+/* {"p000":v,...} with BIG_KEYS numbers (every odd one + odd), wrapped in {"desired":...} when desired. */
+static char *keys_payload(int odd, int desired)
+{
+	char *p = malloc(BIG_KEYS * 24 + 32), *q = p;
+	if (!p) {
+		return NULL;
+	}
+	q += sprintf(q, "%s{", desired ? "{\"desired\":" : "");
+	for (int i = 0; i < BIG_KEYS; i++) {
+		q += sprintf(q, "%s\"p%03d\":%d.5", i ? "," : "", i, i + (i % 2) * odd);
+	}
+	strcpy(q, desired ? "}}" : "}");
+	return p;
+}
+
+/* Sends payload (owned) once to every twin on topic_fmt (QoS 1, SEND_WINDOW in flight) and waits until
+ * all are stored. */
+static int grow_twins(const struct broker *b, unsigned ndev, const char *topic_fmt, char *payload)
 {
 	struct grower g = {0};
-	char topic[64], *payload = blob_payload(size);
+	char topic[64];
 	struct mosquitto *m = mosquitto_new("twin-bench-grower", true, &g);
 	struct twin_stats s;
 	int rc = -1;
@@ -64,7 +87,7 @@ static int grow_twins(const struct broker *b, unsigned ndev, size_t size)
 		goto out;
 	}
 	for (unsigned i = 0; i < ndev; i++) {
-		snprintf(topic, sizeof(topic), "devices/dev-%07u/telemetry", i);
+		snprintf(topic, sizeof(topic), topic_fmt, i);
 		if (mosquitto_publish(m, NULL, topic, (int)strlen(payload), payload, 1, false) != MOSQ_ERR_SUCCESS) {
 			goto out;
 		}
@@ -94,24 +117,37 @@ static void fmt_n(char *buf, size_t n, unsigned v)
 	}
 }
 
-/* One row: a fresh plugin broker with ndev twins (grown to blob bytes when > 0). */
+#define TELEMETRY_TOPIC "devices/dev-%07u/telemetry"
+
+/* The 1 k rack row's GET p99 and writer us per message, for the big-twin row's ratios. */
+static double rack_p99, rack_us;
+
+/* One row: a fresh plugin broker with ndev twins (grown to blob bytes when > 0, to 2000 keys when
+ * blob is SIZE_MAX). */
 static int growth_row(const struct plan *p, unsigned ndev, size_t blob)
 {
+	bool keys = blob == SIZE_MAX;
 	struct broker b;
 	struct twin_stats s;
 	struct lg_result r;
 	struct samples lat = {0};
 	struct rr_result rr;
-	char name[32], label[96], text[256], n[16];
+	char name[48], label[96], text[256], n[16];
 	int rc = -1;
 	fmt_n(n, sizeof(n), ndev);
-	snprintf(name, sizeof(name), "growth-%s-%zu", n, blob);
+	if (keys) {
+		snprintf(name, sizeof(name), "growth-%s-keys", n);
+	} else {
+		snprintf(name, sizeof(name), "growth-%s-%zu", n, blob);
+	}
 	if (broker_start_opts(&b, name, GROWTH_QUEUE, "max_twin_bytes 1048576,telemetry_rate 0") != 0) {
 		goto out;
 	}
 	struct lg_opts create = {.port = b.port, .conns = p->conns, .ndev = ndev};
 	if (loadgen_run(&create, &r) != 0 || twin_settle(&b, ndev, 1800, &s) != 0 ||
-			(blob && grow_twins(&b, ndev, blob) != 0)) {
+			(blob && !keys && grow_twins(&b, ndev, TELEMETRY_TOPIC, blob_payload(blob)) != 0) ||
+			(keys && (grow_twins(&b, ndev, TELEMETRY_TOPIC, keys_payload(0, 0)) != 0 ||
+					grow_twins(&b, ndev, "$twin/dev-%07u/update", keys_payload(1, 1)) != 0))) {
 		goto out;
 	}
 	long long applied0 = s.applied;
@@ -129,13 +165,25 @@ static int growth_row(const struct plan *p, unsigned ndev, size_t blob)
 	if (rr_run(&ro, &lat, &rr) != 0) {
 		goto out;
 	}
-	if (blob) {
+	double p99 = samples_pct(&lat, 99);
+	if (ndev == 1000 && !blob) {
+		rack_p99 = p99;
+		rack_us = 1e6 / writer;
+	}
+	if (keys) {
+		snprintf(label, sizeof(label), "(h) %s twins of %d + %d keys", n, BIG_KEYS, BIG_KEYS);
+	} else if (blob) {
 		snprintf(label, sizeof(label), "(h) %s twins of ~%zu KiB", n, blob / 1024);
 	} else {
 		snprintf(label, sizeof(label), "(h) %s twins (rack, ~0.8 KiB)", n);
 	}
 	snprintf(text, sizeof(text), "ingest %6.0f msg/s; writer %6.0f applied/s (%5.1f us each); GET p50 %4.0f us, "
-			"p99 %5.0f us", r.in_rate, writer, 1e6 / writer, samples_pct(&lat, 50), samples_pct(&lat, 99));
+			"p99 %5.0f us", r.in_rate, writer, 1e6 / writer, samples_pct(&lat, 50), p99);
+	if (keys && rack_p99 > 0) {
+		size_t len = strlen(text);
+		snprintf(text + len, sizeof(text) - len, "; %.1f x / %.1f x the 1k rack row's", p99 / rack_p99,
+				1e6 / writer / rack_us);
+	}
 	report_single(label, text, -1);
 	rc = 0;
 out:
@@ -160,5 +208,5 @@ int scen_growth(const struct plan *p)
 			return -1;
 		}
 	}
-	return 0;
+	return growth_row(p, p->growth_n, SIZE_MAX);
 }

@@ -1,18 +1,22 @@
-/* delta.c - desired vs reported (see delta.h). Absent in reported counts as different, as in AWS shadows. */
+/* delta.c - desired vs reported (see delta.h). Absent in reported counts as different, as in AWS shadows.
+ * Speed: reported is searched by a finder (jsonidx.h), indexed when it is big, so a twin of thousands of
+ * keys costs linear time, not desired x reported; small objects are searched linearly as before. */
 #include "delta.h"
+
+#include "jsonidx.h"
 
 cJSON *twin_delta_compute(const cJSON *desired, const cJSON *reported)
 {
 	cJSON *delta = cJSON_CreateObject();
 	const cJSON *d;
+	struct twin_finder f;
 	if (!delta) {
 		return NULL;
 	}
+	twin_finder_init(&f, cJSON_IsObject(reported) ? reported : NULL, false, true);
 	cJSON_ArrayForEach(d, desired)
 	{
-		const cJSON *r = cJSON_IsObject(reported)
-				? cJSON_GetObjectItemCaseSensitive(reported, d->string)
-				: NULL;
+		const cJSON *r = cJSON_IsObject(reported) ? twin_finder_get(&f, d->string) : NULL;
 		cJSON *add = NULL;
 		if (cJSON_IsObject(d) && d->child) {
 			add = twin_delta_compute(d, r);
@@ -23,7 +27,7 @@ cJSON *twin_delta_compute(const cJSON *desired, const cJSON *reported)
 				cJSON_Delete(add);
 				continue;
 			}
-		} else if (!r || !cJSON_Compare(d, r, 1)) {
+		} else if (!r || !twin_json_equal(d, r)) {
 			if (!(add = cJSON_Duplicate(d, 1))) {
 				goto oom;
 			}
@@ -35,8 +39,10 @@ cJSON *twin_delta_compute(const cJSON *desired, const cJSON *reported)
 			goto oom;
 		}
 	}
+	twin_finder_free(&f);
 	return delta;
 oom:
+	twin_finder_free(&f);
 	cJSON_Delete(delta);
 	return NULL;
 }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonidx.h"
+
 #define MAX_SAFE_INT 9007199254740992.0 /* 2^53 */
 
 static int cmp_keys(const void *a, const void *b)
@@ -15,8 +17,8 @@ static int cmp_keys(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Returns the first duplicated key in the tree, or NULL. Small objects compare pairwise; larger ones sort
- * a key array, so a 64 KiB object of short keys stays O(n log n). */
+/* Returns the first duplicated key in the tree, or NULL. Small objects compare pairwise; larger ones are
+ * hashed (jsonidx), and only when a key repeats sorted, to name the smallest repeated key. */
 static const char *find_duplicate(const cJSON *item)
 {
 	if (!cJSON_IsObject(item) && !cJSON_IsArray(item)) {
@@ -42,6 +44,14 @@ static const char *find_duplicate(const cJSON *item)
 			}
 		}
 		return NULL;
+	}
+	struct twin_jsonidx ix;
+	if (twin_jsonidx_build(&ix, item)) {
+		bool dups = ix.dups;
+		twin_jsonidx_free(&ix);
+		if (!dups) {
+			return NULL;
+		}
 	}
 	const char **keys = malloc(n * sizeof(*keys));
 	if (!keys) {

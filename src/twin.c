@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "delta.h"
+#include "jsonidx.h"
 #include "jsonx.h"
 #include "merge.h"
 
@@ -112,7 +113,7 @@ int twin_doc_bump(cJSON *doc, unsigned mask, int64_t ts)
 	if (!delta) {
 		return -1;
 	}
-	int changed = !cJSON_Compare(delta, cJSON_GetObjectItemCaseSensitive(doc, "delta"), 1);
+	int changed = !twin_json_equal(delta, cJSON_GetObjectItemCaseSensitive(doc, "delta"));
 	return twin_json_set(doc, "delta", delta) ? changed : -1;
 }
 

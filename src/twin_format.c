@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "delta.h"
+#include "jsonidx.h"
 #include "jsonx.h"
 #include "merge.h"
 
@@ -79,15 +80,16 @@ static uint64_t member_count(const cJSON *obj, const char *name)
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
-/* The metadata node of member key: usually the next one in meta (same order as the section). */
-static const cJSON *meta_of(const cJSON *meta, const cJSON **next, const char *key)
+/* The metadata node of member key: usually the next one in meta (same order as the section), else
+ * looked up by the finder of meta (indexed when meta is big). */
+static const cJSON *meta_of(struct twin_finder *f, const cJSON **next, const char *key)
 {
 	const cJSON *m = *next;
 	if (m && m->string && strcmp(m->string, key) == 0) {
 		*next = m->next;
 		return m;
 	}
-	return meta ? cJSON_GetObjectItemCaseSensitive(meta, key) : NULL;
+	return f->obj ? twin_finder_get(f, key) : NULL;
 }
 
 static size_t count_leaves(const cJSON *section)
@@ -104,20 +106,20 @@ static bool put_leaf_ts(struct twin_buf *b, const cJSON *section, const cJSON *m
 {
 	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): cJSON_IsObject(NULL) is false */
 	const cJSON *next = cJSON_IsObject(meta) ? meta->child : NULL;
-	for (const cJSON *c = section->child; c; c = c->next) {
-		const cJSON *m = meta_of(cJSON_IsObject(meta) ? meta : NULL, &next, c->string);
+	struct twin_finder f;
+	bool ok = true;
+	twin_finder_init(&f, cJSON_IsObject(meta) ? meta : NULL, false, true);
+	for (const cJSON *c = section->child; ok && c; c = c->next) {
+		const cJSON *m = meta_of(&f, &next, c->string);
 		if (cJSON_IsObject(c)) {
-			if (!put_leaf_ts(b, c, twin_merge_is_ts_marker(m) ? NULL : m, updated)) {
-				return false;
-			}
+			ok = put_leaf_ts(b, c, twin_merge_is_ts_marker(m) ? NULL : m, updated);
 			continue;
 		}
 		int64_t ts = twin_merge_is_ts_marker(m) ? member_int(m, "ts") : updated;
-		if (!put_zigzag(b, ts - updated)) {
-			return false;
-		}
+		ok = put_zigzag(b, ts - updated);
 	}
-	return true;
+	twin_finder_free(&f);
+	return ok;
 }
 
 static const cJSON *object_or_null(const cJSON *obj, const char *name)
