@@ -38,7 +38,9 @@ TEST(queue_should_let_telemetry_join_its_twins_waiting_entry)
 	/* the entries are full, but a and b already wait: their next messages join them */
 	CHECK_INT(twin_opq_push(&q, op_of(TWIN_OP_TELEMETRY, "a", 3), 3), TWIN_OK);
 	CHECK_INT(twin_opq_push(&q, op_of(TWIN_OP_TELEMETRY, "a", 4), 4), TWIN_OK);
-	CHECK_INT(twin_opq_push(&q, op_of(TWIN_OP_TELEMETRY, "c", 5), 5), TWIN_ERR_BUSY);
+	struct twin_op *refused = op_of(TWIN_OP_TELEMETRY, "c", 5);
+	CHECK_INT(twin_opq_push(&q, refused, 5), TWIN_ERR_BUSY);
+	twin_op_free(refused); /* a refused op stays the caller's */
 	CHECK_INT(q.count, 2);
 	CHECK_INT(q.messages, 4);
 	pthread_mutex_lock(&q.lock);
