@@ -172,12 +172,17 @@ static bool same_text(const char *a, size_t a_len, const char *b, size_t b_len)
 	return a_len == b_len && (a_len == 0 || (a[0] == b[0] && memcmp(a, b, a_len) == 0));
 }
 
+/* The value of a lowercase hex digit (as twin_json_write_string writes them), or -1. */
+static int lower_hex(char c)
+{
+	return is_digit(c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 /* The string literal at c->p: canonical when its only escapes are those twin_json_write_string makes
  * (\" \\ \n \r \t \b \f, \u00XX for the other control characters except NUL) and it has no raw control
  * character. *s, *n: its text between the quotes. */
 static bool canon_string(struct canon *c, const char **s, size_t *n)
 {
-	static const char hex[] = "0123456789abcdef";
 	for (const char *p = c->p + 1, *end = c->end; p < end; p++) {
 		while (p < end && char_class[(unsigned char)*p] >= CHAR_RAW) {
 			p++;
@@ -205,10 +210,10 @@ static bool canon_string(struct canon *c, const char **s, size_t *n)
 			continue;
 		}
 		if (*p != 'u' || c->end - p < 5 || p[1] != '0' || p[2] != '0' || (p[3] != '0' && p[3] != '1') ||
-				!memchr(hex, p[4], 16)) {
+				lower_hex(p[4]) < 0) {
 			return false;
 		}
-		unsigned v = (unsigned)(p[3] - '0') * 16 + (unsigned)((const char *)memchr(hex, p[4], 16) - hex);
+		int v = (p[3] - '0') * 16 + lower_hex(p[4]);
 		if (v == 0 || v == '\b' || v == '\t' || v == '\n' || v == '\f' || v == '\r') {
 			return false;
 		}
@@ -385,6 +390,13 @@ static void clear_entry(struct entry *e)
 	e->tree = e->changed = false;
 }
 
+/* One of 64 buckets of a key, as a bit. */
+static uint64_t key_bucket(const char *k, size_t n)
+{
+	size_t h = n * 7 + (n ? (unsigned char)k[0] * 3u + (unsigned char)k[n - 1] : 0u);
+	return (uint64_t)1 << (h & 63);
+}
+
 /* Top-level members of the stored reported text t[0..len). */
 static bool load_reported(struct twin *tw, const char *t, size_t len)
 {
@@ -410,30 +422,29 @@ static bool load_reported(struct twin *tw, const char *t, size_t len)
 			return false;
 		}
 		/* a key's bucket bit is set once: only a key whose bucket is taken is compared with the others */
-		uint64_t bit = (uint64_t)1 << ((e->key_len * 7 +
-											   (e->key_len ? (unsigned char)e->key[0] * 3u +
-															   (unsigned char)e->key[e->key_len - 1]
-														   : 0u)) &
-									   63);
+		uint64_t bit = key_bucket(e->key, e->key_len);
 		for (size_t i = 0; (buckets & bit) && i < tw->n; i++) {
 			if (same_text(tw->e[i].key, tw->e[i].key_len, e->key, e->key_len)) {
 				return false;
 			}
 		}
 		buckets |= bit;
+		char first = 0;
+		if (c->p < c->end) {
+			first = *c->p;
+		}
 		e->val = c->p;
-		if (c->p < c->end && (*c->p == '-' || is_digit(*c->p))) {
-			e->kind = K_NUMBER;
+		if (first == '-' || is_digit(first)) {
 			struct number num;
+			e->kind = K_NUMBER;
 			if (!canon_number(c, &num)) {
 				return false;
 			}
 			e->num = number_value(&num);
 			e->leaves = 1;
 		} else {
-			e->kind = c->p < c->end && *c->p == '"' ? K_STRING : c->p < c->end && *c->p == 't' ? K_TRUE
-					: c->p < c->end && *c->p == 'f' ? K_FALSE : K_OTHER;
-			e->tree = c->p < c->end && *c->p == '{';
+			e->kind = first == '"' ? K_STRING : first == 't' ? K_TRUE : first == 'f' ? K_FALSE : K_OTHER;
+			e->tree = first == '{';
 			if (!canon_value(c, &e->leaves)) {
 				return false;
 			}

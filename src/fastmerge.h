@@ -45,7 +45,8 @@ bool twin_fast_scan(const char *payload, size_t len, struct twin_fast_reading *r
  * Returns the number of changed leaves (0: only lastSeen moved, or a new twin with nothing in it), or
  * -1 when the fast path does not apply (old is not an undamaged format 2 value whose desired is {},
  * holds something the fast path cannot vouch for, a ts is outside [0, 2^53], or memory ran out); out
- * and changed are then undefined. The twin's id is not needed: the stored value does not hold it. */
+ * and changed are then undefined. The twin's id is not needed: the stored value does not hold it. out
+ * must not hold old (old is read while out is written); the payloads must outlive the call. */
 int twin_fast_apply(const void *old, size_t old_len, int64_t last_version,
 		const struct twin_fast_reading *rs, size_t n, int64_t seen, struct twin_buf *out,
 		struct twin_buf *changed, int64_t *version_out);

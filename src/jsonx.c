@@ -321,7 +321,7 @@ size_t twin_json_format_number(char out[32], double d)
 	char tmp[32];
 	int n;
 	if (!isfinite(d)) {
-		memcpy(out, "null", 4);
+		memcpy(out, "null", 4); // NOLINT(bugprone-not-null-terminated-result): a counted text, not a C string
 		return 4;
 	}
 	if (d == floor(d) && fabs(d) <= MAX_SAFE_INT) {
