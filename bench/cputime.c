@@ -49,6 +49,8 @@ int cpu_snap_take(pid_t pid, struct cpu_snap *s)
 	if (!d) {
 		return -1;
 	}
+	/* readdir on a stream of its own is safe (only readdir_r is deprecated); one thread reads it */
+	// cppcheck-suppress readdirCalled
 	for (struct dirent *e; (e = readdir(d)) && s->n < CPU_MAX_THREADS;) {
 		pid_t tid = (pid_t)atoi(e->d_name);
 		double t = tid > 0 ? thread_secs(pid, tid) : -1;

@@ -11,7 +11,6 @@
  * reached it. It is appended at the first check, once every plugin and the acl_file check are registered,
  * and again after each configuration reload, which registers the acl_file check anew (at the end). An
  * acl_file check never defers, so the fallback answers only where Mosquitto alone would have allowed. */
-#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <link.h>
 #include <stdio.h>
