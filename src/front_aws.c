@@ -20,19 +20,8 @@ static bool level_is(const char *p, const char *end, const char *word)
 	return (size_t)(end - p) >= n && !memcmp(p, word, n) && (p + n == end || p[n] == '/');
 }
 
-static enum twin_verb op_verb(const char *op, size_t len)
-{
-	if (len == 3 && !memcmp(op, "get", 3)) {
-		return TWIN_VERB_GET;
-	}
-	if (len == 6 && !memcmp(op, "update", 6)) {
-		return TWIN_VERB_UPDATE;
-	}
-	if (len == 6 && !memcmp(op, "delete", 6)) {
-		return TWIN_VERB_DELETE;
-	}
-	return TWIN_VERB_UNKNOWN;
-}
+/* The operations on a shadow: $twin's verbs of a twin but history. */
+#define SHADOW_VERBS (TWIN_VERBS_OF_TWIN & ~TWIN_VERB_BIT(TWIN_VERB_HISTORY))
 
 void twin_aws_classify(const char *rest, size_t rest_len, struct twin_topic_match *m)
 {
@@ -65,7 +54,7 @@ void twin_aws_classify(const char *rest, size_t rest_len, struct twin_topic_matc
 	if (memchr(p, '/', (size_t)(end - p))) {
 		return; /* accepted, rejected, delta, documents: the plugin's to publish */
 	}
-	m->verb = op_verb(p, (size_t)(end - p));
+	m->verb = twin_verb_find(p, (size_t)(end - p), SHADOW_VERBS);
 	if (m->verb != TWIN_VERB_UNKNOWN) {
 		m->route = TWIN_ROUTE_REQUEST;
 		m->verb_name = p;

@@ -102,6 +102,32 @@ void twin_topic_set_free(struct twin_topic_set *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static const struct {
+	const char *name;
+	size_t len;
+	enum twin_verb verb;
+} verb_names[] = {
+#define VERB(name, verb) {name, sizeof(name) - 1, verb}
+		VERB("get", TWIN_VERB_GET),
+		VERB("update", TWIN_VERB_UPDATE),
+		VERB("delete", TWIN_VERB_DELETE),
+		VERB("history", TWIN_VERB_HISTORY),
+		VERB("stats", TWIN_VERB_STATS),
+		VERB("search", TWIN_VERB_SEARCH),
+#undef VERB
+};
+
+enum twin_verb twin_verb_find(const char *name, size_t len, unsigned set)
+{
+	for (size_t i = 0; i < sizeof(verb_names) / sizeof(verb_names[0]); i++) {
+		if ((set & TWIN_VERB_BIT(verb_names[i].verb)) && len == verb_names[i].len &&
+				!memcmp(name, verb_names[i].name, len)) {
+			return verb_names[i].verb;
+		}
+	}
+	return TWIN_VERB_UNKNOWN;
+}
+
 static void classify_twin(const char *rest, size_t rest_len, struct twin_topic_match *m)
 {
 	const char *slash = memchr(rest, '/', rest_len);
@@ -109,9 +135,7 @@ static void classify_twin(const char *rest, size_t rest_len, struct twin_topic_m
 		m->route = TWIN_ROUTE_REQUEST;
 		m->verb_name = rest;
 		m->verb_len = rest_len;
-		m->verb = (rest_len == 5 && !memcmp(rest, "stats", 5))    ? TWIN_VERB_STATS
-				: (rest_len == 6 && !memcmp(rest, "search", 6)) ? TWIN_VERB_SEARCH
-																: TWIN_VERB_UNKNOWN;
+		m->verb = twin_verb_find(rest, rest_len, TWIN_VERBS_OF_SERVICE);
 		return;
 	}
 	const char *verb = slash + 1;
@@ -125,17 +149,7 @@ static void classify_twin(const char *rest, size_t rest_len, struct twin_topic_m
 	m->id_len = (size_t)(slash - rest);
 	m->verb_name = verb;
 	m->verb_len = verb_len;
-	if (verb_len == 3 && !memcmp(verb, "get", 3)) {
-		m->verb = TWIN_VERB_GET;
-	} else if (verb_len == 6 && !memcmp(verb, "update", 6)) {
-		m->verb = TWIN_VERB_UPDATE;
-	} else if (verb_len == 6 && !memcmp(verb, "delete", 6)) {
-		m->verb = TWIN_VERB_DELETE;
-	} else if (verb_len == 7 && !memcmp(verb, "history", 7)) {
-		m->verb = TWIN_VERB_HISTORY;
-	} else {
-		m->verb = TWIN_VERB_UNKNOWN;
-	}
+	m->verb = twin_verb_find(verb, verb_len, TWIN_VERBS_OF_TWIN);
 }
 
 /* prefix [id suffix] ["/" path]: the id is one level, the path what the pattern's "/#" matched. */

@@ -33,6 +33,16 @@ enum twin_verb {
 	TWIN_VERB_SEARCH,
 };
 
+/* Sets of verbs, for twin_verb_find: those of $twin/{id}/{verb} and those of $twin/{verb}. */
+#define TWIN_VERB_BIT(v)      (1u << (v))
+#define TWIN_VERBS_OF_TWIN    (TWIN_VERB_BIT(TWIN_VERB_GET) | TWIN_VERB_BIT(TWIN_VERB_UPDATE) | \
+		TWIN_VERB_BIT(TWIN_VERB_DELETE) | TWIN_VERB_BIT(TWIN_VERB_HISTORY))
+#define TWIN_VERBS_OF_SERVICE (TWIN_VERB_BIT(TWIN_VERB_STATS) | TWIN_VERB_BIT(TWIN_VERB_SEARCH))
+
+/* The verb the topic level [name, name + len) names, if it is one of the set (TWIN_VERB_BIT of each),
+ * else TWIN_VERB_UNKNOWN. The one table of verb names, for $twin and the fronts. */
+enum twin_verb twin_verb_find(const char *name, size_t len, unsigned set);
+
 #define TWIN_MAX_TELEMETRY_TOPICS 16
 
 /* A compiled telemetry pattern: prefix + one id level + suffix, or an exact topic (the id then comes from
