@@ -1,13 +1,11 @@
-/* topic.c - topic classification and id validation. Called for every PUBLISH on the broker thread, so each
- * telemetry pattern is matched by a prefix/suffix compare, with no allocation and no tokenising; the
- * default single pattern costs what it always did. */
+/* topic.c - topic classification, verb names and id validation. Called for every PUBLISH on the broker
+ * thread, so each telemetry pattern is matched by a prefix/suffix compare, with no allocation and no
+ * tokenising; the default single pattern costs what it always did. Knows $twin only: a compatibility
+ * front's topics go to the classifier the engine attached for it (twin_topic_add_front). */
 #include "topic.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#include "front_aws.h"
-#include "front_azure.h"
 
 #define TWIN_PREFIX     "$twin/"
 #define TWIN_PREFIX_LEN (sizeof(TWIN_PREFIX) - 1)
@@ -102,6 +100,13 @@ void twin_topic_set_free(struct twin_topic_set *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void twin_topic_add_front(struct twin_topic_set *s, const struct twin_topic_front *f)
+{
+	if (s->n_fronts < TWIN_N_FRONTS) {
+		s->front[s->n_fronts++] = f;
+	}
+}
+
 static const struct {
 	const char *name;
 	size_t len;
@@ -189,15 +194,20 @@ void twin_topic_classify(const struct twin_topic_set *s, const char *topic, size
 {
 	memset(m, 0, sizeof(*m));
 	if (topic[0] == '$') {
-		static const size_t aws_len = sizeof(TWIN_AWS_PREFIX) - 1, azure_len = sizeof(TWIN_AZURE_PREFIX) - 1;
 		if (topic_len >= TWIN_PREFIX_LEN && !memcmp(topic, TWIN_PREFIX, TWIN_PREFIX_LEN)) {
 			classify_twin(topic + TWIN_PREFIX_LEN, topic_len - TWIN_PREFIX_LEN, m);
-		} else if (topic_len == TWIN_PREFIX_LEN - 1 && !memcmp(topic, TWIN_PREFIX, topic_len)) {
+			return;
+		}
+		if (topic_len == TWIN_PREFIX_LEN - 1 && !memcmp(topic, TWIN_PREFIX, topic_len)) {
 			m->route = TWIN_ROUTE_RESERVED;
-		} else if (s->aws && topic_len > aws_len && !memcmp(topic, TWIN_AWS_PREFIX, aws_len)) {
-			twin_aws_classify(topic + aws_len, topic_len - aws_len, m);
-		} else if (s->azure && topic_len >= azure_len && !memcmp(topic, TWIN_AZURE_PREFIX, azure_len)) {
-			twin_azure_classify(topic + azure_len, topic_len - azure_len, m);
+			return;
+		}
+		for (int i = 0; i < s->n_fronts; i++) {
+			const struct twin_topic_front *f = s->front[i];
+			if (topic_len >= f->prefix_len && !memcmp(topic, f->prefix, f->prefix_len)) {
+				f->classify(topic + f->prefix_len, topic_len - f->prefix_len, m);
+				return;
+			}
 		}
 		return;
 	}

@@ -1,6 +1,7 @@
 /* test_topic.c - topic classification (several patterns, '#' sub-paths, ids from the client, the
  * gateway topic) and id validation. */
 #include "check.h"
+#include "front.h"
 #include "topic.h"
 
 /* Matches against a set compiled from patterns (NULL-terminated) and a gateway topic. The match points
@@ -200,7 +201,8 @@ static bool owned(const char *topic)
 	if (twin_topic_set_compile(&s, patterns, 1, NULL) != TWIN_OK) {
 		return false;
 	}
-	s.aws = s.azure = true;
+	twin_topic_add_front(&s, &twin_front_aws.topic);
+	twin_topic_add_front(&s, &twin_front_azure.topic);
 	bool r = twin_topic_owned(&s, topic, strlen(topic));
 	twin_topic_set_free(&s);
 	return r;
