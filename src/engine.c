@@ -7,6 +7,11 @@
  * queued (or a gateway batch is, whose twins are unknown here), then the get waits behind them as a
  * barrier op and is run again here once they are committed (read-your-writes). Writes (update, delete)
  * go to the writer, which answers after the commit.
+ * A request passes request_checks in a fixed order (rate limits, response topic, correlation data, the
+ * front's topic check, the verb, the front's request check, payload size, the twin's id); the first that
+ * fails answers it. Then verb_handlers runs its verb. Whatever differs between $twin and the
+ * compatibility fronts (which twin, which checks, the form of the answers) comes from the request's
+ * front (front.h); the engine attaches the switched-on fronts' classifiers to its topic set.
  * Thread: broker thread only; the writer is reached through the queues and done_seq.
  * Must never: block, fsync, or parse telemetry. */
 #include "engine.h"
@@ -19,8 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "azure_session.h"
-#include "front_aws.h"
-#include "front_azure.h"
+#include "front.h"
 #include "jsonx.h"
 #include "metrics.h"
 #include "pending.h"
@@ -84,8 +88,12 @@ enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *
 		twin_engine_close(e);
 		return rc;
 	}
-	e->topics.aws = cfg->aws_shadow;
-	e->topics.azure = cfg->azure_twin;
+	if (cfg->aws_shadow) {
+		twin_topic_add_front(&e->topics, &twin_front_aws.topic);
+	}
+	if (cfg->azure_twin) {
+		twin_topic_add_front(&e->topics, &twin_front_azure.topic);
+	}
 	if ((rc = twin_store_open(cfg->db_path, cfg->map_size, cfg->map_size_max, &e->store, err))) {
 		twin_engine_close(e);
 		return rc;
@@ -307,58 +315,6 @@ static void answer_error(struct twin_engine *e, const struct twin_route *r,
 	answer(e, twin_answer_error(r, err, token));
 }
 
-/* The twin's public JSON with `connected` (and the token) after its stored members. */
-static struct twin_out *full_answer(struct twin_engine *e, const struct twin_route *r, const cJSON *doc,
-		bool connected, const char *token)
-{
-	static const char conn_true[] = ",\"connected\":true", conn_false[] = ",\"connected\":false";
-	struct twin_buf *b = &e->buf;
-	b->len = 0;
-	bool ok = twin_json_write(b, doc) && b->len > 0;
-	if (ok) {
-		b->len--; /* the closing brace */
-	}
-	ok = ok &&
-			(connected ? twin_buf_put(b, conn_true, sizeof(conn_true) - 1)
-					   : twin_buf_put(b, conn_false, sizeof(conn_false) - 1)) &&
-			(!token || (twin_buf_put(b, ",\"token\":", 9) && twin_json_write_string(b, token))) &&
-			twin_buf_put(b, "}", 1);
-	return ok ? twin_answer_raw(r, 200, b->data, b->len) : NULL;
-}
-
-static struct twin_out *selected_answer(const struct twin_route *r, const cJSON *doc, bool connected,
-		const struct twin_request *req)
-{
-	cJSON *sel = twin_doc_select(doc, req->fields);
-	if (!sel) {
-		return NULL;
-	}
-	const cJSON *f;
-	cJSON_ArrayForEach(f, req->fields)
-	{
-		if (!strcmp(f->valuestring, "connected") && !cJSON_AddBoolToObject(sel, "connected", connected)) {
-			cJSON_Delete(sel);
-			return NULL;
-		}
-	}
-	return twin_answer_json(r, sel, req->token);
-}
-
-/* The twin as the route's front shows it. */
-static struct twin_out *get_answer(struct twin_engine *e, const struct twin_route *r, const cJSON *doc,
-		bool connected, const struct twin_request *req)
-{
-	switch (r->front) {
-		case TWIN_FRONT_AWS:
-			return twin_aws_get_answer(r, doc, req->token, twin_now_ms(), &e->buf);
-		case TWIN_FRONT_AZURE:
-			return twin_azure_get_answer(r, doc, &e->buf);
-		default:
-			return req->fields ? selected_answer(r, doc, connected, req)
-							   : full_answer(e, r, doc, connected, req->token);
-	}
-}
-
 static void run_get(struct twin_engine *e, struct twin_route *r, const char *id, size_t id_len,
 		const char *payload, size_t len)
 {
@@ -380,9 +336,10 @@ static void run_get(struct twin_engine *e, struct twin_route *r, const char *id,
 	enum twin_rc rc = twin_store_get(e->store, id, id_len, &val, &val_len);
 	cJSON *doc = rc == TWIN_OK ? twin_doc_load(id, id_len, val, val_len) : NULL;
 	bool connected = twin_presence_has(e->presence, id, id_len);
-	if (doc || (rc == TWIN_ERR_NOT_FOUND && r->front == TWIN_FRONT_AZURE)) {
+	const struct twin_front_ops *front = twin_front(r->front);
+	if (doc || (rc == TWIN_ERR_NOT_FOUND && front->missing_is_empty)) {
 		/* an Azure device always has a twin: one not created yet is empty */
-		struct twin_out *o = get_answer(e, r, doc, connected, &req);
+		struct twin_out *o = front->get_answer(r, doc, connected, &req, &e->buf);
 		cJSON_Delete(doc);
 		if (o) {
 			answer(e, o);
@@ -617,8 +574,24 @@ static void count_status(struct twin_engine *e, int status)
 	}
 }
 
-static struct twin_route *route_new(const struct twin_topic_match *m,
-		const struct twin_request_in *in)
+/* ---- requests ---- */
+
+/* A request on its way through twin_engine_request. */
+struct request {
+	struct twin_engine *e;
+	const struct twin_topic_match *m;
+	const struct twin_request_in *in;
+	const struct twin_front_ops *front;
+	struct twin_route *r;
+	const char *id; /* the twin it is about; NULL for $twin/{verb} */
+	size_t id_len;
+	bool id_ok, topic_ok;
+	struct twin_error id_err, topic_err; /* why not, answered in the order of the checks */
+	char id_buf[TWIN_MAX_ID_LEN + 1];
+};
+
+static struct twin_route *route_new(const struct twin_front_ops *front,
+		const struct twin_topic_match *m, const struct twin_request_in *in)
 {
 	struct twin_route *r = calloc(1, sizeof(*r));
 	if (!r) {
@@ -628,18 +601,18 @@ static struct twin_route *route_new(const struct twin_topic_match *m,
 	r->client_id = strdup(in->client_id ? in->client_id : "");
 	r->request_topic = strdup(in->topic);
 	/* the fronts answer on their own topics; a response topic means nothing to them */
-	bool native = m->front == TWIN_FRONT_NATIVE;
-	r->response_topic = native && in->response_topic ? strdup(in->response_topic) : NULL;
+	bool keep_topic = front->takes_response_topic && in->response_topic;
+	r->response_topic = keep_topic ? strdup(in->response_topic) : NULL;
 	/* correlation data over the limit is not kept: the 400 that says so carries none */
 	if (in->corr_len && in->corr_len <= TWIN_MAX_CORR_LEN && (r->corr = malloc(in->corr_len))) {
 		memcpy(r->corr, in->corr, in->corr_len);
 		r->corr_len = in->corr_len;
 	}
-	if (m->front == TWIN_FRONT_AWS) {
-		r->token = twin_aws_client_token(in->payload, in->payload_len);
+	if (front->early_token) {
+		r->token = front->early_token(in->payload, in->payload_len);
 	}
 	r->rid = m->rid ? strndup(m->rid, m->rid_len) : NULL;
-	if (!r->client_id || !r->request_topic || (native && in->response_topic && !r->response_topic) ||
+	if (!r->client_id || !r->request_topic || (keep_topic && !r->response_topic) ||
 			(in->corr_len && in->corr_len <= TWIN_MAX_CORR_LEN && !r->corr) || (m->rid && !r->rid)) {
 		twin_route_free(r);
 		return NULL;
@@ -647,72 +620,123 @@ static struct twin_route *route_new(const struct twin_topic_match *m,
 	return r;
 }
 
-/* The twin a request is about: $twin's id level, the AWS shadow's twin, the Azure device's own twin
- * (its client id, or its username when by_username: telemetry_id_from). False (err set) when it
- * names no valid twin; *id is NULL for $twin/{verb}. */
-static bool request_twin(const struct twin_topic_match *m, bool by_username,
-		const struct twin_request_in *in, char *buf, const char **id, size_t *id_len,
-		struct twin_error *err)
+/* What is known before the checks: the twin the request is about (a front's requester is the device
+ * itself: its twin is connected, and an Azure device's desired pushes go to the client that asked
+ * last), and whether its response topic is valid. */
+static void request_begin(struct request *q)
 {
-	switch (m->front) {
-		case TWIN_FRONT_AWS:
-			*id = buf;
-			return twin_aws_twin_id(m, buf, id_len, err);
-		case TWIN_FRONT_AZURE:
-			*id = twin_azure_device_id(in->username, in->client_id, by_username, id_len);
-			if (!*id) {
-				twin_fail(err, TWIN_ERR_BAD_REQUEST, by_username
-						? "no device id: with plugin_opt_telemetry_id_from username the device id is the "
-						  "username, and this client has none"
-						: "no device id: the device id is the client id, and this client has none");
-				return false;
-			}
-			return twin_topic_native_id_valid(*id, *id_len, err);
-		default:
-			*id = m->id;
-			*id_len = m->id_len;
-			return !m->id || twin_topic_native_id_valid(m->id, m->id_len, err);
+	const struct twin_request_in *in = q->in;
+	bool by_username = q->e->cfg->telemetry_id_from == TWIN_ID_FROM_USERNAME;
+	q->id_ok = q->front->twin_id(q->m, in->client_id, in->username, by_username, q->id_buf, &q->id,
+			&q->id_len, &q->id_err);
+	if (q->id_ok && q->front->device_requests) {
+		if (q->front->desired_to_session) {
+			twin_azure_session_set(&q->e->azure, q->id, q->id_len, in->client_id ? in->client_id : "");
+		}
+		mark_present(q->e, q->id, q->id_len, in->client_id, in->username);
+	}
+	q->topic_ok = !q->r->response_topic || twin_response_topic_valid(q->r->response_topic, &q->topic_err);
+	if (!q->topic_ok) {
+		free(q->r->response_topic);
+		q->r->response_topic = NULL; /* every answer, 429 too, goes to {request topic}/rejected */
 	}
 }
 
-/* A front's requester is the device itself: its twin is connected, and an Azure device's desired
- * pushes go to the client that asked last. */
-static void note_device(struct twin_engine *e, const struct twin_topic_match *m, const char *id,
-		size_t id_len, const struct twin_request_in *in)
+/* ---- the checks, in order: each refuses a request with err set, answered with it ---- */
+
+/* The rate limits come first: a flood of bad requests costs its sender like any other. */
+static bool check_rate(struct request *q, struct twin_error *err)
 {
-	if (m->front == TWIN_FRONT_AZURE) {
-		twin_azure_session_set(&e->azure, id, id_len, in->client_id ? in->client_id : "");
+	if (twin_throttle_request(&q->e->throttle, q->r->client_id, q->id_ok ? q->id : NULL,
+				q->id_ok ? q->id_len : 0, mono_ms(), err)) {
+		return true;
 	}
-	mark_present(e, id, id_len, in->client_id, in->username);
+	twin_metric_add(&q->e->metrics, requests_rate_limited, 1);
+	return false;
 }
 
-static void unknown_request(const struct twin_topic_match *m, struct twin_error *err)
+static bool check_response_topic(struct request *q, struct twin_error *err)
 {
-	if (m->front == TWIN_FRONT_AZURE) {
-		twin_fail(err, TWIN_ERR_BAD_REQUEST,
-				"unknown request '%.*s' (known: $iothub/twin/GET/?$rid={rid}, "
-				"$iothub/twin/PATCH/properties/reported/?$rid={rid})",
-				(int)m->verb_len, m->verb_name);
-	} else {
-		twin_fail(err, TWIN_ERR_BAD_REQUEST,
-				"unknown request '%.*s' (known: $twin/{id}/get, $twin/{id}/update, "
-				"$twin/{id}/delete, $twin/{id}/history, $twin/search, $twin/stats)",
-				(int)m->verb_len, m->verb_name);
+	if (!q->topic_ok) {
+		*err = q->topic_err;
 	}
+	return q->topic_ok;
 }
 
-/* Queues a write or a deferred read; the route then belongs to the op. */
-static void queue_request(struct twin_engine *e, enum twin_op_kind kind, enum twin_verb verb,
-		const char *id, size_t id_len, const struct twin_request_in *in, struct twin_route *r)
+static bool check_correlation(struct request *q, struct twin_error *err)
 {
+	if (q->in->corr_len > TWIN_MAX_CORR_LEN) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST, "correlation data of %u bytes is over the limit of %d bytes",
+				(unsigned)q->in->corr_len, TWIN_MAX_CORR_LEN);
+		return false;
+	}
+	return true;
+}
+
+static bool check_front_topic(struct request *q, struct twin_error *err)
+{
+	return !q->front->check_topic || q->front->check_topic(q->m, err);
+}
+
+static bool check_verb(struct request *q, struct twin_error *err)
+{
+	if (q->m->verb != TWIN_VERB_UNKNOWN) {
+		return true;
+	}
+	const struct twin_front_ops *f = q->front->unknown_verb ? q->front : twin_front(TWIN_FRONT_NATIVE);
+	f->unknown_verb(q->m, err);
+	return false;
+}
+
+static bool check_front_request(struct request *q, struct twin_error *err)
+{
+	return !q->front->check_request || q->front->check_request(q->in->topic, err);
+}
+
+static bool check_size(struct request *q, struct twin_error *err)
+{
+	if (q->in->payload_len > q->e->cfg->max_twin_bytes) {
+		twin_fail(err, TWIN_ERR_TOO_LARGE, "request payload of %zu bytes is over max_twin_bytes=%zu",
+				q->in->payload_len, q->e->cfg->max_twin_bytes);
+		return false;
+	}
+	return true;
+}
+
+/* Stats and search are about no twin, so they always pass (their id is NULL). */
+static bool check_twin(struct request *q, struct twin_error *err)
+{
+	if (!q->id_ok) {
+		*err = q->id_err;
+	}
+	return q->id_ok;
+}
+
+static bool (*const request_checks[])(struct request *q, struct twin_error *err) = {
+		check_rate,
+		check_response_topic,
+		check_correlation,
+		check_front_topic, /* Azure: a $rid too long */
+		check_verb,
+		check_front_request, /* Azure: a conditional patch */
+		check_size,
+		check_twin,
+};
+
+/* ---- the verbs: each takes over the route (true) or leaves it to be freed ---- */
+
+/* Queues a write or a deferred read; the route then belongs to the op (or is freed when refused). */
+static bool queue_request(struct request *q, enum twin_op_kind kind)
+{
+	struct twin_engine *e = q->e;
 	struct twin_error err;
-	struct twin_op *op = twin_op_new(kind, id, id_len, in->payload, in->payload_len, r);
+	struct twin_op *op = twin_op_new(kind, q->id, q->id_len, q->in->payload, q->in->payload_len, q->r);
 	if (op) {
-		op->verb = (int)verb;
+		op->verb = (int)q->m->verb;
 		op->ts = twin_now_ms();
 	}
 	if (op && enqueue(e, op, op->ts) == TWIN_OK) {
-		return;
+		return true;
 	}
 	if (op) {
 		op->route = NULL;
@@ -722,82 +746,75 @@ static void queue_request(struct twin_engine *e, enum twin_op_kind kind, enum tw
 	} else {
 		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
 	}
-	answer_error(e, r, &err, NULL);
-	twin_route_free(r);
+	answer_error(e, q->r, &err, NULL);
+	return false;
 }
+
+static bool do_stats(struct request *q)
+{
+	run_stats(q->e, q->r, q->in->payload, q->in->payload_len);
+	return false;
+}
+
+static bool do_search(struct request *q)
+{
+	struct twin_engine *e = q->e;
+	struct twin_error err;
+	if (twin_searcher_submit(e->searcher, q->r, q->in->username, q->in->payload, q->in->payload_len,
+				read_horizon(e, atomic_load_explicit(&e->done_seq, memory_order_acquire)), &err) == TWIN_OK) {
+		return true;
+	}
+	answer_error(e, q->r, &err, NULL);
+	return false;
+}
+
+static bool do_write(struct request *q)
+{
+	return queue_request(q, q->m->verb == TWIN_VERB_UPDATE ? TWIN_OP_UPDATE : TWIN_OP_DELETE);
+}
+
+static bool do_read(struct request *q)
+{
+	if (read_must_wait(q->e, q->id, q->id_len)) {
+		return queue_request(q, TWIN_OP_BARRIER);
+	}
+	run_read(q->e, q->m->verb, q->r, q->id, q->id_len, q->in->payload, q->in->payload_len);
+	return false;
+}
+
+static bool (*const verb_handlers[])(struct request *q) = {
+		[TWIN_VERB_UNKNOWN] = NULL, /* refused by check_verb */
+		[TWIN_VERB_GET] = do_read,
+		[TWIN_VERB_UPDATE] = do_write,
+		[TWIN_VERB_DELETE] = do_write,
+		[TWIN_VERB_HISTORY] = do_read,
+		[TWIN_VERB_STATS] = do_stats,
+		[TWIN_VERB_SEARCH] = do_search,
+};
+_Static_assert(sizeof(verb_handlers) / sizeof(verb_handlers[0]) == TWIN_VERB_SEARCH + 1,
+		"a handler for every verb");
 
 void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m,
 		const struct twin_request_in *in)
 {
-	struct twin_error err, id_err;
-	char id_buf[TWIN_MAX_ID_LEN + 1];
-	const char *id = NULL;
-	size_t id_len = 0;
-	struct twin_route *r = route_new(m, in);
-	if (!r) {
+	struct request q = {.e = e, .m = m, .in = in, .front = twin_front(m->front)};
+	struct twin_error err;
+	if (!(q.r = route_new(q.front, m, in))) {
 		return;
 	}
 	twin_metric_add(&e->metrics, requests, 1);
 	count_verb(e, m->verb);
-	bool id_ok = request_twin(m, e->cfg->telemetry_id_from == TWIN_ID_FROM_USERNAME, in, id_buf, &id,
-			&id_len, &id_err);
-	if (id_ok && m->front != TWIN_FRONT_NATIVE) {
-		note_device(e, m, id, id_len, in);
-	}
-	struct twin_error topic_err;
-	bool topic_ok = !r->response_topic || twin_response_topic_valid(r->response_topic, &topic_err);
-	if (!topic_ok) {
-		free(r->response_topic);
-		r->response_topic = NULL; /* every answer, 429 too, goes to {request topic}/rejected */
-	}
-	/* the rate limits come first: a flood of bad requests costs its sender like any other */
-	if (!twin_throttle_request(&e->throttle, r->client_id, id_ok ? id : NULL, id_ok ? id_len : 0,
-				mono_ms(), &err)) {
-		twin_metric_add(&e->metrics, requests_rate_limited, 1);
-		answer_error(e, r, &err, NULL);
-	} else if (!topic_ok) {
-		answer_error(e, r, &topic_err, NULL);
-	} else if (in->corr_len > TWIN_MAX_CORR_LEN) {
-		twin_fail(&err, TWIN_ERR_BAD_REQUEST, "correlation data of %u bytes is over the limit of %d bytes",
-				(unsigned)in->corr_len, TWIN_MAX_CORR_LEN);
-		answer_error(e, r, &err, NULL);
-	} else if (m->front == TWIN_FRONT_AZURE && m->rid_len > TWIN_AZURE_MAX_RID) {
-		twin_fail(&err, TWIN_ERR_BAD_REQUEST, "$rid of %zu bytes is over the limit of %d bytes",
-				m->rid_len, TWIN_AZURE_MAX_RID);
-		answer_error(e, r, &err, NULL);
-	} else if (m->verb == TWIN_VERB_UNKNOWN) {
-		unknown_request(m, &err);
-		answer_error(e, r, &err, NULL);
-	} else if (m->front == TWIN_FRONT_AZURE && twin_azure_conditional(in->topic)) {
-		twin_fail(&err, TWIN_ERR_BAD_REQUEST,
-				"conditional patches ($version in the topic) are not supported; send the patch without it");
-		answer_error(e, r, &err, NULL);
-	} else if (in->payload_len > e->cfg->max_twin_bytes) {
-		twin_fail(&err, TWIN_ERR_TOO_LARGE, "request payload of %zu bytes is over max_twin_bytes=%zu",
-				in->payload_len, e->cfg->max_twin_bytes);
-		answer_error(e, r, &err, NULL);
-	} else if (m->verb == TWIN_VERB_STATS) {
-		run_stats(e, r, in->payload, in->payload_len);
-	} else if (m->verb == TWIN_VERB_SEARCH) {
-		if (twin_searcher_submit(e->searcher, r, in->username, in->payload, in->payload_len,
-					read_horizon(e, atomic_load_explicit(&e->done_seq, memory_order_acquire)),
-					&err) == TWIN_OK) {
+	request_begin(&q);
+	for (size_t i = 0; i < sizeof(request_checks) / sizeof(request_checks[0]); i++) {
+		if (!request_checks[i](&q, &err)) {
+			answer_error(e, q.r, &err, NULL);
+			twin_route_free(q.r);
 			return;
 		}
-		answer_error(e, r, &err, NULL);
-	} else if (!id_ok) {
-		answer_error(e, r, &id_err, NULL);
-	} else if (m->verb == TWIN_VERB_UPDATE || m->verb == TWIN_VERB_DELETE) {
-		queue_request(e, m->verb == TWIN_VERB_UPDATE ? TWIN_OP_UPDATE : TWIN_OP_DELETE, m->verb,
-				id, id_len, in, r);
-		return;
-	} else if (read_must_wait(e, id, id_len)) {
-		queue_request(e, TWIN_OP_BARRIER, m->verb, id, id_len, in, r);
-		return;
-	} else {
-		run_read(e, m->verb, r, id, id_len, in->payload, in->payload_len);
 	}
-	twin_route_free(r);
+	if (!verb_handlers[m->verb](&q)) {
+		twin_route_free(q.r);
+	}
 }
 
 /* A desired push for a device's Azure session goes to the client holding it; false: nobody does. */

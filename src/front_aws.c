@@ -1,5 +1,6 @@
-/* front_aws.c - the AWS IoT Device Shadow front (see front_aws.h). Timestamps are epoch seconds here, as
- * in AWS; the twin keeps milliseconds. Documents are written straight into a reused buffer. */
+/* front_aws.c - the AWS IoT Device Shadow front (see front_aws.h) and its ops, twin_front_aws. Timestamps
+ * are epoch seconds here, as in AWS; the twin keeps milliseconds. Documents are written straight into a
+ * reused buffer. */
 #include "front_aws.h"
 
 #include <stdio.h>
@@ -20,19 +21,8 @@ static bool level_is(const char *p, const char *end, const char *word)
 	return (size_t)(end - p) >= n && !memcmp(p, word, n) && (p + n == end || p[n] == '/');
 }
 
-static enum twin_verb op_verb(const char *op, size_t len)
-{
-	if (len == 3 && !memcmp(op, "get", 3)) {
-		return TWIN_VERB_GET;
-	}
-	if (len == 6 && !memcmp(op, "update", 6)) {
-		return TWIN_VERB_UPDATE;
-	}
-	if (len == 6 && !memcmp(op, "delete", 6)) {
-		return TWIN_VERB_DELETE;
-	}
-	return TWIN_VERB_UNKNOWN;
-}
+/* The operations on a shadow: $twin's verbs of a twin but history. */
+#define SHADOW_VERBS (TWIN_VERBS_OF_TWIN & ~TWIN_VERB_BIT(TWIN_VERB_HISTORY))
 
 void twin_aws_classify(const char *rest, size_t rest_len, struct twin_topic_match *m)
 {
@@ -65,7 +55,7 @@ void twin_aws_classify(const char *rest, size_t rest_len, struct twin_topic_matc
 	if (memchr(p, '/', (size_t)(end - p))) {
 		return; /* accepted, rejected, delta, documents: the plugin's to publish */
 	}
-	m->verb = op_verb(p, (size_t)(end - p));
+	m->verb = twin_verb_find(p, (size_t)(end - p), SHADOW_VERBS);
 	if (m->verb != TWIN_VERB_UNKNOWN) {
 		m->route = TWIN_ROUTE_REQUEST;
 		m->verb_name = p;
@@ -432,3 +422,40 @@ struct twin_out *twin_aws_delta(const char *id, size_t id_len, const cJSON *doc,
 	shadow_topic(topic, id, id_len, "update/delta");
 	return ok ? twin_out_publish(NULL, topic, b->data, b->len, 0, false) : NULL;
 }
+
+/* ---- the front's ops ---- */
+
+static bool twin_id(const struct twin_topic_match *m, const char *client_id, const char *username,
+		bool by_username, char *buf, const char **id, size_t *id_len, struct twin_error *err)
+{
+	(void)client_id, (void)username, (void)by_username;
+	*id = buf;
+	return twin_aws_twin_id(m, buf, id_len, err);
+}
+
+static struct twin_out *get_answer(const struct twin_route *r, const cJSON *doc, bool connected,
+		const struct twin_request *req, struct twin_buf *b)
+{
+	(void)connected;
+	return twin_aws_get_answer(r, doc, req->token, twin_now_ms(), b);
+}
+
+static struct twin_out *update_answer(const struct twin_route *r, const struct twin_request *req,
+		const cJSON *doc, int64_t ts, struct twin_buf *b)
+{
+	return twin_aws_update_answer(r, req, twin_doc_version(doc), ts, b);
+}
+
+const struct twin_front_ops twin_front_aws = {
+		.front = TWIN_FRONT_AWS,
+		.topic = {TWIN_AWS_PREFIX, sizeof(TWIN_AWS_PREFIX) - 1, twin_aws_classify},
+		.device_requests = true,
+		.keeps_deleted_version = true,
+		.twin_id = twin_id,
+		.early_token = twin_aws_client_token,
+		.parse = twin_aws_parse,
+		.get_answer = get_answer,
+		.update_answer = update_answer,
+		.delete_answer = twin_aws_delete_answer,
+		.error_answer = twin_aws_error_answer,
+};

@@ -1,13 +1,16 @@
 /* front_aws.h - the AWS IoT Device Shadow front (docs/compat-fronts.md): its topics
  * ($aws/things/{thing}/shadow[/name/{shadow}]/{get,update,delete}), which twin a shadow is ({thing}, or
  * {thing}~{shadow} for a named shadow), its request bodies and its documents (accepted, rejected,
- * update/delta, update/documents). Pure: no broker calls, no store. */
+ * update/delta, update/documents). Its ops for the front table are twin_front_aws (front.h); the writer
+ * calls the update/documents and update/delta messages directly. Calls only the core below (topic,
+ * request, jsonx, twin). Pure: no broker calls, no store. */
 #ifndef TWIN_FRONT_AWS_H
 #define TWIN_FRONT_AWS_H
 
 #include <stdbool.h>
 #include <cjson/cJSON.h>
 
+#include "front.h"
 #include "jsonx.h"
 #include "queue.h"
 #include "request.h"

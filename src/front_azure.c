@@ -1,6 +1,6 @@
-/* front_azure.c - the Azure IoT Hub device twin front (see front_azure.h). Azure versions desired and
- * reported separately: their $version is the twin's per-section version (versions.desired,
- * versions.reported). */
+/* front_azure.c - the Azure IoT Hub device twin front (see front_azure.h) and its ops, twin_front_azure.
+ * Azure versions desired and reported separately: their $version is the twin's per-section version
+ * (versions.desired, versions.reported). */
 #include "front_azure.h"
 
 #include <stdio.h>
@@ -210,3 +210,96 @@ struct twin_out *twin_azure_desired_push(const char *id, const cJSON *changed, c
 	}
 	return o;
 }
+
+/* ---- the front's ops ---- */
+
+/* The device's own twin: the device id of its connection. */
+static bool twin_id(const struct twin_topic_match *m, const char *client_id, const char *username,
+		bool by_username, char *buf, const char **id, size_t *id_len, struct twin_error *err)
+{
+	(void)m, (void)buf;
+	*id = twin_azure_device_id(username, client_id, by_username, id_len);
+	if (!*id) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST, by_username
+				? "no device id: with plugin_opt_telemetry_id_from username the device id is the "
+				  "username, and this client has none"
+				: "no device id: the device id is the client id, and this client has none");
+		return false;
+	}
+	return twin_topic_native_id_valid(*id, *id_len, err);
+}
+
+static bool check_topic(const struct twin_topic_match *m, struct twin_error *err)
+{
+	if (m->rid_len > TWIN_AZURE_MAX_RID) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST, "$rid of %zu bytes is over the limit of %d bytes",
+				m->rid_len, TWIN_AZURE_MAX_RID);
+		return false;
+	}
+	return true;
+}
+
+static bool check_request(const char *topic, struct twin_error *err)
+{
+	if (twin_azure_conditional(topic)) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST,
+				"conditional patches ($version in the topic) are not supported; send the patch without it");
+		return false;
+	}
+	return true;
+}
+
+static void unknown_verb(const struct twin_topic_match *m, struct twin_error *err)
+{
+	twin_fail(err, TWIN_ERR_BAD_REQUEST,
+			"unknown request '%.*s' (known: $iothub/twin/GET/?$rid={rid}, "
+			"$iothub/twin/PATCH/properties/reported/?$rid={rid})",
+			(int)m->verb_len, m->verb_name);
+}
+
+static enum twin_rc parse(enum twin_verb verb, const char *payload, size_t len, int max_depth,
+		struct twin_request *req, struct twin_error *err)
+{
+	if (verb == TWIN_VERB_UPDATE) {
+		return twin_azure_parse_patch(payload, len, max_depth, req, err);
+	}
+	memset(req, 0, sizeof(*req)); /* a get's payload means nothing (the SDK sends " ") */
+	return TWIN_OK;
+}
+
+static struct twin_out *get_answer(const struct twin_route *r, const cJSON *doc, bool connected,
+		const struct twin_request *req, struct twin_buf *b)
+{
+	(void)connected, (void)req;
+	return twin_azure_get_answer(r, doc, b);
+}
+
+static struct twin_out *update_answer(const struct twin_route *r, const struct twin_request *req,
+		const cJSON *doc, int64_t ts, struct twin_buf *b)
+{
+	(void)req, (void)ts, (void)b;
+	return twin_azure_patch_answer(r, doc);
+}
+
+static struct twin_out *error_answer(const struct twin_route *r, const struct twin_error *e,
+		const char *token)
+{
+	(void)token;
+	return twin_azure_error_answer(r, e);
+}
+
+const struct twin_front_ops twin_front_azure = {
+		.front = TWIN_FRONT_AZURE,
+		.topic = {TWIN_AZURE_PREFIX, sizeof(TWIN_AZURE_PREFIX) - 1, twin_azure_classify},
+		.device_requests = true,
+		.desired_to_session = true,
+		.missing_is_empty = true,
+		.twin_id = twin_id,
+		.check_topic = check_topic,
+		.check_request = check_request,
+		.unknown_verb = unknown_verb,
+		.parse = parse,
+		.get_answer = get_answer,
+		.update_answer = update_answer,
+		.error_answer = error_answer,
+};

@@ -1,13 +1,16 @@
 /* front_azure.h - the Azure IoT Hub device twin front (docs/compat-fronts.md): its topics
  * ($iothub/twin/GET/?$rid=, $iothub/twin/PATCH/properties/reported/?$rid=, answers on
  * $iothub/twin/res/{status}/?$rid=, desired pushes on $iothub/twin/PATCH/properties/desired/?$version=),
- * the device id of a connection, its request bodies and its documents. Pure: no broker calls. */
+ * the device id of a connection, its request bodies and its documents. Its ops for the front table are
+ * twin_front_azure (front.h); the writer calls the desired push directly. Calls only the core below
+ * (topic, request, jsonx, twin). Pure: no broker calls. */
 #ifndef TWIN_FRONT_AZURE_H
 #define TWIN_FRONT_AZURE_H
 
 #include <stdbool.h>
 #include <cjson/cJSON.h>
 
+#include "front.h"
 #include "jsonx.h"
 #include "queue.h"
 #include "request.h"

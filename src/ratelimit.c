@@ -1,9 +1,12 @@
 /* ratelimit.c - token buckets in a set-associative table (see ratelimit.h). A key is reduced to a 64-bit
- * hash (FNV-1a); two keys with the same hash share a bucket, which at 2^-64 odds does not matter. */
+ * hash (twin_hash, FNV-1a); two keys with the same hash share a bucket, which at 2^-64 odds does not
+ * matter. */
 #include "ratelimit.h"
 
 #include <math.h>
 #include <stdlib.h>
+
+#include "hash.h"
 
 struct twin_bucket {
 	uint64_t key; /* 0: empty */
@@ -13,11 +16,8 @@ struct twin_bucket {
 
 static uint64_t hash_key(const char *key, size_t len)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < len; i++) {
-		h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
-	}
-	return h ? h : 1;
+	uint64_t h = twin_hash(key, len);
+	return h ? h : 1; /* 0 marks an empty bucket */
 }
 
 enum twin_rc twin_ratelimit_init(struct twin_ratelimit *rl, double rate, double burst, size_t slots)

@@ -1,12 +1,11 @@
-/* request.c - request parsing and answers (see request.h). Every refusal says which field or limit was
- * wrong; unknown fields are refused so a typo is never silently ignored. */
+/* request.c - $twin request parsing and answers (see request.h). Every refusal says which field or limit
+ * was wrong; unknown fields are refused so a typo is never silently ignored. Knows no compatibility
+ * front: they parse and answer their own requests (front.h), calling twin_answer_raw for the routing. */
 #include "request.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "front_aws.h"
-#include "front_azure.h"
 #include "jsonx.h"
 
 #define MAX_FIELDS 64
@@ -168,24 +167,6 @@ enum twin_rc twin_request_parse(enum twin_verb verb, const char *payload, size_t
 	return TWIN_OK;
 }
 
-enum twin_rc twin_request_parse_for(const struct twin_route *r, enum twin_verb verb,
-		const char *payload, size_t len, int max_depth, struct twin_request *req,
-		struct twin_error *err)
-{
-	switch (r->front) {
-		case TWIN_FRONT_AWS:
-			return twin_aws_parse(verb, payload, len, max_depth, req, err);
-		case TWIN_FRONT_AZURE:
-			if (verb == TWIN_VERB_UPDATE) {
-				return twin_azure_parse_patch(payload, len, max_depth, req, err);
-			}
-			memset(req, 0, sizeof(*req)); /* a get's payload means nothing (the SDK sends " ") */
-			return TWIN_OK;
-		default:
-			return twin_request_parse(verb, payload, len, max_depth, req, err);
-	}
-}
-
 void twin_request_free(struct twin_request *req)
 {
 	cJSON_Delete(req->root);
@@ -281,15 +262,9 @@ struct twin_out *twin_answer_json(const struct twin_route *r, cJSON *body, const
 	return answer_with_status(r, 200, body, token);
 }
 
-struct twin_out *twin_answer_error(const struct twin_route *r, const struct twin_error *e,
+struct twin_out *twin_request_error_answer(const struct twin_route *r, const struct twin_error *e,
 		const char *token)
 {
-	if (r->front == TWIN_FRONT_AWS) {
-		return twin_aws_error_answer(r, e, token);
-	}
-	if (r->front == TWIN_FRONT_AZURE) {
-		return twin_azure_error_answer(r, e);
-	}
 	int status = twin_rc_status(e->rc);
 	cJSON *body = cJSON_CreateObject();
 	if (body && (!cJSON_AddNumberToObject(body, "status", status) ||
@@ -299,4 +274,47 @@ struct twin_out *twin_answer_error(const struct twin_route *r, const struct twin
 		body = NULL;
 	}
 	return answer_with_status(r, status, body, token);
+}
+
+/* The twin's public JSON with `connected` (and the token) after its stored members. */
+static struct twin_out *full_answer(const struct twin_route *r, const cJSON *doc, bool connected,
+		const char *token, struct twin_buf *b)
+{
+	static const char conn_true[] = ",\"connected\":true", conn_false[] = ",\"connected\":false";
+	b->len = 0;
+	bool ok = twin_json_write(b, doc) && b->len > 0;
+	if (ok) {
+		b->len--; /* the closing brace */
+	}
+	ok = ok &&
+			(connected ? twin_buf_put(b, conn_true, sizeof(conn_true) - 1)
+					   : twin_buf_put(b, conn_false, sizeof(conn_false) - 1)) &&
+			(!token || (twin_buf_put(b, ",\"token\":", 9) && twin_json_write_string(b, token))) &&
+			twin_buf_put(b, "}", 1);
+	return ok ? twin_answer_raw(r, 200, b->data, b->len) : NULL;
+}
+
+static struct twin_out *selected_answer(const struct twin_route *r, const cJSON *doc, bool connected,
+		const struct twin_request *req)
+{
+	cJSON *sel = twin_doc_select(doc, req->fields);
+	if (!sel) {
+		return NULL;
+	}
+	const cJSON *f;
+	cJSON_ArrayForEach(f, req->fields)
+	{
+		if (!strcmp(f->valuestring, "connected") && !cJSON_AddBoolToObject(sel, "connected", connected)) {
+			cJSON_Delete(sel);
+			return NULL;
+		}
+	}
+	return twin_answer_json(r, sel, req->token);
+}
+
+struct twin_out *twin_request_get_answer(const struct twin_route *r, const cJSON *doc, bool connected,
+		const struct twin_request *req, struct twin_buf *b)
+{
+	return req->fields ? selected_answer(r, doc, connected, req)
+					   : full_answer(r, doc, connected, req->token, b);
 }

@@ -1,12 +1,16 @@
-/* request.h - request bodies ($twin/{id}/{verb} payloads): strict parsing and validation with errors
- * that name the field, and the answers: success and error bodies routed per the contract (response topic
- * or {request topic}/accepted|rejected, targeted to the requester, correlation data and status copied). */
+/* request.h - $twin request bodies ($twin/{id}/{verb} payloads): strict parsing and validation with
+ * errors that name the field, and the answers: success and error bodies routed per the contract
+ * (response topic or {request topic}/accepted|rejected, targeted to the requester, correlation data and
+ * status copied). The native front's part of the core; the compatibility fronts (front.h, above) use
+ * struct twin_request and twin_answer_raw, and a request of any front is parsed and refused in its
+ * front's form through front.h. */
 #ifndef TWIN_REQUEST_H
 #define TWIN_REQUEST_H
 
 #include <stdbool.h>
 #include <cjson/cJSON.h>
 
+#include "jsonx.h"
 #include "queue.h"
 #include "topic.h"
 #include "twin.h"
@@ -37,21 +41,23 @@ struct twin_request {
  * the payload was a JSON object with a string token, so the error can echo it. */
 enum twin_rc twin_request_parse(enum twin_verb verb, const char *payload, size_t len, int max_depth,
 		struct twin_request *req, struct twin_error *err);
-/* The same for a request that came in on the route's front, in that API's form. */
-enum twin_rc twin_request_parse_for(const struct twin_route *r, enum twin_verb verb,
-		const char *payload, size_t len, int max_depth, struct twin_request *req,
-		struct twin_error *err);
 void twin_request_free(struct twin_request *req);
 
 /* A response topic must be non-empty, valid UTF-8 and free of wildcards. */
 bool twin_response_topic_valid(const char *topic, struct twin_error *err);
 
-/* Answers: body is consumed (token added when given). NULL on allocation failure. An error takes the
- * form of the front the request came in on (the route's). */
+/* Answers: body is consumed (token added when given). NULL on allocation failure. twin_answer_raw routes
+ * a body already written (any front's: a front with topics of its own sets no response topic). */
 struct twin_out *twin_answer_json(const struct twin_route *r, cJSON *body, const char *token);
 struct twin_out *twin_answer_raw(const struct twin_route *r, int status, const char *body,
 		size_t len);
-struct twin_out *twin_answer_error(const struct twin_route *r, const struct twin_error *e,
+/* $twin's error answer: {"status","error"[,"retryAfterMs"][,"token"]}. twin_answer_error (front.h)
+ * gives a request of any front its front's. */
+struct twin_out *twin_request_error_answer(const struct twin_route *r, const struct twin_error *e,
 		const char *token);
+/* $twin's get answer: the twin's public JSON with "connected", or only the fields the request asked
+ * for; assembled in b. */
+struct twin_out *twin_request_get_answer(const struct twin_route *r, const cJSON *doc, bool connected,
+		const struct twin_request *req, struct twin_buf *b);
 
 #endif

@@ -11,6 +11,7 @@
  * search runs anyway and its answer says "stale": true), and a scan past the deadline is answered 503
  * (a part of a sorted scan is not a correct page, and its count would be too low). At shutdown the
  * queued searches are dropped and the running one stops at its next check (every CHECK_EVERY twins).
+ * Answers: $twin's (request.c): a search comes in on $twin only.
  * Thread: the searcher thread; the broker thread only submits. */
 #include "search.h"
 
@@ -217,7 +218,7 @@ struct twin_out *twin_search_run(struct twin_store *store, const struct twin_rou
 	}
 done:
 	if (!o) {
-		o = twin_answer_error(route, &err, req.token);
+		o = twin_request_error_answer(route, &err, req.token);
 	}
 	for (int i = 0; sc && i < sc->n_rows; i++) {
 		drop_row(&sc->rows[i]);
@@ -293,7 +294,7 @@ static struct twin_out *run_job(struct twin_searcher *s, const struct job *job)
 	if (twin_scope_bind(&scope, cfg->search_scope, cfg->search_scope_exempt, job->username,
 				job->route->client_id) != TWIN_OK) {
 		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
-		return twin_answer_error(job->route, &err, NULL);
+		return twin_request_error_answer(job->route, &err, NULL);
 	}
 	struct twin_out *o = twin_search_run(s->d.store, job->route, job->payload, job->len, &ctx);
 	twin_scope_free(&scope);

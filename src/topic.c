@@ -1,13 +1,11 @@
-/* topic.c - topic classification and id validation. Called for every PUBLISH on the broker thread, so each
- * telemetry pattern is matched by a prefix/suffix compare, with no allocation and no tokenising; the
- * default single pattern costs what it always did. */
+/* topic.c - topic classification, verb names and id validation. Called for every PUBLISH on the broker
+ * thread, so each telemetry pattern is matched by a prefix/suffix compare, with no allocation and no
+ * tokenising; the default single pattern costs what it always did. Knows $twin only: a compatibility
+ * front's topics go to the classifier the engine attached for it (twin_topic_add_front). */
 #include "topic.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#include "front_aws.h"
-#include "front_azure.h"
 
 #define TWIN_PREFIX     "$twin/"
 #define TWIN_PREFIX_LEN (sizeof(TWIN_PREFIX) - 1)
@@ -102,6 +100,39 @@ void twin_topic_set_free(struct twin_topic_set *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void twin_topic_add_front(struct twin_topic_set *s, const struct twin_topic_front *f)
+{
+	if (s->n_fronts < TWIN_N_FRONTS) {
+		s->front[s->n_fronts++] = f;
+	}
+}
+
+static const struct {
+	const char *name;
+	size_t len;
+	enum twin_verb verb;
+} verb_names[] = {
+#define VERB(name, verb) {name, sizeof(name) - 1, verb}
+		VERB("get", TWIN_VERB_GET),
+		VERB("update", TWIN_VERB_UPDATE),
+		VERB("delete", TWIN_VERB_DELETE),
+		VERB("history", TWIN_VERB_HISTORY),
+		VERB("stats", TWIN_VERB_STATS),
+		VERB("search", TWIN_VERB_SEARCH),
+#undef VERB
+};
+
+enum twin_verb twin_verb_find(const char *name, size_t len, unsigned set)
+{
+	for (size_t i = 0; i < sizeof(verb_names) / sizeof(verb_names[0]); i++) {
+		if ((set & TWIN_VERB_BIT(verb_names[i].verb)) && len == verb_names[i].len &&
+				!memcmp(name, verb_names[i].name, len)) {
+			return verb_names[i].verb;
+		}
+	}
+	return TWIN_VERB_UNKNOWN;
+}
+
 static void classify_twin(const char *rest, size_t rest_len, struct twin_topic_match *m)
 {
 	const char *slash = memchr(rest, '/', rest_len);
@@ -109,9 +140,7 @@ static void classify_twin(const char *rest, size_t rest_len, struct twin_topic_m
 		m->route = TWIN_ROUTE_REQUEST;
 		m->verb_name = rest;
 		m->verb_len = rest_len;
-		m->verb = (rest_len == 5 && !memcmp(rest, "stats", 5))    ? TWIN_VERB_STATS
-				: (rest_len == 6 && !memcmp(rest, "search", 6)) ? TWIN_VERB_SEARCH
-																: TWIN_VERB_UNKNOWN;
+		m->verb = twin_verb_find(rest, rest_len, TWIN_VERBS_OF_SERVICE);
 		return;
 	}
 	const char *verb = slash + 1;
@@ -125,17 +154,7 @@ static void classify_twin(const char *rest, size_t rest_len, struct twin_topic_m
 	m->id_len = (size_t)(slash - rest);
 	m->verb_name = verb;
 	m->verb_len = verb_len;
-	if (verb_len == 3 && !memcmp(verb, "get", 3)) {
-		m->verb = TWIN_VERB_GET;
-	} else if (verb_len == 6 && !memcmp(verb, "update", 6)) {
-		m->verb = TWIN_VERB_UPDATE;
-	} else if (verb_len == 6 && !memcmp(verb, "delete", 6)) {
-		m->verb = TWIN_VERB_DELETE;
-	} else if (verb_len == 7 && !memcmp(verb, "history", 7)) {
-		m->verb = TWIN_VERB_HISTORY;
-	} else {
-		m->verb = TWIN_VERB_UNKNOWN;
-	}
+	m->verb = twin_verb_find(verb, verb_len, TWIN_VERBS_OF_TWIN);
 }
 
 /* prefix [id suffix] ["/" path]: the id is one level, the path what the pattern's "/#" matched. */
@@ -175,15 +194,20 @@ void twin_topic_classify(const struct twin_topic_set *s, const char *topic, size
 {
 	memset(m, 0, sizeof(*m));
 	if (topic[0] == '$') {
-		static const size_t aws_len = sizeof(TWIN_AWS_PREFIX) - 1, azure_len = sizeof(TWIN_AZURE_PREFIX) - 1;
 		if (topic_len >= TWIN_PREFIX_LEN && !memcmp(topic, TWIN_PREFIX, TWIN_PREFIX_LEN)) {
 			classify_twin(topic + TWIN_PREFIX_LEN, topic_len - TWIN_PREFIX_LEN, m);
-		} else if (topic_len == TWIN_PREFIX_LEN - 1 && !memcmp(topic, TWIN_PREFIX, topic_len)) {
+			return;
+		}
+		if (topic_len == TWIN_PREFIX_LEN - 1 && !memcmp(topic, TWIN_PREFIX, topic_len)) {
 			m->route = TWIN_ROUTE_RESERVED;
-		} else if (s->aws && topic_len > aws_len && !memcmp(topic, TWIN_AWS_PREFIX, aws_len)) {
-			twin_aws_classify(topic + aws_len, topic_len - aws_len, m);
-		} else if (s->azure && topic_len >= azure_len && !memcmp(topic, TWIN_AZURE_PREFIX, azure_len)) {
-			twin_azure_classify(topic + azure_len, topic_len - azure_len, m);
+			return;
+		}
+		for (int i = 0; i < s->n_fronts; i++) {
+			const struct twin_topic_front *f = s->front[i];
+			if (topic_len >= f->prefix_len && !memcmp(topic, f->prefix, f->prefix_len)) {
+				f->classify(topic + f->prefix_len, topic_len - f->prefix_len, m);
+				return;
+			}
 		}
 		return;
 	}

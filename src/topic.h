@@ -1,6 +1,8 @@
 /* topic.h - classification of every PUBLISH topic the broker shows us (telemetry on one of the ingest
  * patterns, the gateway topic, a request on $twin or on a switched-on compatibility front, another topic
- * of ours, or none of ours) and validation of twin ids. Pure string work, no allocation on the hot path. */
+ * of ours, or none of ours), the verb names and validation of twin ids. Pure string work, no allocation
+ * on the hot path. $twin is classified here; the compatibility fronts' topics by the classifiers the
+ * engine attaches to the set (twin_topic_add_front), which this module knows only as function pointers. */
 #ifndef TWIN_TOPIC_H
 #define TWIN_TOPIC_H
 
@@ -21,6 +23,7 @@ enum twin_front {
 	TWIN_FRONT_NATIVE, /* $twin/... */
 	TWIN_FRONT_AWS,    /* $aws/things/{thing}/shadow[/name/{shadow}]/{get,update,delete} */
 	TWIN_FRONT_AZURE,  /* $iothub/twin/{GET,PATCH/properties/reported}/?$rid={rid} */
+	TWIN_N_FRONTS
 };
 
 enum twin_verb {
@@ -33,6 +36,16 @@ enum twin_verb {
 	TWIN_VERB_SEARCH,
 };
 
+/* Sets of verbs, for twin_verb_find: those of $twin/{id}/{verb} and those of $twin/{verb}. */
+#define TWIN_VERB_BIT(v)      (1u << (v))
+#define TWIN_VERBS_OF_TWIN    (TWIN_VERB_BIT(TWIN_VERB_GET) | TWIN_VERB_BIT(TWIN_VERB_UPDATE) | \
+		TWIN_VERB_BIT(TWIN_VERB_DELETE) | TWIN_VERB_BIT(TWIN_VERB_HISTORY))
+#define TWIN_VERBS_OF_SERVICE (TWIN_VERB_BIT(TWIN_VERB_STATS) | TWIN_VERB_BIT(TWIN_VERB_SEARCH))
+
+/* The verb the topic level [name, name + len) names, if it is one of the set (TWIN_VERB_BIT of each),
+ * else TWIN_VERB_UNKNOWN. The one table of verb names, for $twin and the fronts. */
+enum twin_verb twin_verb_find(const char *name, size_t len, unsigned set);
+
 #define TWIN_MAX_TELEMETRY_TOPICS 16
 
 /* A compiled telemetry pattern: prefix + one id level + suffix, or an exact topic (the id then comes from
@@ -43,13 +56,25 @@ struct twin_topic_pattern {
 	bool has_id, has_path;
 };
 
-/* Every topic the plugin ingests: the telemetry patterns, tried in order, and the gateway topic. */
+struct twin_topic_match;
+
+/* A compatibility front's topics: those starting with prefix are the front's, and classify (given the
+ * topic past the prefix) sets the match: front, route, verb and what the front's requests carry. */
+struct twin_topic_front {
+	const char *prefix;
+	size_t prefix_len;
+	void (*classify)(const char *rest, size_t rest_len, struct twin_topic_match *m);
+};
+
+/* Every topic the plugin ingests: the telemetry patterns, tried in order, and the gateway topic; and
+ * the switched-on fronts, whose topics start with '$'. */
 struct twin_topic_set {
 	struct twin_topic_pattern pattern[TWIN_MAX_TELEMETRY_TOPICS];
 	int n;
 	char *gateway; /* NULL: none */
 	size_t gateway_len;
-	bool aws, azure; /* the compatibility fronts switched on */
+	const struct twin_topic_front *front[TWIN_N_FRONTS];
+	int n_fronts;
 };
 
 struct twin_topic_match {
@@ -80,8 +105,12 @@ bool twin_topic_gateway_valid(const char *topic);
 enum twin_rc twin_topic_set_compile(struct twin_topic_set *s, const char *const *patterns, int n,
 		const char *gateway);
 void twin_topic_set_free(struct twin_topic_set *s);
+/* Switches a compatibility front on: its topics are classified by f (which must outlive the set) from
+ * now on. At most TWIN_N_FRONTS fronts; more are ignored. */
+void twin_topic_add_front(struct twin_topic_set *s, const struct twin_topic_front *f);
 
-/* The gateway topic first, then the first pattern that matches. */
+/* $twin and the switched-on fronts for a topic starting with '$'; else the gateway topic first, then the
+ * first pattern that matches. */
 void twin_topic_classify(const struct twin_topic_set *s, const char *topic, size_t topic_len,
 		struct twin_topic_match *m);
 

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <uthash.h>
 
+#include "front.h"
 #include "front_aws.h"
 #include "front_azure.h"
 #include "ingest.h"
@@ -726,8 +727,8 @@ static bool check_target(struct entry *e, struct twin_op *op, const struct twin_
 	}
 	int64_t current = exists(e) ? twin_doc_version(e->doc) : 0;
 	/* an AWS client keeps the version its delete was answered with and sends it with its next update */
-	bool aws_after_delete = !exists(e) && op->route->front == TWIN_FRONT_AWS && e->last_version > 0 &&
-			req->version == e->last_version;
+	bool aws_after_delete = !exists(e) && twin_front(op->route->front)->keeps_deleted_version &&
+			e->last_version > 0 && req->version == e->last_version;
 	if (req->has_version && req->version != current && !aws_after_delete) {
 		twin_fail(err, TWIN_ERR_CONFLICT,
 				"version conflict: twin '%s' is at version %lld, the request expected %lld",
@@ -762,14 +763,9 @@ static void front_messages(struct twin_writer *w, struct entry *e, struct twin_o
 static struct twin_out *front_update_answer(struct twin_writer *w, struct entry *e,
 		struct twin_op *op, const struct twin_request *req)
 {
-	switch (op->route->front) {
-		case TWIN_FRONT_AWS:
-			return twin_aws_update_answer(op->route, req, twin_doc_version(e->doc), op->ts, &w->scratch);
-		case TWIN_FRONT_AZURE:
-			return twin_azure_patch_answer(op->route, e->doc);
-		default:
-			return update_answer(w, e, op, req);
-	}
+	const struct twin_front_ops *front = twin_front(op->route->front);
+	return front->update_answer ? front->update_answer(op->route, req, e->doc, op->ts, &w->scratch)
+								: update_answer(w, e, op, req);
 }
 
 static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op *op)
@@ -877,8 +873,9 @@ static void apply_delete(struct twin_writer *w, struct batch *b, struct twin_op 
 	e->doc = NULL;
 	e->deleted = e->dirty = true;
 	add_event(w, &op->events, op->id, op->ts, "deleted", e->last_version, NULL);
-	if (op->route->front == TWIN_FRONT_AWS) {
-		op->answer = twin_aws_delete_answer(op->route, e->last_version, op->ts, req.token, &w->scratch);
+	const struct twin_front_ops *front = twin_front(op->route->front);
+	if (front->delete_answer) {
+		op->answer = front->delete_answer(op->route, e->last_version, op->ts, req.token, &w->scratch);
 		twin_request_free(&req);
 		return;
 	}

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	topic[size] = '\0';
 	size_t len = strlen(topic);
 	if (twin_topic_set_compile(&s, patterns, 4, "v1/gateway/telemetry") == TWIN_OK) {
-		s.aws = s.azure = true;
+		twin_topic_add_front(&s, &twin_front_aws.topic);
+		twin_topic_add_front(&s, &twin_front_azure.topic);
 		twin_topic_classify(&s, topic, len, &m);
 		/* every part of the match must lie inside the topic */
 		if ((m.id && (m.id < topic || m.id + m.id_len > topic + len)) ||

@@ -1,5 +1,6 @@
 /* test_request.c - request bodies and answer routing. */
 #include "check.h"
+#include "front.h" /* twin_answer_error */
 #include "request.h"
 
 static enum twin_rc parse(enum twin_verb verb, const char *body, struct twin_request *req,

@@ -1,6 +1,7 @@
 /* test_topic.c - topic classification (several patterns, '#' sub-paths, ids from the client, the
  * gateway topic) and id validation. */
 #include "check.h"
+#include "front.h"
 #include "topic.h"
 
 /* Matches against a set compiled from patterns (NULL-terminated) and a gateway topic. The match points
@@ -200,7 +201,8 @@ static bool owned(const char *topic)
 	if (twin_topic_set_compile(&s, patterns, 1, NULL) != TWIN_OK) {
 		return false;
 	}
-	s.aws = s.azure = true;
+	twin_topic_add_front(&s, &twin_front_aws.topic);
+	twin_topic_add_front(&s, &twin_front_azure.topic);
 	bool r = twin_topic_owned(&s, topic, strlen(topic));
 	twin_topic_set_free(&s);
 	return r;
@@ -245,4 +247,17 @@ TEST(topic_should_keep_the_shadow_separator_out_of_ids_clients_name)
 	CHECK_CONTAINS(err.msg, "'/', '+', '#'");
 	CHECK(twin_topic_native_id_valid("com.example:sensor-01", 21, &err));
 	CHECK(!twin_topic_native_id_valid("a~b", 3, NULL)); /* the telemetry path passes no err */
+}
+
+TEST(verb_names_should_be_found_only_in_the_set_asked_for)
+{
+	CHECK_INT(twin_verb_find("get", 3, TWIN_VERBS_OF_TWIN), TWIN_VERB_GET);
+	CHECK_INT(twin_verb_find("history", 7, TWIN_VERBS_OF_TWIN), TWIN_VERB_HISTORY);
+	CHECK_INT(twin_verb_find("search", 6, TWIN_VERBS_OF_TWIN), TWIN_VERB_UNKNOWN);
+	CHECK_INT(twin_verb_find("search", 6, TWIN_VERBS_OF_SERVICE), TWIN_VERB_SEARCH);
+	CHECK_INT(twin_verb_find("stats", 5, TWIN_VERBS_OF_SERVICE), TWIN_VERB_STATS);
+	CHECK_INT(twin_verb_find("get", 3, TWIN_VERBS_OF_SERVICE), TWIN_VERB_UNKNOWN);
+	CHECK_INT(twin_verb_find("gets", 3, TWIN_VERBS_OF_TWIN), TWIN_VERB_GET); /* the level is [name, +len) */
+	CHECK_INT(twin_verb_find("ge", 2, TWIN_VERBS_OF_TWIN), TWIN_VERB_UNKNOWN);
+	CHECK_INT(twin_verb_find("GET", 3, TWIN_VERBS_OF_TWIN), TWIN_VERB_UNKNOWN);
 }
