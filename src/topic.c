@@ -308,6 +308,9 @@ static bool is_desired_push(const char *topic, size_t len)
 bool twin_topic_owned(const struct twin_topic_set *s, const char *topic, size_t topic_len)
 {
 	struct twin_topic_match m;
+	if (topic_len == 0 || topic[0] != '$') {
+		return is_desired_push(topic, topic_len); /* answers, events and fronts are all '$' topics */
+	}
 	twin_topic_classify(s, topic, topic_len, &m);
 	if (m.route == TWIN_ROUTE_RESERVED) {
 		return true;
