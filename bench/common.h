@@ -19,6 +19,7 @@ struct plan {
 	double seconds;      /* length of one timed run */
 	unsigned small_n;    /* distinct devices in (a), (c) */
 	unsigned big_n;      /* distinct devices in (b), (d), (e), (f) */
+	unsigned huge_n;     /* twins in (k); 0: none */
 	unsigned idle_samples; /* GET round trips per idle round */
 	int restarts;        /* restarts measured in (e) */
 	int conns;           /* publisher connections */

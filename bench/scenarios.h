@@ -29,5 +29,6 @@ int scen_footprint(struct group *g);            /* (f) */
 int scen_search(struct group *g);               /* (g) */
 int scen_growth(const struct plan *p);          /* (h): plugin brokers of its own */
 int scen_sustained(struct group *g, char letter); /* (i) 10 k devices, (j) 1 M devices */
+int scen_huge(struct group *g);                 /* (k) 10 M twins: disk, restart, idle GET */
 
 #endif
