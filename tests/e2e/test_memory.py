@@ -1,6 +1,7 @@
 """The broker's memory is bounded in bytes, not only in messages: a flood of maximal requests (64 KiB
 payloads) faster than the writer can take them fills the queue up to queue_bytes, and the rest is answered
 503; the broker's anonymous memory (RssAnon: heap, not the LMDB map) stays within a bound."""
+import os
 import threading
 import time
 
@@ -51,8 +52,10 @@ def test_a_flood_of_maximal_requests_is_bounded_by_queue_bytes(brokers):
     assert set(statuses) <= {200, 503}, set(statuses)
     assert busy > 0, "the flood never filled the queue: the test proves nothing"
     # 2 400 x 60 KB = 144 MB offered; queued at most QUEUE_BYTES, plus the requests being applied, their
-    # answers and the allocator's slack
-    assert grown_mb < 80, "the broker's heap grew %.0f MB under the flood" % grown_mb
+    # answers and the allocator's slack. Under AddressSanitizer freed memory waits in its quarantine (256 MB),
+    # so the heap says nothing there; the 503s still do.
+    if not os.environ.get("TWIN_PRELOAD"):
+        assert grown_mb < 80, "the broker's heap grew %.0f MB under the flood" % grown_mb
     stats = senders[0].stats()
     assert stats["answers_503"] == busy
     wait_until(lambda: senders[0].stats()["queue_depth"] == 0, msg="the queue drained")
