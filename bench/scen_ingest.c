@@ -34,8 +34,8 @@ int group_start(struct group *g, const struct plan *p, unsigned ndev)
 		return -1;
 	}
 	snprintf(name, sizeof(name), "twin-%s", g->tag);
-	if (ndev > QUEUE_SIZE) { /* (k): the pre-create burst outgrows the default queue_bytes */
-		return broker_start_opts(&g->twin, name, QUEUE_SIZE, "queue_bytes 17179869184");
+	if (ndev > QUEUE_SIZE) { /* (k): the pre-create burst of new twins takes an entry each, and bytes */
+		return broker_start_opts(&g->twin, name, ndev, "queue_bytes 17179869184");
 	}
 	return broker_start(&g->twin, name, 1, QUEUE_SIZE);
 }

@@ -63,7 +63,7 @@ static const struct opt_def options[] = {
 	{"max_readings", OPT_INT, offsetof(struct twin_config, max_readings), "1000", 1, 100000, NULL},
 	{"retain_desired", OPT_BOOL, offsetof(struct twin_config, retain_desired), "true", 0, 0, NULL},
 	{"queue_size", OPT_SIZE, offsetof(struct twin_config, queue_size), "1000000", 16, 100000000, NULL},
-	{"queue_bytes", OPT_SIZE, offsetof(struct twin_config, queue_bytes), "268435456", MIB, 64 * GIB,
+	{"queue_bytes", OPT_SIZE, offsetof(struct twin_config, queue_bytes), "1073741824", MIB, 64 * GIB,
 			NULL},
 	{"events", OPT_BOOL, offsetof(struct twin_config, events), "true", 0, 0, NULL},
 	{"history_max", OPT_INT, offsetof(struct twin_config, history_max), "0", 0, 10000, NULL},

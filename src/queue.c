@@ -328,6 +328,14 @@ struct twin_op *twin_opq_detach_locked(struct twin_opq *q, size_t max, uint64_t 
 	return first;
 }
 
+bool twin_opq_stopping(struct twin_opq *q)
+{
+	pthread_mutex_lock(&q->lock);
+	bool stop = q->stop;
+	pthread_mutex_unlock(&q->lock);
+	return stop;
+}
+
 void twin_opq_stop(struct twin_opq *q)
 {
 	pthread_mutex_lock(&q->lock);

@@ -130,6 +130,8 @@ enum twin_rc twin_opq_push(struct twin_opq *q, struct twin_op *op, int64_t now_m
  * message count. */
 struct twin_op *twin_opq_detach_locked(struct twin_opq *q, size_t max, uint64_t *done, size_t *msgs);
 void twin_opq_stop(struct twin_opq *q);
+/* Whether twin_opq_stop was called. */
+bool twin_opq_stopping(struct twin_opq *q);
 /* Asks the writer to commit what is queued now, without waiting for the commit interval. */
 void twin_opq_hurry(struct twin_opq *q);
 

@@ -520,8 +520,10 @@ enum twin_rc twin_store_each_desired(struct twin_store *s, twin_store_id_fn fn, 
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		tk = k;
-		if (mdb_get(s->wtxn, s->twins, &tk, &tv) == 0) {
-			fn(ctx, k.mv_data, k.mv_size, tv.mv_data, tv.mv_size);
+		if (mdb_get(s->wtxn, s->twins, &tk, &tv) == 0 && !fn(ctx, k.mv_data, k.mv_size, tv.mv_data,
+																		tv.mv_size)) {
+			rc = MDB_NOTFOUND; /* stopped by the caller: not an error */
+			break;
 		}
 	}
 	mdb_cursor_close(cur);

@@ -77,7 +77,8 @@ enum twin_rc twin_store_set_tombstone(struct twin_store *s, const char *id, size
 /* Index of twins whose delta is not empty (re-published as retained messages after a restart). */
 enum twin_rc twin_store_mark_desired(struct twin_store *s, const char *id, size_t id_len,
 		bool pending, struct twin_error *err);
-typedef void (*twin_store_id_fn)(void *ctx, const char *id, size_t id_len, const void *val,
+/* Called per twin of the desired index; returns false to stop the walk there. */
+typedef bool (*twin_store_id_fn)(void *ctx, const char *id, size_t id_len, const void *val,
 		size_t len);
 enum twin_rc twin_store_each_desired(struct twin_store *s, twin_store_id_fn fn, void *ctx);
 /* History: one entry per twin version written, key id + NUL + big-endian version, value = ts + JSON.

@@ -35,7 +35,7 @@
 #include "twin_format.h"
 
 #define LOG_EVERY_MS    10000
-#define BATCH_MAX       4096 /* ops per commit */
+#define BATCH_MAX       16384 /* entries per commit */
 #define SIZE_SLACK      256 /* bytes a change may add beyond 20x its patch (metadata, versions) */
 #define SIZE_GROWTH_PER 20  /* a patch byte can grow a stored twin by at most this many bytes */
 #define TRIM_AFTER_OPS  65536 /* a backlog this large is handed back to the system once drained */
@@ -1135,30 +1135,51 @@ void twin_writer_process(struct twin_writer *w, struct twin_op *ops, uint64_t do
 
 /* ---- the thread ---- */
 
-static void republish_one(void *ctx, const char *id, size_t id_len, const void *val, size_t len)
+#define REPUBLISH_CHUNK 1024 /* desired messages handed to the broker thread at a time */
+
+struct republish {
+	struct twin_writer *w;
+	struct twin_out_list out;
+	size_t n;
+};
+
+/* Hands what is ready to the broker thread, then waits until no more than queue_bytes wait there. */
+static void republish_hand_over(struct republish *r)
 {
-	void **args = ctx;
-	struct twin_writer *w = args[0];
-	cJSON *doc = twin_doc_load(id, id_len, val, len);
-	if (doc) {
-		twin_out_list_add(args[1], desired_message(w, id, id_len, doc));
-	}
-	cJSON_Delete(doc);
+	twin_outq_push(r->w->d.out, &r->out);
+	r->w->d.wake(r->w->d.wake_ctx);
+	twin_outq_wait_room(r->w->d.out, r->w->d.cfg->queue_bytes);
 }
 
-/* After a restart the broker may have lost its retained messages: publish every non-empty delta again. */
+/* One twin's retained desired message. False once the plugin is stopping: the rest is published again at
+ * the next start, and a stop never waits for a long walk. */
+static bool republish_one(void *ctx, const char *id, size_t id_len, const void *val, size_t len)
+{
+	struct republish *r = ctx;
+	cJSON *doc = twin_doc_load(id, id_len, val, len);
+	if (doc) {
+		twin_out_list_add(&r->out, desired_message(r->w, id, id_len, doc));
+	}
+	cJSON_Delete(doc);
+	if (++r->n % REPUBLISH_CHUNK == 0) {
+		republish_hand_over(r);
+		return !twin_opq_stopping(r->w->d.in);
+	}
+	return true;
+}
+
+/* After a restart the broker may have lost its retained messages: publish every non-empty delta again, a
+ * chunk at a time, within queue_bytes. */
 static void republish_desired(struct twin_writer *w)
 {
-	struct twin_out_list out = {0};
+	struct republish r = {.w = w};
 	struct twin_error err;
-	void *args[2] = {w, &out};
 	if (!w->d.cfg->retain_desired || twin_store_write_begin(w->d.store, &err) != TWIN_OK) {
 		return;
 	}
-	twin_store_each_desired(w->d.store, republish_one, args);
+	twin_store_each_desired(w->d.store, republish_one, &r);
 	twin_store_abort(w->d.store);
-	twin_outq_push(w->d.out, &out);
-	w->d.wake(w->d.wake_ctx);
+	republish_hand_over(&r);
 }
 
 static void deadline(struct timespec *ts, int64_t ms)
