@@ -80,14 +80,17 @@ TWIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **
 	}
 	mosquitto_log_printf(MOSQ_LOG_INFO,
 			"mosquitto_twin: ready; db_path=%s telemetry_topic=%s telemetry_id_from=%s gateway_topic=%s "
-			"commit_interval_ms=%lld max_twin_bytes=%zu max_depth=%d retain_desired=%s queue_size=%zu "
-			"map_size=%zu",
+			"commit_interval_ms=%lld max_twin_bytes=%zu max_depth=%d max_readings=%lld retain_desired=%s "
+			"queue_size=%zu queue_bytes=%zu map_size=%zu acl_fallback=%s",
 			tp->cfg.db_path, topics,
 			tp->cfg.telemetry_id_from == TWIN_ID_FROM_USERNAME ? "username" : "client_id",
 			tp->cfg.gateway_topic ? tp->cfg.gateway_topic : "(none)",
-			(long long)tp->cfg.commit_interval_ms,
-			tp->cfg.max_twin_bytes, tp->cfg.max_depth, tp->cfg.retain_desired ? "true" : "false",
-			tp->cfg.queue_size, tp->cfg.map_size);
+			(long long)tp->cfg.commit_interval_ms, tp->cfg.max_twin_bytes, tp->cfg.max_depth,
+			(long long)tp->cfg.max_readings, tp->cfg.retain_desired ? "true" : "false", tp->cfg.queue_size,
+			tp->cfg.queue_bytes, tp->cfg.map_size,
+			tp->cfg.acl_fallback == TWIN_ACL_FALLBACK_ALLOW   ? "allow"
+					: tp->cfg.acl_fallback == TWIN_ACL_FALLBACK_DEFER ? "defer"
+																	  : "auto");
 	loaded = true;
 	*userdata = tp;
 	return MOSQ_ERR_SUCCESS;
