@@ -37,6 +37,10 @@ int twin_on_message(int event, void *event_data, void *userdata)
 	struct twin_plugin *tp = userdata;
 	struct twin_topic_match m;
 	(void)event;
+	/* the ACL check (on_acl.c) already refused clients; a bridge's messages skip it and arrive here */
+	if (twin_engine_refuses_write(tp->engine, ed->topic)) {
+		return MOSQ_ERR_ACL_DENIED; /* nobody may forge answers, events or desired pushes */
+	}
 	twin_engine_classify(tp->engine, ed->topic, &m);
 	switch (m.route) {
 		case TWIN_ROUTE_NONE:
@@ -58,9 +62,8 @@ int twin_on_message(int event, void *event_data, void *userdata)
 				return MOSQ_ERR_SUCCESS;
 			}
 			return MOSQ_ERR_ACL_DENIED; /* consumed: never stored, retained or forwarded */
-		case TWIN_ROUTE_RESERVED: /* only a bridge gets here: the ACL check (on_acl.c) refuses clients */
-			twin_engine_refuses_write(tp->engine, ed->topic); /* counted */
-			return MOSQ_ERR_ACL_DENIED; /* nobody may forge answers or events */
+		case TWIN_ROUTE_RESERVED: /* an owned topic: refused above */
+			return MOSQ_ERR_ACL_DENIED;
 	}
 	return MOSQ_ERR_SUCCESS;
 }

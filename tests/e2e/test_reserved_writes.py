@@ -187,3 +187,30 @@ def test_wills_and_default_deny_with_dynamic_security(brokers, tmp_path):
     mallory.publish("other/x", b"denied", qos=1)
     time.sleep(QUIET)
     assert not [m for m in watcher.all if m.topic == "other/x"], "dynamic-security's default deny broke"
+
+
+def test_bridged_in_messages_on_owned_topics_are_refused(brokers):
+    """A bridge's messages skip the ACL check: the plugin refuses them itself. A remote broker bridged in
+    cannot forge a desired push, an answer or an event; its telemetry is applied as any other."""
+    remote = brokers(with_plugin=False)
+    b = brokers(extra_conf=["connection remote", "address 127.0.0.1:%d" % remote.port,
+                            "topic # in 0", "topic $twin/# in 0", "try_private false",
+                            "bridge_protocol_version mqttv311"])
+    twin = uniq("rack-br")
+    watcher = brokers.track(Client(b.port))
+    owned = [f"devices/{twin}/desired", f"$twin/{twin}/events", "$twin/search/accepted"]
+    watcher.subscribe(owned + [f"devices/{twin}/telemetry"])
+    r = brokers.track(Requester5(b.port))
+    b.wait_log("Connecting bridge")
+    pub = brokers.track(Client(remote.port))
+    wait_until(lambda: (pub.publish(f"devices/{twin}/telemetry", {"t": 1}, qos=1) or True) and
+               r.get(twin).status == 200, msg="the bridge carries telemetry in", timeout=20)
+    before = r.stats()["publishes_refused"]
+    for t in owned:
+        pub.publish(t, b'{"forged":true}', qos=1)
+    pub.publish(f"devices/{twin}/telemetry", {"t": 2}, qos=1)
+    wait_until(lambda: r.twin(twin)["reported"] == {"t": 2}, msg="the later telemetry applied")
+    time.sleep(QUIET)
+    forged = [m.topic for m in watcher.all if m.topic in owned and m.payload == b'{"forged":true}']
+    assert not forged, "bridged-in forgeries were delivered on %r" % forged
+    assert r.stats()["publishes_refused"] - before == len(owned)
