@@ -604,7 +604,8 @@ static struct twin_route *route_new(const struct twin_front_ops *front,
 	bool keep_topic = front->takes_response_topic && in->response_topic;
 	r->response_topic = keep_topic ? strdup(in->response_topic) : NULL;
 	/* correlation data over the limit is not kept: the 400 that says so carries none */
-	if (in->corr_len && in->corr_len <= TWIN_MAX_CORR_LEN && (r->corr = malloc(in->corr_len))) {
+	bool keep_corr = in->corr_len && in->corr_len <= TWIN_MAX_CORR_LEN;
+	if (keep_corr && (r->corr = malloc(in->corr_len))) {
 		memcpy(r->corr, in->corr, in->corr_len);
 		r->corr_len = in->corr_len;
 	}
@@ -613,7 +614,7 @@ static struct twin_route *route_new(const struct twin_front_ops *front,
 	}
 	r->rid = m->rid ? strndup(m->rid, m->rid_len) : NULL;
 	if (!r->client_id || !r->request_topic || (keep_topic && !r->response_topic) ||
-			(in->corr_len && in->corr_len <= TWIN_MAX_CORR_LEN && !r->corr) || (m->rid && !r->rid)) {
+			(keep_corr && !r->corr) || (m->rid && !r->rid)) {
 		twin_route_free(r);
 		return NULL;
 	}

@@ -1,7 +1,8 @@
 /* queue.c - operations and outbound messages, and the two queues between the threads (see queue.h).
  * Mutex + condition variable: the broker thread pays one uncontended lock (and for telemetry one hash
- * lookup of its twin's open entry) per push; the writer detaches up to a batch of entries at once. The writer is signalled only when it has to act (queue was empty, a request
- * arrived, or the queue is half full), not per telemetry message. */
+ * lookup of its twin's open entry) per push; the writer detaches up to a batch of entries at once. The
+ * writer is signalled only when it has to act (queue was empty, a request arrived, or the queue is half
+ * full in entries or bytes), not per telemetry message. */
 #include "queue.h"
 
 #include <stdarg.h>
@@ -228,14 +229,12 @@ static struct twin_op *open_entry(struct twin_opq *q, const char *id, size_t id_
 }
 
 /* Adds op to the FIFO as an entry of its own. False when cap entries are queued. */
-static bool add_entry(struct twin_opq *q, struct twin_op *op, size_t bytes, int64_t now_ms)
+static bool add_entry(struct twin_opq *q, struct twin_op *op, int64_t now_ms)
 {
 	if (q->count >= q->cap) {
 		return false;
 	}
 	op->next = NULL;
-	op->group_msgs = 1;
-	op->group_bytes = bytes;
 	if (q->tail) {
 		q->tail->next = op;
 	} else {
@@ -280,7 +279,7 @@ enum twin_rc twin_opq_push(struct twin_opq *q, struct twin_op *op, int64_t now_m
 		entry->more_tail = op;
 		entry->group_msgs++;
 		entry->group_bytes += bytes;
-	} else if (!add_entry(q, op, bytes, now_ms)) {
+	} else if (!add_entry(q, op, now_ms)) {
 		pthread_mutex_unlock(&q->lock);
 		return TWIN_ERR_BUSY;
 	}

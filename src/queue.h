@@ -135,9 +135,10 @@ bool twin_opq_stopping(struct twin_opq *q);
 /* Asks the writer to commit what is queued now, without waiting for the commit interval. */
 void twin_opq_hurry(struct twin_opq *q);
 
-/* Outbound messages, writer (and search thread) -> broker. Bounded in bytes by its producers waiting for
- * room (twin_outq_wait_room) before they add more: a broker thread that falls behind slows the writer,
- * whose own queue then refuses work, instead of the messages piling up in memory. */
+/* Outbound messages, writer (and search thread) -> broker. Bounded in bytes by the writer waiting for room
+ * (twin_outq_wait_room) before each batch: a broker thread that falls behind slows the writer, whose own
+ * queue then refuses work, instead of the messages piling up in memory. The search thread's answers are
+ * bounded by its own queue (search_queue_size). */
 struct twin_outq {
 	pthread_mutex_t lock;
 	pthread_cond_t room;

@@ -9,9 +9,6 @@
 
 #include "twin_format.h"
 
-#define SIZE_SLACK      256 /* the general path's size bound: a patch byte grows a twin by at most */
-#define SIZE_GROWTH_PER 20  /* SIZE_GROWTH_PER bytes, plus SIZE_SLACK (see writer.c) */
-
 void twin_fast_scratch_free(struct twin_fast_scratch *s)
 {
 	free(s->members);
@@ -88,12 +85,12 @@ enum twin_fast_rc twin_fast_entry(struct twin_store *store, const struct twin_co
 			return TWIN_FAST_NOT_HERE; /* refused there, with its log line */
 		}
 		old = NULL;
-		old_len = 2 * SIZE_SLACK;
+		old_len = 2 * TWIN_SIZE_SLACK;
 		last_version = twin_store_tombstone(store, entry->id, entry->id_len);
 	} else if (rc != TWIN_OK) {
 		return TWIN_FAST_NOT_HERE;
 	}
-	if (old_len + patch_len * SIZE_GROWTH_PER + SIZE_SLACK > cfg->max_twin_bytes) {
+	if (old_len + patch_len * TWIN_SIZE_GROWTH_PER + TWIN_SIZE_SLACK > cfg->max_twin_bytes) {
 		return TWIN_FAST_NOT_HERE; /* near the limit: the general path measures it exactly */
 	}
 	const struct twin_op *last = entry->more_tail ? entry->more_tail : entry;

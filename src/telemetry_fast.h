@@ -10,6 +10,12 @@
 #include "queue.h"
 #include "store.h"
 
+/* The writer's bound on how much a change can grow a twin: a patch byte adds at most TWIN_SIZE_GROWTH_PER
+ * bytes, plus TWIN_SIZE_SLACK (metadata, versions). Within it no exact size check is needed; both paths
+ * use it, so they take the same twins. */
+#define TWIN_SIZE_SLACK      256
+#define TWIN_SIZE_GROWTH_PER 20
+
 /* Buffers kept from one entry to the next (no allocation per message once they have grown). */
 struct twin_fast_scratch {
 	struct twin_fast_member *members;

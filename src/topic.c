@@ -291,7 +291,7 @@ bool twin_topic_id_valid(const char *id, size_t len, struct twin_error *err)
 
 static bool is_answer_level(const char *level, size_t len)
 {
-	return (len == 8 && !memcmp(level, "accepted", 8)) || (len == 8 && !memcmp(level, "rejected", 8));
+	return len == 8 && (!memcmp(level, "accepted", 8) || !memcmp(level, "rejected", 8));
 }
 
 /* devices/{id}/desired, where the plugin pushes each twin's delta */

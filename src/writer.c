@@ -36,8 +36,6 @@
 
 #define LOG_EVERY_MS    10000
 #define BATCH_MAX       16384 /* entries per commit */
-#define SIZE_SLACK      256 /* bytes a change may add beyond 20x its patch (metadata, versions) */
-#define SIZE_GROWTH_PER 20  /* a patch byte can grow a stored twin by at most this many bytes */
 #define TRIM_AFTER_OPS  65536 /* a backlog this large is handed back to the system once drained */
 
 enum log_kind { LOG_INVALID, LOG_BROKEN, LOG_FAILED, LOG_LIMIT, N_LOG_KINDS };
@@ -159,7 +157,7 @@ static bool ensure_doc(struct entry *e, int64_t ts)
 	}
 	e->doc = twin_doc_create(e->id, e->id_len, e->last_version, ts);
 	e->fresh = e->doc != NULL;
-	e->size_bound = SIZE_SLACK * 2;
+	e->size_bound = TWIN_SIZE_SLACK * 2;
 	return e->doc != NULL;
 }
 
@@ -197,7 +195,7 @@ struct size_guard {
 static bool guard_begin(struct twin_writer *w, struct entry *e, size_t patch_len,
 		struct size_guard *g)
 {
-	g->growth = patch_len * SIZE_GROWTH_PER + SIZE_SLACK;
+	g->growth = patch_len * TWIN_SIZE_GROWTH_PER + TWIN_SIZE_SLACK;
 	g->backup = NULL;
 	if (e->size_bound + g->growth <= w->d.cfg->max_twin_bytes) {
 		return true;
