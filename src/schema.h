@@ -1,0 +1,49 @@
+/* schema.h - the JSON Schema (2020-12) subset that twin models use for their sections: compiled once
+ * from a cJSON schema, then checked against values. Keywords: type (string or array; "integer" is a
+ * number with no fraction), properties, required, additionalProperties (bool or schema), enum, const,
+ * minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, minLength, maxLength (in Unicode
+ * code points), pattern (POSIX extended regular expression, unanchored as JSON Schema says), items,
+ * minItems, maxItems; annotations title, description, unit, default, $comment. Any other keyword refuses
+ * the schema: nothing is silently ignored. Pure: no store, no threads; a compiled schema is read-only
+ * and may be used from several threads at once. */
+#ifndef TWIN_SCHEMA_H
+#define TWIN_SCHEMA_H
+
+#include <stdbool.h>
+#include <cjson/cJSON.h>
+
+#include "twin_common.h"
+
+struct twin_schema;
+
+/* Compiles schema. On failure returns NULL and err (TWIN_ERR_CONFIG) names the JSON pointer of the
+ * offending keyword, prefixed with where (the caller's pointer to schema, e.g. "/desired"), and what is
+ * wrong: "/desired/properties/fanSpeed/maximum: must be a number". */
+struct twin_schema *twin_schema_compile(const cJSON *schema, const char *where, struct twin_error *err);
+void twin_schema_free(struct twin_schema *s);
+
+/* Why a value failed: path is the JSON pointer of the failing part of the value (relative to it: "" for
+ * the value itself, "/fanSpeed", "/list/3"), msg what rule it broke, with the value shown (long values
+ * shortened): "9 is above the maximum 5", "\"x\" is not one of the allowed values",
+ * "property \"foo\" is not allowed", "required property \"site\" is missing". */
+struct twin_schema_failure {
+	char path[TWIN_MAX_ID_LEN];
+	char msg[200];
+};
+
+/* True when value conforms; else false with f filled (the first failure found, in document order). */
+bool twin_schema_check(const struct twin_schema *s, const cJSON *value, struct twin_schema_failure *f);
+
+/* For the writer's fast path (flat readings merged without a cJSON tree): how s, an object schema,
+ * treats a member called name. Returns the member's schema (properties, else a schema-valued
+ * additionalProperties), or NULL with *allowed saying whether the member may exist at all (false:
+ * additionalProperties is false; true: anything goes). */
+const struct twin_schema *twin_schema_member(const struct twin_schema *s, const char *name, size_t len,
+		bool *allowed);
+
+/* True when s has a required list (or another whole-object rule: minProperties is not in the subset,
+ * so today only required): a fast path that checks members one by one with twin_schema_member must then
+ * still run twin_schema_check on the whole object. */
+bool twin_schema_has_required(const struct twin_schema *s);
+
+#endif
