@@ -130,7 +130,9 @@ static void put(struct text *t, const char *s, size_t n)
 	}
 	if (n > t->cap - t->len) {
 		n = t->cap - t->len;
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) { /* no UTF-8 sequence split */
+		/* no UTF-8 sequence split: back to its lead byte, at most 3 bytes back (text that is not UTF-8
+		 * may have a longer run of continuation bytes) */
+		for (int back = 0; back < 3 && n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80; back++) {
 			n--;
 		}
 		t->cut = true;

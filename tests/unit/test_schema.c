@@ -346,6 +346,19 @@ TEST(schema_should_keep_long_paths_and_patterns_within_their_buffers)
 	CHECK_CONTAINS(f.msg, "kkk...");
 }
 
+TEST(schema_should_cut_text_that_is_not_utf8_near_the_end_of_its_buffer)
+{
+	char key[400], schema[900], value[900];
+	struct twin_schema_failure f;
+	memset(key, '\xa2', sizeof(key) - 1); /* continuation bytes only */
+	key[sizeof(key) - 1] = '\0';
+	snprintf(schema, sizeof(schema), "{\"additionalProperties\":{\"const\":1}}");
+	snprintf(value, sizeof(value), "{\"%s\":2}", key);
+	CHECK_INT(check_text(schema, value, &f), 0);
+	CHECK(strlen(f.path) >= sizeof(f.path) - 4);
+	CHECK_STR(f.msg, "2 is not the allowed value 1");
+}
+
 TEST(schema_should_take_a_null_failure_record)
 {
 	struct twin_error err;
