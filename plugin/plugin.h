@@ -24,7 +24,9 @@ int twin_on_tick(int event, void *event_data, void *userdata);
 int twin_on_disconnect(int event, void *event_data, void *userdata);
 int twin_on_acl_check(int event, void *event_data, void *userdata);
 int twin_on_reload(int event, void *event_data, void *userdata);
-/* Removes both ACL callbacks and the reload callback (see on_acl.c). */
+/* After a configuration reload: the allow-what-nobody-decides callback goes to the end again (on_acl.c). */
+void twin_acl_reloaded(struct twin_plugin *tp);
+/* Removes both ACL callbacks (see on_acl.c). */
 void twin_acl_unregister(struct twin_plugin *tp);
 
 /* Publishes (or logs) everything the engine has waiting. */

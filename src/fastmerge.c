@@ -713,11 +713,48 @@ static bool ts_ok(int64_t ts)
 	return ts >= 0 && ts <= MAX_INT;
 }
 
+struct twin_fast_view {
+	struct twin tw;
+};
+
+void twin_fast_view_attributes(const struct twin_fast_view *v, const char **text, size_t *len)
+{
+	*text = v->tw.attributes;
+	*len = v->tw.attributes_len;
+}
+
+bool twin_fast_view_reported(const struct twin_fast_view *v, const char *key, size_t len,
+		struct twin_fast_member *out, bool *other)
+{
+	size_t hint = 0, i = find(&v->tw, &hint, key, len);
+	*other = false;
+	if (i >= v->tw.n) {
+		return false;
+	}
+	const struct entry *e = &v->tw.e[i];
+	if (e->kind == K_OTHER || e->tree || (e->kind == K_STRING && memchr(e->val, '\\', e->val_len))) {
+		*other = true;
+		return false;
+	}
+	*out = (struct twin_fast_member){e->key, e->val, e->key_len, e->val_len, (enum twin_fast_type)e->kind,
+			e->num};
+	return true;
+}
+
 int twin_fast_apply(const void *old, size_t old_len, int64_t last_version,
 		const struct twin_fast_reading *rs, size_t n, int64_t seen, struct twin_buf *out,
 		struct twin_buf *changed, int64_t *version_out)
 {
-	struct twin tw;
+	return twin_fast_apply_checked(old, old_len, last_version, rs, n, seen, out, changed, version_out, NULL,
+			NULL);
+}
+
+int twin_fast_apply_checked(const void *old, size_t old_len, int64_t last_version,
+		const struct twin_fast_reading *rs, size_t n, int64_t seen, struct twin_buf *out,
+		struct twin_buf *changed, int64_t *version_out, twin_fast_check_fn check, void *check_ctx)
+{
+	struct twin_fast_view view;
+	struct twin *tw = &view.tw;
 	bool any = false;
 	int64_t last_ts = n ? rs[0].ts : 0;
 	if (n == 0 || !ts_ok(seen)) {
@@ -728,9 +765,9 @@ int twin_fast_apply(const void *old, size_t old_len, int64_t last_version,
 			return -1;
 		}
 	}
-	tw.n = tw.n_changed = 0;
+	tw->n = tw->n_changed = 0;
 	if (old) {
-		if (!load(&tw, old, old_len)) {
+		if (!load(tw, old, old_len)) {
 			return -1;
 		}
 	} else {
@@ -738,13 +775,13 @@ int twin_fast_apply(const void *old, size_t old_len, int64_t last_version,
 			return -1;
 		}
 		uint64_t head[6] = {(uint64_t)last_version, (uint64_t)rs[0].ts, (uint64_t)rs[0].ts, 0, 0, 0};
-		memcpy(tw.head, head, sizeof(head));
-		tw.attributes = "{}";
-		tw.attributes_len = 2;
+		memcpy(tw->head, head, sizeof(head));
+		tw->attributes = "{}";
+		tw->attributes_len = 2;
 	}
-	int64_t old_updated = (int64_t)tw.head[2];
+	int64_t old_updated = (int64_t)tw->head[2];
 	for (size_t i = 0; i < n; i++) {
-		int c = merge(&tw, &rs[i]);
+		int c = merge(tw, &rs[i]);
 		if (c < 0) {
 			return -1;
 		}
@@ -754,18 +791,18 @@ int twin_fast_apply(const void *old, size_t old_len, int64_t last_version,
 		}
 	}
 	if (any || !old) {
-		if (tw.head[0] >= (uint64_t)MAX_INT || tw.head[4] >= (uint64_t)MAX_INT) {
+		if (tw->head[0] >= (uint64_t)MAX_INT || tw->head[4] >= (uint64_t)MAX_INT) {
 			return -1; /* the slow path's version + 1 would not be exact */
 		}
-		tw.head[0]++;
-		tw.head[4]++;
-		tw.head[2] = (uint64_t)last_ts;
+		tw->head[0]++;
+		tw->head[4]++;
+		tw->head[2] = (uint64_t)last_ts;
 	}
-	if (!write_all(&tw, old_updated, seen, out, changed)) {
+	if ((check && !check(check_ctx, &view)) || !write_all(tw, old_updated, seen, out, changed)) {
 		return -1;
 	}
-	*version_out = (int64_t)tw.head[0];
-	return (int)tw.n_changed;
+	*version_out = (int64_t)tw->head[0];
+	return (int)tw->n_changed;
 }
 
 /* ---- scanning a payload ---- */

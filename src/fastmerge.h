@@ -51,4 +51,22 @@ int twin_fast_apply(const void *old, size_t old_len, int64_t last_version,
 		const struct twin_fast_reading *rs, size_t n, int64_t seen, struct twin_buf *out,
 		struct twin_buf *changed, int64_t *version_out);
 
+/* The twin as merged, shown to a check before anything is written. */
+struct twin_fast_view;
+/* Its attributes, as stored JSON text. */
+void twin_fast_view_attributes(const struct twin_fast_view *v, const char **text, size_t *len);
+/* Its reported member key after the merge: true with *out set (key, val, type, num) when it is a number,
+ * true, false or a string without escapes; false when absent, or (then *other is set) when it is anything
+ * else. */
+bool twin_fast_view_reported(const struct twin_fast_view *v, const char *key, size_t len,
+		struct twin_fast_member *out, bool *other);
+/* A check of the merged twin: false declines the fast path (twin_fast_apply then returns -1). */
+typedef bool (*twin_fast_check_fn)(void *ctx, const struct twin_fast_view *v);
+
+/* twin_fast_apply, with check (may be NULL) called once the readings are merged, before the result is
+ * written. */
+int twin_fast_apply_checked(const void *old, size_t old_len, int64_t last_version,
+		const struct twin_fast_reading *rs, size_t n, int64_t seen, struct twin_buf *out,
+		struct twin_buf *changed, int64_t *version_out, twin_fast_check_fn check, void *check_ctx);
+
 #endif
