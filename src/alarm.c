@@ -173,7 +173,7 @@ static void plan_add(struct twin_alarm_plan *plan, const char *name, enum twin_s
 }
 
 /* What rule r does: raise (now, or once its hold is due), clear, or nothing. */
-static enum twin_alarm_action decide_rule(const struct twin_alarm_rule *r, twin_query_get_fn get, void *ctx,
+static enum twin_alarm_action decide_rule(const struct twin_alarm_rule *r, twin_query_get_fn get, const void *ctx,
 		bool active, struct twin_alarm_holds *h, const char *id, size_t id_len, int64_t now)
 {
 	bool raise = twin_query_match_with(r->raise, get, ctx);
@@ -204,7 +204,7 @@ static const struct twin_alarm_rule *rule_of(const struct twin_model *model, con
 	return NULL;
 }
 
-void twin_alarms_decide(const struct twin_model *model, twin_query_get_fn get, void *ctx,
+void twin_alarms_decide(const struct twin_model *model, twin_query_get_fn get, const void *ctx,
 		const cJSON *alarms, struct twin_alarm_holds *h, const char *id, size_t id_len, int64_t now,
 		struct twin_alarm_plan *plan)
 {

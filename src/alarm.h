@@ -43,7 +43,7 @@ struct twin_alarm_plan {
  * section (NULL: none), what each alarm does at now; starts and ends holds as it goes. model NULL: the
  * twin has no model, so every alarm it still has clears. An alarm whose rule the model no longer has
  * clears too. */
-void twin_alarms_decide(const struct twin_model *model, twin_query_get_fn get, void *ctx,
+void twin_alarms_decide(const struct twin_model *model, twin_query_get_fn get, const void *ctx,
 		const cJSON *alarms, struct twin_alarm_holds *h, const char *id, size_t id_len, int64_t now,
 		struct twin_alarm_plan *plan);
 

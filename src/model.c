@@ -141,7 +141,10 @@ static enum twin_rc parse_alarms(const cJSON *arr, struct twin_model *m, struct 
 	if (!cJSON_IsArray(arr) || n > TWIN_MODEL_MAX_ALARMS) {
 		return bad(err, "/alarms", "must be an array of at most 64 alarms");
 	}
-	if (n && !(m->alarms = calloc((size_t)n, sizeof(*m->alarms)))) {
+	if (n == 0) {
+		return TWIN_OK;
+	}
+	if (!(m->alarms = calloc((size_t)n, sizeof(*m->alarms)))) {
 		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 	}
 	int i = 0;
@@ -152,7 +155,8 @@ static enum twin_rc parse_alarms(const cJSON *arr, struct twin_model *m, struct 
 			return rc;
 		}
 		for (int j = 0; j < i; j++) {
-			if (!strcmp(m->alarms[j].name, m->alarms[i].name)) {
+			/* parse_alarm named every alarm it accepted */
+			if (!strcmp(m->alarms[j].name, m->alarms[i].name)) { // NOLINT(clang-analyzer-core.NonNullParamChecker)
 				char at[64];
 				snprintf(at, sizeof(at), "/alarms/%d/name", i);
 				return bad(err, at, "two alarms of the model have this name");
@@ -372,7 +376,8 @@ enum twin_rc twin_models_load(const char *dir, struct twin_models **out, struct 
 			twin_fail(err, rc, "models_dir: %s: %s", names[i], ferr.msg);
 		}
 		for (size_t j = 0; !rc && j < i; j++) {
-			if (!strcmp(set->models[j].name, set->models[i].name)) {
+			/* load_file named every model it accepted */
+			if (!strcmp(set->models[j].name, set->models[i].name)) { // NOLINT(clang-analyzer-core.NonNullParamChecker)
 				rc = twin_fail(err, TWIN_ERR_CONFIG, "models_dir: %s: /name: model '%s' is also defined by %s",
 						names[i], set->models[i].name, names[j]);
 			}

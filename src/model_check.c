@@ -11,6 +11,7 @@ const char *twin_model_name_of(const cJSON *doc, const char *default_model)
 {
 	const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(doc, "attributes");
 	const cJSON *name = cJSON_IsObject(attrs) ? cJSON_GetObjectItemCaseSensitive(attrs, "model") : NULL;
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): cJSON_IsString(NULL) is false */
 	return cJSON_IsString(name) ? name->valuestring : default_model;
 }
 

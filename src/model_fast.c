@@ -84,7 +84,7 @@ static bool read_alarm_members(struct twin_model_fast *f, const struct twin_mode
 }
 
 /* twin_query_get_fn over the members read_alarm_members read (every path is reported/<member>). */
-static const cJSON *member_value(void *ctx, const char *path)
+static const cJSON *member_value(const void *ctx, const char *path)
 {
 	const struct twin_model_fast *f = ctx;
 	for (int i = 0; i < f->model->n_alarm_members; i++) {

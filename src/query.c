@@ -11,7 +11,6 @@
 #include "query.h"
 
 #include <ctype.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,17 +443,17 @@ static bool ordered(const cJSON *v, const cJSON *ref, enum qop op)
 	return op == Q_GT ? c > 0 : op == Q_GE ? c >= 0 : op == Q_LT ? c < 0 : c <= 0;
 }
 
-static const cJSON *doc_path(void *doc, const char *path)
+static const cJSON *doc_path(const void *doc, const char *path)
 {
 	return twin_query_path(doc, path);
 }
 
 bool twin_query_match(const struct twin_query *q, const cJSON *doc)
 {
-	return twin_query_match_with(q, doc_path, (void *)(uintptr_t)doc);
+	return twin_query_match_with(q, doc_path, doc);
 }
 
-bool twin_query_match_with(const struct twin_query *q, twin_query_get_fn get, void *ctx)
+bool twin_query_match_with(const struct twin_query *q, twin_query_get_fn get, const void *ctx)
 {
 	const cJSON *v = q->path ? get(ctx, q->path) : NULL;
 	const cJSON *ref = q->values ? q->values->child : NULL;

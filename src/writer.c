@@ -332,7 +332,7 @@ static const struct twin_model *model_of(const struct twin_writer *w, const stru
 	return *name ? twin_models_find(b->models, *name, strlen(*name)) : NULL;
 }
 
-static const cJSON *doc_value(void *doc, const char *path)
+static const cJSON *doc_value(const void *doc, const char *path)
 {
 	return twin_query_path(doc, path);
 }

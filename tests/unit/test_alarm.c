@@ -25,7 +25,7 @@ static const char *model_text =
 		"{\"name\":\"wet\",\"severity\":\"minor\",\"raise\":\"gt(reported/h,70)\"},"
 		"{\"name\":\"slow\",\"severity\":\"warning\",\"raise\":\"gt(reported/t,27)\",\"for_s\":10}]}";
 
-static const cJSON *value(void *doc, const char *path)
+static const cJSON *value(const void *doc, const char *path)
 {
 	return twin_query_path(doc, path);
 }

@@ -22,9 +22,12 @@ static int matches(const char *filter)
 	return m;
 }
 
-static const cJSON *lookup(void *ctx, const char *path)
+static int lookups;
+
+static const cJSON *lookup(const void *ctx, const char *path)
 {
-	(*(int *)ctx)++;
+	(void)ctx;
+	lookups++;
 	static cJSON num = {.type = cJSON_Number, .valuedouble = 33};
 	return strcmp(path, "reported/t") ? NULL : &num;
 }
@@ -33,9 +36,9 @@ TEST(query_should_evaluate_through_a_getter)
 {
 	struct twin_error err;
 	struct twin_query *q = twin_query_parse("and(gt(reported/t,32),not(exists(reported/x)))", &err);
-	int calls = 0;
-	CHECK(twin_query_match_with(q, lookup, &calls));
-	CHECK_INT(calls, 2);
+	lookups = 0;
+	CHECK(twin_query_match_with(q, lookup, NULL));
+	CHECK_INT(lookups, 2);
 	twin_query_free(q);
 }
 
