@@ -36,6 +36,7 @@ stage "end-to-end tests"
 TWIN_PLUGIN="$PWD/build/mosquitto_twin.so" "$python" -m pytest tests/e2e -q
 stage "benchmark smoke run (seconds, no thresholds)"
 build/bench/twin_bench --smoke
+build/bench/twin_model_bench 20000
 stage "static analysis results"
 static_ok=true
 wait "$static_pid" || static_ok=false
