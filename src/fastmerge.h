@@ -43,7 +43,8 @@ bool twin_fast_scan(const char *payload, size_t len, struct twin_fast_reading *r
  * leaves, each with its last value, in the order of their first change) as compact JSON into changed;
  * *version_out is the twin's version afterwards.
  * Returns the number of changed leaves (0: only lastSeen moved, or a new twin with nothing in it), or
- * -1 when the fast path does not apply (old is not an undamaged format 2 value whose desired is {},
+ * -1 when the fast path does not apply (old is not an undamaged format 2 value whose desired is {} and
+ * whose alarms section, if it has one, is empty,
  * holds something the fast path cannot vouch for, a ts is outside [0, 2^53], or memory ran out); out
  * and changed are then undefined. The twin's id is not needed: the stored value does not hold it. out
  * must not hold old (old is read while out is written); the payloads must outlive the call. */

@@ -4,7 +4,7 @@
  * general path does the work with the whole document: a reading that breaks the model (it gets its event
  * there), an alarm that changes, a model that is named but not loaded, a reported schema with `required`,
  * alarms that read more than reported members (or more than TWIN_MODEL_ALARM_MEMBERS of them). A twin that has alarms never reaches it (fastmerge.c takes
- * only twins without an alarms section). Writer thread only. */
+ * only twins whose alarms section is absent or empty). Writer thread only. */
 #ifndef TWIN_MODEL_FAST_H
 #define TWIN_MODEL_FAST_H
 
