@@ -388,7 +388,9 @@ enum twin_rc twin_models_load(const char *dir, struct twin_models **out, struct 
 		free_set(set);
 		return rc;
 	}
-	qsort(set->models, set->n, sizeof(*set->models), by_name);
+	if (set->n) {
+		qsort(set->models, set->n, sizeof(*set->models), by_name);
+	}
 	*out = set;
 	return TWIN_OK;
 }

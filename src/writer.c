@@ -1198,7 +1198,7 @@ static bool nonempty(const cJSON *obj)
 	return obj && obj->child;
 }
 
-/* A history entry: {"version","ts","attributes","reported","desired"} as of this commit. */
+/* A history entry: {"version","ts","attributes","reported","desired"[,"alarms"]} as of this commit. */
 static enum twin_rc add_history(struct twin_writer *w, struct entry *e, struct twin_error *err)
 {
 	const struct twin_config *cfg = w->d.cfg;
@@ -1213,6 +1213,8 @@ static enum twin_rc add_history(struct twin_writer *w, struct entry *e, struct t
 				twin_buf_put(b, ":", 1) &&
 				twin_json_write(b, twin_doc_section(e->doc, (enum twin_section)s));
 	}
+	const cJSON *alarms = cJSON_GetObjectItemCaseSensitive(e->doc, "alarms");
+	ok = ok && (!alarms || put_member(b, "alarms", alarms));
 	if (!ok || !twin_buf_put(b, "}", 1)) {
 		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 	}

@@ -426,3 +426,19 @@ def test_azure_reported_patch_breaking_the_model_is_refused(broker, rr5):
     finally:
         dev.close()
     assert "humidityTop" not in rr5.twin(tid)["reported"]
+
+
+def test_alarm_changes_are_in_the_history(brokers):
+    b = brokers({"models_dir": models_dir(), "history_max": "10"})
+    rr5 = brokers.track(Requester5(b.port))
+    tid = uniq("mod-hist")
+    rack(rr5, tid)
+    dev = brokers.track(Device(b.port, tid))
+    dev.telemetry({"tempTop": 35})
+    wait_until(lambda: "hot-top" in rr5.twin(tid).get("alarms", {}), msg="hot-top raised")
+    items = rr5.ok("$twin/%s/history" % tid)["items"]
+    assert items[0]["alarms"]["hot-top"]["active"] is True and items[0]["reported"]["tempTop"] == 35
+    assert "alarms" not in items[-1], "the twin had no alarm at its first version"
+    rr5.ok("$twin/%s/ack" % tid, {"alarm": "hot-top"})
+    items = rr5.ok("$twin/%s/history" % tid)["items"]
+    assert items[0]["alarms"]["hot-top"]["acked"] is True
