@@ -24,7 +24,7 @@ struct twin_models {
 
 /* ---- one model ---- */
 
-static void free_model(struct twin_model *m)
+void twin_model_free(struct twin_model *m)
 {
 	free(m->name);
 	free(m->json);
@@ -211,7 +211,7 @@ static void collect_alarm_members(struct twin_model *m)
 	}
 }
 
-/* Builds m from doc; on failure m holds what was built so far (free_model releases it). */
+/* Builds m from doc; on failure m holds what was built so far (twin_model_free releases it). */
 static enum twin_rc parse_model(const cJSON *doc, struct twin_model *m, struct twin_error *err)
 {
 	if (!cJSON_IsObject(doc)) {
@@ -252,6 +252,19 @@ static enum twin_rc parse_model(const cJSON *doc, struct twin_model *m, struct t
 			: twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 }
 
+enum twin_rc twin_model_parse(const char *json, size_t len, struct twin_model *m, struct twin_error *err)
+{
+	struct twin_error perr;
+	memset(m, 0, sizeof(*m));
+	cJSON *doc = twin_json_parse(json, len, &perr);
+	enum twin_rc rc = doc ? parse_model(doc, m, err) : twin_fail(err, TWIN_ERR_CONFIG, "%s", perr.msg);
+	cJSON_Delete(doc);
+	if (rc) {
+		twin_model_free(m);
+	}
+	return rc;
+}
+
 /* Reads and parses one file into m. */
 static enum twin_rc load_file(const char *dir, const char *file, struct twin_model *m,
 		struct twin_error *err)
@@ -274,10 +287,7 @@ static enum twin_rc load_file(const char *dir, const char *file, struct twin_mod
 	} else if (len > MAX_MODEL_FILE_BYTES) {
 		rc = twin_fail(err, TWIN_ERR_CONFIG, "over 1 MiB");
 	} else {
-		struct twin_error perr;
-		cJSON *doc = twin_json_parse(buf, len, &perr);
-		rc = doc ? parse_model(doc, m, err) : twin_fail(err, TWIN_ERR_CONFIG, "%s", perr.msg);
-		cJSON_Delete(doc);
+		rc = twin_model_parse(buf, len, m, err);
 	}
 	free(buf);
 	return rc;
@@ -298,7 +308,7 @@ static int by_string(const void *a, const void *b)
 static void free_set(struct twin_models *set)
 {
 	for (size_t i = 0; i < set->n; i++) {
-		free_model(&set->models[i]);
+		twin_model_free(&set->models[i]);
 	}
 	free(set->models);
 	free(set);

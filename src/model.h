@@ -51,6 +51,13 @@ struct twin_model {
 	char *alarm_members[TWIN_MODEL_ALARM_MEMBERS];
 };
 
+/* Builds one model from the JSON text of a model document (len bytes, no NUL needed): what the loader does
+ * with each file. On failure m is left empty and err (TWIN_ERR_CONFIG; TWIN_ERR_NOMEM) names the JSON
+ * pointer and the rule: "/desired/properties/fanSpeed/maximum: must be a number". */
+enum twin_rc twin_model_parse(const char *json, size_t len, struct twin_model *m, struct twin_error *err);
+/* Frees what m holds and empties it (an empty m may be freed again). */
+void twin_model_free(struct twin_model *m);
+
 struct twin_models;
 
 /* Loads every *.json file of dir (sorted by file name; other files are skipped). Any bad file fails the

@@ -110,6 +110,26 @@ TEST(models_should_refuse_two_files_with_one_name_and_a_missing_directory)
 	free(dir);
 }
 
+TEST(model_parse_should_build_one_model_from_memory_as_the_loader_does)
+{
+	struct twin_model m;
+	struct twin_error err;
+	CHECK_INT(twin_model_parse(rack, strlen(rack) - 1, &m, &err), TWIN_ERR_CONFIG); /* cut short */
+	CHECK(m.name == NULL && m.json == NULL && m.n_alarms == 0);
+	twin_model_free(&m); /* an empty model may be freed */
+	CHECK_INT(twin_model_parse("{\"name\":\"x\",\"desired\":{\"maximumm\":1}}", 37, &m, &err),
+			TWIN_ERR_CONFIG);
+	CHECK(!strncmp(err.msg, "/desired/maximumm: unknown keyword", 34)); /* no file: the pointer first */
+	CHECK(m.sections[TWIN_SEC_DESIRED] == NULL);
+	CHECK_INT(twin_model_parse(rack, strlen(rack), &m, &err), TWIN_OK);
+	CHECK_STR(m.name, "rack");
+	CHECK(m.n_alarms == 1 && m.n_alarm_members == 1 && !strcmp(m.alarm_members[0], "t"));
+	CHECK(m.sections[TWIN_SEC_REPORTED] && m.sections[TWIN_SEC_DESIRED] && !m.sections[TWIN_SEC_ATTRIBUTES]);
+	CHECK(m.json_len == strlen(m.json) && m.json_len == strlen(rack)); /* rack is compact already */
+	twin_model_free(&m);
+	CHECK(m.name == NULL);
+}
+
 TEST(models_slot_should_keep_a_retained_set_alive_across_a_swap)
 {
 	struct twin_error err;
