@@ -224,6 +224,10 @@ def test_import_of_ditto_things_reads_back_over_mqtt(brokers, tmp_path):
     db = str(tmp_path / "ditto-db")
     p = ctl(db, "import", "--from", "ditto", os.path.join(DATA, "ditto_racks.json"))
     assert p.stdout.startswith("import: 4 imported (4 new")
+    assert p.stdout.rstrip().endswith(
+        "; definitions: 0 as attributes.model, 2 kept as attributes.definition")
+    assert p.stderr == ("twinctl: line 2: definition 'org.acme:rack:1.2.0' kept as "
+                        "attributes.definition: no --models DIR given\n")  # once per definition
     p = ctl(db, "import", "--from", "ditto", "-",
             stdin=open(os.path.join(DATA, "ditto_search_page.json")).read())
     assert p.stdout.startswith("import: 2 imported (2 new")
@@ -233,7 +237,8 @@ def test_import_of_ditto_things_reads_back_over_mqtt(brokers, tmp_path):
 
     t = r.twin("org.acme.dc1:rack-a01")
     assert t["attributes"] == {"site": "dc1", "row": "A", "position": 1,
-                               "location": {"building": "north", "floor": 2}}
+                               "location": {"building": "north", "floor": 2},
+                               "definition": "org.acme:rack:1.2.0"}  # no --models: kept
     assert t["reported"]["tempTop"] == {"value": 24.1, "unit": "°C"}
     assert t["reported"]["humidityBottom"] == {"value": 45, "unit": "%"}
     assert t["desired"] == {"fan": {"speed": 3}} and t["delta"] == {"fan": {"speed": 3}}
@@ -348,3 +353,37 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
     assert p.returncode == 0 and len(lines) == 3000
     assert all(l.startswith('{"id":"p-') for l in lines)
     assert b"\rexport [" in err and b"exported 3000 twins" in err
+
+
+def test_import_with_models_makes_definitions_the_models_of_the_twins(brokers, tmp_path):
+    # a model of the rack things as Ditto holds them: each feature's values under it
+    reading = {"type": "object", "properties": {"value": {"type": "number", "minimum": -40, "maximum": 125},
+                                                "unit": {"type": "string"}}}
+    rack = {"name": "rack", "title": "Rack of org.acme:rack:1.x",
+            "reported": {"type": "object", "properties": {"tempTop": reading, "tempBottom": reading}},
+            "desired": {"type": "object", "additionalProperties": False, "properties": {
+                "fan": {"type": "object", "properties": {"speed": {"type": "integer", "minimum": 0,
+                                                                   "maximum": 5}}}}}}
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "rack.json").write_text(json.dumps(rack))
+    db = str(tmp_path / "db")
+    p = ctl(db, "import", "--from", "ditto", "--models", str(models), os.path.join(DATA, "ditto_racks.json"))
+    assert p.stdout.strip() == (
+        "import: 4 imported (4 new, 0 replaced), 0 skipped (0 unchanged, 0 existing kept), 0 errors; "
+        "definitions: 2 as attributes.model, 0 kept as attributes.definition")
+    assert p.stderr == ""
+    assert "--models needs --from ditto" in ctl(db, "import", "--models", str(models), rc=2).stderr
+    assert "models_dir: cannot open" in ctl(db, "import", "--from", "ditto", "--models",
+                                            str(tmp_path / "none"), rc=1).stderr
+
+    b = brokers(opts={"models_dir": str(models)}, db_path=db)
+    r = brokers.track(Requester5(b.port))
+    t = r.twin("org.acme.dc1:rack-a01")  # definition org.acme:rack:1.2.0: rack-1.2.0, else rack
+    assert t["model"] == "rack" and t["attributes"]["model"] == "rack"
+    assert "definition" not in t["attributes"]
+    assert r.ok("$twin/org.acme.dc1:rack-a01/model") == rack
+    assert "model" not in r.twin("org.acme.dc2:rack-b07")  # no definition
+    a = r.update("org.acme.dc1:rack-a02", {"desired": {"fan": {"speed": 9}}})
+    assert a.status == 400 and a.body["error"] == "desired/fan/speed: 9 is above the maximum 5 (model rack)"
+    assert r.ok("$twin/org.acme.dc1:rack-a02/update", {"desired": {"fan": {"speed": 4}}})["version"] == 18

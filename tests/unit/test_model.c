@@ -7,15 +7,6 @@
 #include "model.h"
 #include "model_check.h"
 
-static void put_file(const char *dir, const char *name, const char *text)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	fputs(text, f);
-	fclose(f);
-}
-
 static const char *rack =
 		"{\"name\":\"rack\",\"title\":\"Rack\",\"reported\":{\"type\":\"object\",\"properties\":"
 		"{\"t\":{\"type\":\"number\",\"maximum\":50},\"cfg\":{\"type\":\"object\",\"properties\":"
@@ -28,7 +19,7 @@ static struct twin_models *load_one(const char *text, struct twin_error *err)
 {
 	char *dir = check_tmpdir();
 	struct twin_models *m = NULL;
-	put_file(dir, "a.json", text);
+	check_write_file(dir, "a.json", text);
 	twin_models_load(dir, &m, err);
 	check_rmdir(dir);
 	free(dir);
@@ -40,10 +31,10 @@ TEST(models_should_load_a_directory_in_name_order_and_skip_other_files)
 	char *dir = check_tmpdir();
 	struct twin_models *m = NULL;
 	struct twin_error err;
-	put_file(dir, "z.json", rack);
-	put_file(dir, "b.json", "{\"name\":\"alpha\"}");
-	put_file(dir, "notes.txt", "not a model");
-	put_file(dir, ".hidden.json", "{");
+	check_write_file(dir, "z.json", rack);
+	check_write_file(dir, "b.json", "{\"name\":\"alpha\"}");
+	check_write_file(dir, "notes.txt", "not a model");
+	check_write_file(dir, ".hidden.json", "{");
 	CHECK_INT(twin_models_load(dir, &m, &err), TWIN_OK);
 	CHECK_INT((int)twin_models_count(m), 2);
 	CHECK_STR(twin_models_at(m, 0)->name, "alpha");
@@ -97,8 +88,8 @@ TEST(models_should_refuse_two_files_with_one_name_and_a_missing_directory)
 	char *dir = check_tmpdir();
 	struct twin_models *m = NULL;
 	struct twin_error err;
-	put_file(dir, "a.json", "{\"name\":\"same\"}");
-	put_file(dir, "b.json", "{\"name\":\"same\"}");
+	check_write_file(dir, "a.json", "{\"name\":\"same\"}");
+	check_write_file(dir, "b.json", "{\"name\":\"same\"}");
 	CHECK_INT(twin_models_load(dir, &m, &err), TWIN_ERR_CONFIG);
 	CHECK_CONTAINS(err.msg, "b.json: /name: model 'same' is also defined by a.json");
 	check_rmdir(dir);
