@@ -3,7 +3,8 @@
  * twinctl works on a mosquitto-twin database directory directly, with the same core (twin_core) the
  * plugin uses, and no broker involved. The read-only commands open the store read-only and take no lock,
  * so they work beside a running broker (LMDB lets other processes read while one writes); import writes
- * and therefore needs the store's lock, which a running broker holds. */
+ * and therefore needs the store's lock, which a running broker holds. `model from-wot` converts a file and
+ * opens no store. */
 #include "twinctl.h"
 
 #include <string.h>
@@ -45,6 +46,14 @@ static const char help[] =
 		"ends with a summary line: imported, skipped (why), errors (their lines), and what became\n"
 		"of the Ditto things' definitions.\n"
 		"\n"
+		"Models (no database involved):\n"
+		"  model from-wot [--name NAME] FILE|-\n"
+		"                       a W3C WoT Thing Model as a model file on stdout: readOnly properties\n"
+		"                       go to reported, writeOnly ones to desired, writable ones to both;\n"
+		"                       what the model subset lacks is left out and listed on stderr. NAME\n"
+		"                       defaults to the file's name without version and extension\n"
+		"                       (rack-th-1.0.0.tm.jsonld: rack-th), as import --models looks it up\n"
+		"\n"
 		"Run twinctl as the user the broker runs as (sudo -u mosquitto twinctl ...): readers\n"
 		"write LMDB's lock file, and the files an import creates must be the broker's.\n"
 		"\n"
@@ -61,6 +70,7 @@ static const struct {
 		{"stats", ctl_cmd_stats},
 		{"compact", ctl_cmd_compact},
 		{"check", ctl_cmd_check},
+		{"model", ctl_cmd_model},
 };
 
 int main(int argc, char **argv)
