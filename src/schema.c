@@ -34,6 +34,7 @@
 
 #define MAX_DEPTH    32   /* schemas within schemas, the root included */
 #define MAX_REQUIRED 4096 /* names in one required list: a check marks them in a bitmap on its stack */
+#define MAX_PATTERN_SIZE 1000 /* elements of a pattern once regcomp expands it (see read_pattern_syntax) */
 #define SHOW_MAX     48   /* bytes of a value (or name, or pattern) shown in a message before "..." */
 #define SHOW_LEN     (SHOW_MAX + 4)
 
@@ -486,24 +487,114 @@ static bool read_count(struct compiler *c, struct twin_schema *s, const cJSON *j
 	return true;
 }
 
-/* The escapes an ECMA 262 pattern (JSON Schema's dialect) may hold that regcomp reads differently: glibc
- * takes \d, \n, \p and the like for the plain letter. Escaped punctuation and the GNU operators \w \W \s \S
- * \b \B mean the same in both. */
-static bool read_pattern_escapes(struct compiler *c, const char *p)
+/* An escape that an ECMA 262 pattern (JSON Schema's dialect) may hold and regcomp reads differently: glibc
+ * takes \d, \n, \p and the like for the plain letter, and in a bracket expression a backslash is itself.
+ * Escaped punctuation and the GNU operators \w \W \s \S \b \B mean the same in both. */
+static bool read_escape(struct compiler *c, char e, bool in_brackets)
 {
+	bool alnum = (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9');
+	if (alnum && (in_brackets || !strchr("wWsSbB", e))) {
+		return refuse(c, "\\%c is not an escape of POSIX extended regular expressions (write a bracket "
+						 "expression such as [0-9] or [[:digit:]])",
+				e);
+	}
+	return true;
+}
+
+/* Moves *p from the '[' opening a bracket expression to its ']' (or the end of the text). */
+static bool read_brackets(struct compiler *c, const char **p)
+{
+	const char *q = *p + 1;
+	q += *q == '^';
+	q += *q == ']'; /* a ']' first is a member */
+	for (; *q && *q != ']'; q++) {
+		if (*q == '\\' && !read_escape(c, q[1], true)) {
+			return false;
+		}
+		if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) { /* [:alpha:], [.-.], [=e=] */
+			const char end[3] = {q[1], ']', '\0'}, *close = strstr(q + 2, end);
+			q = close ? close + 1 : q + strlen(q) - 1;
+		}
+	}
+	*p = *q ? q : q - 1;
+	return true;
+}
+
+/* How many copies of the atom before it regcomp makes for the quantifier at *p (glibc expands a+ to aa* and
+ * a{2,5} to five copies of a), 0 when *p is no quantifier; *p moves to the quantifier's last byte. */
+static double quantifier_copies(const char **p)
+{
+	const char *q = *p;
+	if (*q == '*' || *q == '?' || *q == '+') {
+		return *q == '+' ? 2 : 1;
+	}
+	if (*q != '{' || !(q[1] >= '0' && q[1] <= '9')) {
+		return 0;
+	}
+	char *end;
+	double n = (double)strtoul(q + 1, &end, 10), m = n;
+	if (*end == ',' && end[1] >= '0' && end[1] <= '9') {
+		m = (double)strtoul(end + 1, &end, 10);
+	} else if (*end == ',') {
+		m = n + 1; /* a{n,} is n copies and a star */
+		end++;
+	}
+	if (*end != '}') {
+		return 0; /* not a bound: regcomp refuses it */
+	}
+	*p = end;
+	return fmax(1, fmax(n, m));
+}
+
+/* Moves *p over an atom: an escape, a bracket expression, any other byte. */
+static bool read_atom(struct compiler *c, const char **p)
+{
+	if (**p == '[') {
+		return read_brackets(c, p);
+	}
+	if (**p != '\\') {
+		return true;
+	}
+	if (!read_escape(c, (*p)[1], false)) {
+		return false;
+	}
+	*p += (*p)[1] != '\0'; /* a trailing backslash stays: regcomp refuses it */
+	return true;
+}
+
+/* Refuses escapes read_escape refuses, and patterns regcomp would expand beyond MAX_PATTERN_SIZE elements:
+ * its copies of repeated atoms multiply with nesting (a+++... doubles with each +), so a short pattern could
+ * take gigabytes. Counts atoms, group nodes and their copies, level by level. */
+static bool read_pattern_syntax(struct compiler *c, const char *p)
+{
+	double outer[MAX_DEPTH]; /* the size of each enclosing level before its open group */
+	double size = 0, atom = 0; /* this level's size; the last atom's, copies included */
+	int depth = 0;
 	for (; *p; p++) {
-		if (*p != '\\') {
-			continue;
+		double copies = quantifier_copies(&p);
+		if (copies > 0) {
+			size += atom * (copies - 1);
+			atom *= copies;
+		} else if (*p == '(' && depth == MAX_DEPTH) {
+			return refuse(c, "groups nested deeper than %d", MAX_DEPTH);
+		} else if (*p == '(') {
+			outer[depth++] = size;
+			size = atom = 0;
+		} else if (*p == ')' && depth) {
+			atom = size + 1;
+			size = outer[--depth] + atom;
+		} else if (*p == '|') {
+			atom = 0;
+		} else if (!read_atom(c, &p)) {
+			return false;
+		} else {
+			atom = 1;
+			size += 1;
 		}
-		char e = *++p;
-		bool letter = (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9');
-		if (letter && !strchr("wWsSbB", e)) {
-			return refuse(c, "\\%c is not an escape of POSIX extended regular expressions (write a bracket "
-							 "expression such as [0-9] or [[:digit:]])",
-					e);
-		}
-		if (!e) {
-			return true;
+		if (size > MAX_PATTERN_SIZE) {
+			return refuse(c, "too large once regcomp expands its repetitions (a{n} is n copies of a, a+ two, "
+							 "and they multiply when nested): at most %d elements",
+					MAX_PATTERN_SIZE);
 		}
 	}
 	return true;
@@ -515,7 +606,7 @@ static bool read_pattern(struct compiler *c, struct twin_schema *s, const cJSON 
 	if (!cJSON_IsString(j)) {
 		return refuse(c, "must be a string");
 	}
-	if (!read_pattern_escapes(c, j->valuestring)) {
+	if (!read_pattern_syntax(c, j->valuestring)) {
 		return false;
 	}
 	if (!(s->pattern_text = strdup(j->valuestring))) {

@@ -15,7 +15,7 @@ static struct twin_schema *compile_text(const char *json, struct twin_error *err
 {
 	cJSON *j = cJSON_Parse(json);
 	if (!j) {
-		fprintf(stderr, "  bad test JSON: %s\n", json);
+		twin_fail(err, TWIN_ERR_BAD_REQUEST, "bad test JSON: %s", json);
 		return NULL;
 	}
 	struct twin_schema *s = twin_schema_compile(j, "/reported", err);
@@ -464,9 +464,45 @@ TEST(schema_should_refuse_bad_patterns_saying_why)
 			"expression such as [0-9] or [[:digit:]])");
 	CHECK_CONTAINS(refusal("{\"pattern\":\"\\\\p{L}\"}", &err), "\\p is not an escape");
 	CHECK_CONTAINS(refusal("{\"pattern\":\"a\\\\nb\"}", &err), "\\n is not an escape");
+	CHECK_CONTAINS(refusal("{\"pattern\":\"^[\\\\d]$\"}", &err), "\\d is not an escape");
+	CHECK_STR(refusal("{\"pattern\":\"^[[:digit:]]+[]a-z]*[^]x]$\"}", &err), "");
 	/* an escaped backslash before a letter is a backslash and a letter */
 	CHECK_STR(refusal("{\"pattern\":\"a\\\\\\\\d\"}", &err), "");
 	CHECK_STR(refusal("{\"pattern\":\"^\\\\w\\\\s\\\\b\\\\.\\\\[$\"}", &err), "");
+}
+
+TEST(schema_should_refuse_patterns_that_regcomp_would_blow_up)
+{
+	static const char *const refused[] = {
+			"a+++++++++++++++++++++++++++++++++++", /* each + doubles regcomp's copies */
+			"(a{100}){20}",
+			"((x|y){40}z){20}",
+			"a{1001}",
+			"x{2,5000}",
+			"(a{10}){10}{11}",
+	};
+	static const char *const accepted[] = {"a{1000}", "(a|b){300}", "^[0-9a-f]{64}$", "(a{9}){10}{9}",
+			"x{3,}y*z?", "\\\\{99999}"};
+	struct twin_error err;
+	char schema[128];
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(schema, sizeof(schema), "{\"pattern\":\"%s\"}", refused[i]);
+		CHECK_STR(refusal(schema, &err), "/reported/pattern: too large once regcomp expands its repetitions "
+										 "(a{n} is n copies of a, a+ two, and they multiply when nested): at "
+										 "most 1000 elements");
+	}
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		snprintf(schema, sizeof(schema), "{\"pattern\":\"%s\"}", accepted[i]);
+		if (*refusal(schema, &err)) {
+			CHECK_FAIL("%s: %s", accepted[i], err.msg);
+		}
+	}
+	char deep[128] = "{\"pattern\":\"";
+	for (int i = 0; i < 33; i++) {
+		strcat(deep, "(");
+	}
+	strcat(deep, "\"}");
+	CHECK_STR(refusal(deep, &err), "/reported/pattern: groups nested deeper than 32");
 }
 
 static char *nested(int levels)
