@@ -520,35 +520,47 @@ static bool read_brackets(struct compiler *c, const char **p)
 	return true;
 }
 
-/* How many copies of the atom before it regcomp makes for the quantifier at *p (glibc expands a+ to aa* and
- * a{2,5} to five copies of a), 0 when *p is no quantifier; *p moves to the quantifier's last byte. */
-static double quantifier_copies(const char **p)
+/* A quantifier: how often its atom repeats, and how many copies of it regcomp makes (glibc expands a+ to aa*
+ * and a{2,5} to five copies of a). */
+struct quantifier {
+	double min, copies;
+	bool loop; /* no upper bound: *, + or {n,} */
+};
+
+/* Reads the quantifier at *p into q, moving *p to its last byte; false when *p is none. */
+static bool read_quantifier(const char **p, struct quantifier *q)
 {
-	const char *q = *p;
-	if (*q == '*' || *q == '?' || *q == '+') {
-		return *q == '+' ? 2 : 1;
+	const char *s = *p;
+	if (*s == '*' || *s == '+' || *s == '?') {
+		*q = (struct quantifier){*s == '+', *s == '+' ? 2 : 1, *s != '?'};
+		return true;
 	}
-	if (*q != '{' || !(q[1] >= '0' && q[1] <= '9')) {
-		return 0;
+	if (*s != '{' || !(s[1] >= '0' && s[1] <= '9')) {
+		return false;
 	}
 	char *end;
-	double n = (double)strtoul(q + 1, &end, 10), m = n;
+	double n = (double)strtoul(s + 1, &end, 10), m = n;
+	bool loop = false;
 	if (*end == ',' && end[1] >= '0' && end[1] <= '9') {
 		m = (double)strtoul(end + 1, &end, 10);
 	} else if (*end == ',') {
 		m = n + 1; /* a{n,} is n copies and a star */
+		loop = true;
 		end++;
 	}
 	if (*end != '}') {
-		return 0; /* not a bound: regcomp refuses it */
+		return false; /* not a bound: regcomp refuses it */
 	}
 	*p = end;
-	return fmax(1, fmax(n, m));
+	*q = (struct quantifier){n, fmax(1, fmax(n, m)), loop};
+	return true;
 }
 
-/* Moves *p over an atom: an escape, a bracket expression, any other byte. */
-static bool read_atom(struct compiler *c, const char **p)
+/* Moves *p over an atom: an escape, a bracket expression, any other byte; *zero_width: it matches the empty
+ * string (an anchor). */
+static bool read_atom(struct compiler *c, const char **p, bool *zero_width)
 {
+	*zero_width = **p == '^' || **p == '$';
 	if (**p == '[') {
 		return read_brackets(c, p);
 	}
@@ -558,40 +570,71 @@ static bool read_atom(struct compiler *c, const char **p)
 	if (!read_escape(c, (*p)[1], false)) {
 		return false;
 	}
+	*zero_width = (*p)[1] && strchr("bB<>`'", (*p)[1]);
 	*p += (*p)[1] != '\0'; /* a trailing backslash stays: regcomp refuses it */
 	return true;
 }
 
-/* Refuses escapes read_escape refuses, and patterns regcomp would expand beyond MAX_PATTERN_SIZE elements:
- * its copies of repeated atoms multiply with nesting (a+++... doubles with each +), so a short pattern could
- * take gigabytes. Counts atoms, group nodes and their copies, level by level. */
+/* The whole pattern, or a group, as read_pattern_syntax scans it. */
+struct level {
+	double size, atom;    /* elements regcomp makes of the level so far, and of its last atom */
+	bool atom_empty;      /* the last atom can match the empty string (true before the first) */
+	bool before_empty;    /* so can everything before it in this alternative */
+	bool empty;           /* so can an earlier alternative of the level */
+};
+
+static const struct level empty_level = {0, 0, true, true, false};
+
+static void add_atom(struct level *l, double elements, bool can_be_empty)
+{
+	l->before_empty = l->before_empty && l->atom_empty;
+	l->atom = elements;
+	l->size += elements;
+	l->atom_empty = can_be_empty;
+}
+
+static bool level_can_be_empty(const struct level *l)
+{
+	return l->empty || (l->before_empty && l->atom_empty);
+}
+
+/* Refuses escapes read_escape refuses, and patterns that regcomp would take gigabytes or minutes on: copies
+ * of repeated atoms multiply with nesting (a+++... doubles with each +), so a pattern may expand to at most
+ * MAX_PATTERN_SIZE elements; and a group that can match the empty string repeated without bound ((a*)*,
+ * (a|)+, ()*) makes regcomp's epsilon closures grow out of all proportion. */
 static bool read_pattern_syntax(struct compiler *c, const char *p)
 {
-	double outer[MAX_DEPTH]; /* the size of each enclosing level before its open group */
-	double size = 0, atom = 0; /* this level's size; the last atom's, copies included */
-	int depth = 0;
+	struct level levels[MAX_DEPTH + 1], *l = levels;
+	*l = empty_level;
 	for (; *p; p++) {
-		double copies = quantifier_copies(&p);
-		if (copies > 0) {
-			size += atom * (copies - 1);
-			atom *= copies;
-		} else if (*p == '(' && depth == MAX_DEPTH) {
+		struct quantifier q;
+		bool zero_width;
+		if (read_quantifier(&p, &q)) {
+			if (q.loop && l->atom > 0 && l->atom_empty) {
+				return refuse(c, "a group that can match the empty string is repeated without bound (as in "
+								 "(a*)* or (a|)+), which regcomp takes very long on: repeat what is inside");
+			}
+			l->size += l->atom * (q.copies - 1);
+			l->atom *= q.copies;
+			l->atom_empty = l->atom_empty || q.min == 0;
+		} else if (*p == '(' && l == levels + MAX_DEPTH) {
 			return refuse(c, "groups nested deeper than %d", MAX_DEPTH);
 		} else if (*p == '(') {
-			outer[depth++] = size;
-			size = atom = 0;
-		} else if (*p == ')' && depth) {
-			atom = size + 1;
-			size = outer[--depth] + atom;
+			*++l = empty_level;
+		} else if (*p == ')' && l > levels) {
+			bool empty = level_can_be_empty(l);
+			double elements = l->size + 1;
+			add_atom(--l, elements, empty);
 		} else if (*p == '|') {
-			atom = 0;
-		} else if (!read_atom(c, &p)) {
+			l->empty = level_can_be_empty(l);
+			l->atom = 0;
+			l->atom_empty = l->before_empty = true;
+		} else if (!read_atom(c, &p, &zero_width)) {
 			return false;
 		} else {
-			atom = 1;
-			size += 1;
+			add_atom(l, 1, zero_width);
 		}
-		if (size > MAX_PATTERN_SIZE) {
+		if (l->size > MAX_PATTERN_SIZE) {
 			return refuse(c, "too large once regcomp expands its repetitions (a{n} is n copies of a, a+ two, "
 							 "and they multiply when nested): at most %d elements",
 					MAX_PATTERN_SIZE);

@@ -481,8 +481,11 @@ TEST(schema_should_refuse_patterns_that_regcomp_would_blow_up)
 			"x{2,5000}",
 			"(a{10}){10}{11}",
 	};
+	static const char *const empty_loops[] = {"(a*)*", "(a|)+", "()*", "(^)*", "x(\\\\b){2,}", "((a|)*){300}",
+			"((a?b?)?c*){0,2}(d(e?)*)"};
 	static const char *const accepted[] = {"a{1000}", "(a|b){300}", "^[0-9a-f]{64}$", "(a{9}){10}{9}",
-			"x{3,}y*z?", "\\\\{99999}"};
+			"x{3,}y*z?", "\\\\{99999}", "^([a-z]+\\\\.)*[a-z]+$", "(a*b)*", "(a?){3}", "(x?y)+", "(|a)b*",
+			"(a*)?"};
 	struct twin_error err;
 	char schema[128];
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
@@ -490,6 +493,12 @@ TEST(schema_should_refuse_patterns_that_regcomp_would_blow_up)
 		CHECK_STR(refusal(schema, &err), "/reported/pattern: too large once regcomp expands its repetitions "
 										 "(a{n} is n copies of a, a+ two, and they multiply when nested): at "
 										 "most 1000 elements");
+	}
+	for (size_t i = 0; i < sizeof(empty_loops) / sizeof(empty_loops[0]); i++) {
+		snprintf(schema, sizeof(schema), "{\"pattern\":\"%s\"}", empty_loops[i]);
+		if (!strstr(refusal(schema, &err), "the empty string is repeated without bound")) {
+			CHECK_FAIL("%s: '%s'", empty_loops[i], err.msg);
+		}
 	}
 	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
 		snprintf(schema, sizeof(schema), "{\"pattern\":\"%s\"}", accepted[i]);
