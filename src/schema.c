@@ -488,14 +488,15 @@ static bool read_count(struct compiler *c, struct twin_schema *s, const cJSON *j
 }
 
 /* An escape that an ECMA 262 pattern (JSON Schema's dialect) may hold and regcomp reads differently: glibc
- * takes \d, \n, \p and the like for the plain letter, and in a bracket expression a backslash is itself.
- * Escaped punctuation and the GNU operators \w \W \s \S \b \B mean the same in both. */
+ * takes \d, \n, \p and the like for the plain letter (and so does a bracket expression, where a backslash
+ * is itself), and \< \> \` \' for anchors where ECMA 262 has the plain character. Other escaped punctuation
+ * and the GNU operators \w \W \s \S \b \B mean the same in both. */
 static bool read_escape(struct compiler *c, char e, bool in_brackets)
 {
 	bool alnum = (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9');
-	if (alnum && (in_brackets || !strchr("wWsSbB", e))) {
-		return refuse(c, "\\%c is not an escape of POSIX extended regular expressions (write a bracket "
-						 "expression such as [0-9] or [[:digit:]])",
+	if ((alnum && (in_brackets || !strchr("wWsSbB", e))) || (e && !in_brackets && strchr("<>`'", e))) {
+		return refuse(c, "\\%c means something else to regcomp (POSIX) than in ECMA 262 patterns: write a "
+						 "bracket expression such as [0-9], [[:space:]] or [<]",
 				e);
 	}
 	return true;
@@ -570,7 +571,7 @@ static bool read_atom(struct compiler *c, const char **p, bool *zero_width)
 	if (!read_escape(c, (*p)[1], false)) {
 		return false;
 	}
-	*zero_width = (*p)[1] && strchr("bB<>`'", (*p)[1]);
+	*zero_width = (*p)[1] == 'b' || (*p)[1] == 'B';
 	*p += (*p)[1] != '\0'; /* a trailing backslash stays: regcomp refuses it */
 	return true;
 }

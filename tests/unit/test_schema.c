@@ -460,11 +460,12 @@ TEST(schema_should_refuse_bad_patterns_saying_why)
 	CHECK_CONTAINS(refusal("{\"pattern\":\"(?i)ok\"}", &err), "/reported/pattern: not a POSIX extended");
 	/* ECMA escapes regcomp would take for plain letters */
 	CHECK_STR(refusal("{\"pattern\":\"^\\\\d+$\"}", &err),
-			"/reported/pattern: \\d is not an escape of POSIX extended regular expressions (write a bracket "
-			"expression such as [0-9] or [[:digit:]])");
-	CHECK_CONTAINS(refusal("{\"pattern\":\"\\\\p{L}\"}", &err), "\\p is not an escape");
-	CHECK_CONTAINS(refusal("{\"pattern\":\"a\\\\nb\"}", &err), "\\n is not an escape");
-	CHECK_CONTAINS(refusal("{\"pattern\":\"^[\\\\d]$\"}", &err), "\\d is not an escape");
+			"/reported/pattern: \\d means something else to regcomp (POSIX) than in ECMA 262 patterns: write a "
+			"bracket expression such as [0-9], [[:space:]] or [<]");
+	CHECK_CONTAINS(refusal("{\"pattern\":\"\\\\p{L}\"}", &err), "\\p means something else");
+	CHECK_CONTAINS(refusal("{\"pattern\":\"a\\\\nb\"}", &err), "\\n means something else");
+	CHECK_CONTAINS(refusal("{\"pattern\":\"\\\\<a\"}", &err), "\\< means something else");
+	CHECK_CONTAINS(refusal("{\"pattern\":\"^[\\\\d]$\"}", &err), "\\d means something else");
 	CHECK_STR(refusal("{\"pattern\":\"^[[:digit:]]+[]a-z]*[^]x]$\"}", &err), "");
 	/* an escaped backslash before a letter is a backslash and a letter */
 	CHECK_STR(refusal("{\"pattern\":\"a\\\\\\\\d\"}", &err), "");
