@@ -600,23 +600,28 @@ static bool level_can_be_empty(const struct level *l)
 }
 
 /* Refuses escapes read_escape refuses, and patterns that regcomp would take gigabytes or minutes on: copies
- * of repeated atoms multiply with nesting (a+++... doubles with each +), so a pattern may expand to at most
- * MAX_PATTERN_SIZE elements; and a group that can match the empty string repeated without bound ((a*)*,
- * (a|)+, ()*) makes regcomp's epsilon closures grow out of all proportion. */
+ * of repeated atoms multiply with nesting, so a pattern may expand to at most MAX_PATTERN_SIZE elements
+ * (atoms, groups and quantifiers, each copy counted); a group that can match the empty string repeated
+ * without bound ((a*)*, (a|)+, ()*) and stacked quantifiers (a?????{800}) make regcomp's epsilon closures
+ * grow out of all proportion. Stacked quantifiers are also ECMA 262's lazy ones (a+?), which regcomp reads
+ * as a quantified quantifier ((a+)?, which matches nothing too). */
 static bool read_pattern_syntax(struct compiler *c, const char *p)
 {
 	struct level levels[MAX_DEPTH + 1], *l = levels;
+	bool quantified = false; /* the last token was a quantifier */
 	*l = empty_level;
 	for (; *p; p++) {
 		struct quantifier q;
-		bool zero_width;
-		if (read_quantifier(&p, &q)) {
-			if (q.loop && l->atom > 0 && l->atom_empty) {
-				return refuse(c, "a group that can match the empty string is repeated without bound (as in "
-								 "(a*)* or (a|)+), which regcomp takes very long on: repeat what is inside");
-			}
-			l->size += l->atom * (q.copies - 1);
-			l->atom *= q.copies;
+		bool zero_width, quantifier = read_quantifier(&p, &q);
+		if (quantifier && quantified) {
+			return refuse(c, "a quantifier follows another: regcomp reads a+? as (a+)?, not as ECMA 262's lazy "
+							 "a+, and stacked ones multiply its work");
+		} else if (quantifier && q.loop && l->atom > 0 && l->atom_empty) {
+			return refuse(c, "a group that can match the empty string is repeated without bound (as in "
+							 "(a*)* or (a|)+), which regcomp takes very long on: repeat what is inside");
+		} else if (quantifier) { /* the copies, and the quantifier's own node */
+			l->size += l->atom * (q.copies - 1) + 1;
+			l->atom = l->atom * q.copies + 1;
 			l->atom_empty = l->atom_empty || q.min == 0;
 		} else if (*p == '(' && l == levels + MAX_DEPTH) {
 			return refuse(c, "groups nested deeper than %d", MAX_DEPTH);
@@ -635,6 +640,7 @@ static bool read_pattern_syntax(struct compiler *c, const char *p)
 		} else {
 			add_atom(l, 1, zero_width);
 		}
+		quantified = quantifier;
 		if (l->size > MAX_PATTERN_SIZE) {
 			return refuse(c, "too large once regcomp expands its repetitions (a{n} is n copies of a, a+ two, "
 							 "and they multiply when nested): at most %d elements",
