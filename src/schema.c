@@ -34,6 +34,7 @@
 
 #define MAX_DEPTH    32   /* schemas within schemas, the root included */
 #define MAX_REQUIRED 4096 /* names in one required list: a check marks them in a bitmap on its stack */
+#define MAX_PATTERN_SIZE 1000 /* elements of a pattern once regcomp expands it (see read_pattern_syntax) */
 #define SHOW_MAX     48   /* bytes of a value (or name, or pattern) shown in a message before "..." */
 #define SHOW_LEN     (SHOW_MAX + 4)
 
@@ -486,24 +487,164 @@ static bool read_count(struct compiler *c, struct twin_schema *s, const cJSON *j
 	return true;
 }
 
-/* The escapes an ECMA 262 pattern (JSON Schema's dialect) may hold that regcomp reads differently: glibc
- * takes \d, \n, \p and the like for the plain letter. Escaped punctuation and the GNU operators \w \W \s \S
- * \b \B mean the same in both. */
-static bool read_pattern_escapes(struct compiler *c, const char *p)
+/* An escape that an ECMA 262 pattern (JSON Schema's dialect) may hold and regcomp reads differently: glibc
+ * takes \d, \n, \p and the like for the plain letter (and so does a bracket expression, where a backslash
+ * is itself), and \< \> \` \' for anchors where ECMA 262 has the plain character. Other escaped punctuation
+ * and the GNU operators \w \W \s \S \b \B mean the same in both. */
+static bool read_escape(struct compiler *c, char e, bool in_brackets)
 {
+	bool alnum = (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9');
+	if ((alnum && (in_brackets || !strchr("wWsSbB", e))) || (e && !in_brackets && strchr("<>`'", e))) {
+		return refuse(c, "\\%c means something else to regcomp (POSIX) than in ECMA 262 patterns: write a "
+						 "bracket expression such as [0-9], [[:space:]] or [<]",
+				e);
+	}
+	return true;
+}
+
+/* Moves *p from the '[' opening a bracket expression to its ']' (or the end of the text). */
+static bool read_brackets(struct compiler *c, const char **p)
+{
+	const char *q = *p + 1;
+	q += *q == '^';
+	q += *q == ']'; /* a ']' first is a member */
+	for (; *q && *q != ']'; q++) {
+		if (*q == '\\' && !read_escape(c, q[1], true)) {
+			return false;
+		}
+		if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) { /* [:alpha:], [.-.], [=e=] */
+			const char end[3] = {q[1], ']', '\0'}, *close = strstr(q + 2, end);
+			q = close ? close + 1 : q + strlen(q) - 1;
+		}
+	}
+	*p = *q ? q : q - 1;
+	return true;
+}
+
+/* A quantifier: how often its atom repeats, and how many copies of it regcomp makes (glibc expands a+ to aa*
+ * and a{2,5} to five copies of a). */
+struct quantifier {
+	double min, copies;
+	bool loop; /* no upper bound: *, + or {n,} */
+};
+
+/* Reads the quantifier at *p into q, moving *p to its last byte; false when *p is none. */
+static bool read_quantifier(const char **p, struct quantifier *q)
+{
+	const char *s = *p;
+	if (*s == '*' || *s == '+' || *s == '?') {
+		*q = (struct quantifier){*s == '+', *s == '+' ? 2 : 1, *s != '?'};
+		return true;
+	}
+	if (*s != '{' || !(s[1] >= '0' && s[1] <= '9')) {
+		return false;
+	}
+	char *end;
+	double n = (double)strtoul(s + 1, &end, 10), m = n;
+	bool loop = false;
+	if (*end == ',' && end[1] >= '0' && end[1] <= '9') {
+		m = (double)strtoul(end + 1, &end, 10);
+	} else if (*end == ',') {
+		m = n + 1; /* a{n,} is n copies and a star */
+		loop = true;
+		end++;
+	}
+	if (*end != '}') {
+		return false; /* not a bound: regcomp refuses it */
+	}
+	*p = end;
+	*q = (struct quantifier){n, fmax(1, fmax(n, m)), loop};
+	return true;
+}
+
+/* Moves *p over an atom: an escape, a bracket expression, any other byte; *zero_width: it matches the empty
+ * string (an anchor). */
+static bool read_atom(struct compiler *c, const char **p, bool *zero_width)
+{
+	*zero_width = **p == '^' || **p == '$';
+	if (**p == '[') {
+		return read_brackets(c, p);
+	}
+	if (**p != '\\') {
+		return true;
+	}
+	if (!read_escape(c, (*p)[1], false)) {
+		return false;
+	}
+	*zero_width = (*p)[1] == 'b' || (*p)[1] == 'B';
+	*p += (*p)[1] != '\0'; /* a trailing backslash stays: regcomp refuses it */
+	return true;
+}
+
+/* The whole pattern, or a group, as read_pattern_syntax scans it. */
+struct level {
+	double size, atom;    /* elements regcomp makes of the level so far, and of its last atom */
+	bool atom_empty;      /* the last atom can match the empty string (true before the first) */
+	bool before_empty;    /* so can everything before it in this alternative */
+	bool empty;           /* so can an earlier alternative of the level */
+};
+
+static const struct level empty_level = {0, 0, true, true, false};
+
+static void add_atom(struct level *l, double elements, bool can_be_empty)
+{
+	l->before_empty = l->before_empty && l->atom_empty;
+	l->atom = elements;
+	l->size += elements;
+	l->atom_empty = can_be_empty;
+}
+
+static bool level_can_be_empty(const struct level *l)
+{
+	return l->empty || (l->before_empty && l->atom_empty);
+}
+
+/* Refuses escapes read_escape refuses, and patterns that regcomp would take gigabytes or minutes on: copies
+ * of repeated atoms multiply with nesting, so a pattern may expand to at most MAX_PATTERN_SIZE elements
+ * (atoms, groups and quantifiers, each copy counted); a group that can match the empty string repeated
+ * without bound ((a*)*, (a|)+, ()*) and stacked quantifiers (a?????{800}) make regcomp's epsilon closures
+ * grow out of all proportion. Stacked quantifiers are also ECMA 262's lazy ones (a+?), which regcomp reads
+ * as a quantified quantifier ((a+)?, which matches nothing too). */
+static bool read_pattern_syntax(struct compiler *c, const char *p)
+{
+	struct level levels[MAX_DEPTH + 1], *l = levels;
+	bool quantified = false; /* the last token was a quantifier */
+	*l = empty_level;
 	for (; *p; p++) {
-		if (*p != '\\') {
-			continue;
+		struct quantifier q;
+		bool zero_width, quantifier = read_quantifier(&p, &q);
+		if (quantifier && quantified) {
+			return refuse(c, "a quantifier follows another: regcomp reads a+? as (a+)?, not as ECMA 262's lazy "
+							 "a+, and stacked ones multiply its work");
+		} else if (quantifier && q.loop && l->atom > 0 && l->atom_empty) {
+			return refuse(c, "a group that can match the empty string is repeated without bound (as in "
+							 "(a*)* or (a|)+), which regcomp takes very long on: repeat what is inside");
+		} else if (quantifier) { /* the copies, and the quantifier's own node */
+			l->size += l->atom * (q.copies - 1) + 1;
+			l->atom = l->atom * q.copies + 1;
+			l->atom_empty = l->atom_empty || q.min == 0;
+		} else if (*p == '(' && l == levels + MAX_DEPTH) {
+			return refuse(c, "groups nested deeper than %d", MAX_DEPTH);
+		} else if (*p == '(') {
+			*++l = empty_level;
+		} else if (*p == ')' && l > levels) {
+			bool empty = level_can_be_empty(l);
+			double elements = l->size + 1;
+			add_atom(--l, elements, empty);
+		} else if (*p == '|') {
+			l->empty = level_can_be_empty(l);
+			l->atom = 0;
+			l->atom_empty = l->before_empty = true;
+		} else if (!read_atom(c, &p, &zero_width)) {
+			return false;
+		} else {
+			add_atom(l, 1, zero_width);
 		}
-		char e = *++p;
-		bool letter = (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9');
-		if (letter && !strchr("wWsSbB", e)) {
-			return refuse(c, "\\%c is not an escape of POSIX extended regular expressions (write a bracket "
-							 "expression such as [0-9] or [[:digit:]])",
-					e);
-		}
-		if (!e) {
-			return true;
+		quantified = quantifier;
+		if (l->size > MAX_PATTERN_SIZE) {
+			return refuse(c, "too large once regcomp expands its repetitions (a{n} is n copies of a, a+ two, "
+							 "and they multiply when nested): at most %d elements",
+					MAX_PATTERN_SIZE);
 		}
 	}
 	return true;
@@ -515,7 +656,7 @@ static bool read_pattern(struct compiler *c, struct twin_schema *s, const cJSON 
 	if (!cJSON_IsString(j)) {
 		return refuse(c, "must be a string");
 	}
-	if (!read_pattern_escapes(c, j->valuestring)) {
+	if (!read_pattern_syntax(c, j->valuestring)) {
 		return false;
 	}
 	if (!(s->pattern_text = strdup(j->valuestring))) {

@@ -21,8 +21,11 @@ struct twin_schema;
  * offending keyword, prefixed with where (the caller's pointer to schema, e.g. "/desired"; NULL: none),
  * and what is wrong: "/desired/properties/fanSpeed/maximum: must be a number". Also refused: a keyword
  * given twice, a type or required name listed twice, an empty type or enum array, schemas nested deeper
- * than 32, a required list of more than 4096 names, and pattern escapes that regcomp would read other than
- * JSON Schema's ECMA 262 does (\d, \n, \p...: write [0-9], [[:space:]] and the like). */
+ * than 32, a required list of more than 4096 names, pattern escapes that regcomp would read other than
+ * JSON Schema's ECMA 262 does (\d, \n, \p, \<...: write [0-9], [[:space:]] and the like), and patterns that
+ * regcomp would take too long or too much memory on (over 1000 elements once a{n} is counted n times; a
+ * group that can match the empty string repeated without bound, as in (a*)*; a quantifier right after
+ * another, which also covers ECMA 262's lazy a+?, read by regcomp as (a+)?). */
 struct twin_schema *twin_schema_compile(const cJSON *schema, const char *where, struct twin_error *err);
 void twin_schema_free(struct twin_schema *s);
 

@@ -15,7 +15,7 @@ static struct twin_schema *compile_text(const char *json, struct twin_error *err
 {
 	cJSON *j = cJSON_Parse(json);
 	if (!j) {
-		fprintf(stderr, "  bad test JSON: %s\n", json);
+		twin_fail(err, TWIN_ERR_BAD_REQUEST, "bad test JSON: %s", json);
 		return NULL;
 	}
 	struct twin_schema *s = twin_schema_compile(j, "/reported", err);
@@ -460,13 +460,63 @@ TEST(schema_should_refuse_bad_patterns_saying_why)
 	CHECK_CONTAINS(refusal("{\"pattern\":\"(?i)ok\"}", &err), "/reported/pattern: not a POSIX extended");
 	/* ECMA escapes regcomp would take for plain letters */
 	CHECK_STR(refusal("{\"pattern\":\"^\\\\d+$\"}", &err),
-			"/reported/pattern: \\d is not an escape of POSIX extended regular expressions (write a bracket "
-			"expression such as [0-9] or [[:digit:]])");
-	CHECK_CONTAINS(refusal("{\"pattern\":\"\\\\p{L}\"}", &err), "\\p is not an escape");
-	CHECK_CONTAINS(refusal("{\"pattern\":\"a\\\\nb\"}", &err), "\\n is not an escape");
+			"/reported/pattern: \\d means something else to regcomp (POSIX) than in ECMA 262 patterns: write a "
+			"bracket expression such as [0-9], [[:space:]] or [<]");
+	CHECK_CONTAINS(refusal("{\"pattern\":\"\\\\p{L}\"}", &err), "\\p means something else");
+	CHECK_CONTAINS(refusal("{\"pattern\":\"a\\\\nb\"}", &err), "\\n means something else");
+	CHECK_CONTAINS(refusal("{\"pattern\":\"\\\\<a\"}", &err), "\\< means something else");
+	CHECK_CONTAINS(refusal("{\"pattern\":\"^[\\\\d]$\"}", &err), "\\d means something else");
+	CHECK_STR(refusal("{\"pattern\":\"^[[:digit:]]+[]a-z]*[^]x]$\"}", &err), "");
 	/* an escaped backslash before a letter is a backslash and a letter */
 	CHECK_STR(refusal("{\"pattern\":\"a\\\\\\\\d\"}", &err), "");
 	CHECK_STR(refusal("{\"pattern\":\"^\\\\w\\\\s\\\\b\\\\.\\\\[$\"}", &err), "");
+}
+
+TEST(schema_should_refuse_patterns_that_regcomp_would_blow_up)
+{
+	static const char *const refused[] = {"(a{100}){20}", "((x|y){40}z){20}", "a{1001}", "x{2,5000}",
+			"((a{10}){10}){11}", "((((((((((a{3}){3}){3}){3}){3}){3}){3}){3}){3}){3})"};
+	static const char *const stacked[] = {"a+++++++++++++++++++++++++++++++++++", "a+?", "a**", "a{2}{3}",
+			"0?????????{865}", "(a)*?"};
+	static const char *const empty_loops[] = {"(a*)*", "(a|)+", "()*", "(^)*", "x(\\\\b){2,}", "((a|)*){300}",
+			"((a?b?)?c*){0,2}(d(e?)*)"};
+	static const char *const accepted[] = {"a{999}", "(a|b){300}", "^[0-9a-f]{64}$", "((a{9}){9}){9}",
+			"x{3,}y*z?", "\\\\{99999}", "^([a-z]+\\\\.)*[a-z]+$", "(a*b)*", "(a?){3}", "(x?y)+", "(|a)b*",
+			"(a*)?"};
+	struct twin_error err;
+	char schema[128];
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(schema, sizeof(schema), "{\"pattern\":\"%s\"}", refused[i]);
+		if (strcmp(refusal(schema, &err), "/reported/pattern: too large once regcomp expands its repetitions "
+										  "(a{n} is n copies of a, a+ two, and they multiply when nested): at "
+										  "most 1000 elements")) {
+			CHECK_FAIL("%s: '%s'", refused[i], err.msg);
+		}
+	}
+	for (size_t i = 0; i < sizeof(stacked) / sizeof(stacked[0]); i++) {
+		snprintf(schema, sizeof(schema), "{\"pattern\":\"%s\"}", stacked[i]);
+		if (!strstr(refusal(schema, &err), "/reported/pattern: a quantifier follows another")) {
+			CHECK_FAIL("%s: '%s'", stacked[i], err.msg);
+		}
+	}
+	for (size_t i = 0; i < sizeof(empty_loops) / sizeof(empty_loops[0]); i++) {
+		snprintf(schema, sizeof(schema), "{\"pattern\":\"%s\"}", empty_loops[i]);
+		if (!strstr(refusal(schema, &err), "the empty string is repeated without bound")) {
+			CHECK_FAIL("%s: '%s'", empty_loops[i], err.msg);
+		}
+	}
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		snprintf(schema, sizeof(schema), "{\"pattern\":\"%s\"}", accepted[i]);
+		if (*refusal(schema, &err)) {
+			CHECK_FAIL("%s: %s", accepted[i], err.msg);
+		}
+	}
+	char deep[128] = "{\"pattern\":\"";
+	for (int i = 0; i < 33; i++) {
+		strcat(deep, "(");
+	}
+	strcat(deep, "\"}");
+	CHECK_STR(refusal(deep, &err), "/reported/pattern: groups nested deeper than 32");
 }
 
 static char *nested(int levels)
