@@ -111,6 +111,7 @@ TWIN_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *o
 	twin_acl_unregister(tp);
 	twin_engine_close(tp->engine); /* the writer commits everything still queued */
 	twin_wake_uninstall();
+	twin_presence_free(&tp->ws_clients);
 	mosquitto_log_printf(MOSQ_LOG_INFO, "mosquitto_twin: store closed, everything committed");
 	twin_config_free(&tp->cfg);
 	free(tp);
