@@ -23,7 +23,7 @@
 #define TWIN_WAKE_PACE_US 50
 
 #ifndef sigev_notify_thread_id
-#define sigev_notify_thread_id _sigev_un._tid /* glibc before 2.37 names only the member */
+#define sigev_notify_thread_id _sigev_un._tid /* Debian 12's glibc 2.36 names only the member */
 #endif
 
 static pthread_t broker_thread;
