@@ -117,6 +117,7 @@ TWIN_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *o
 	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_RELOAD, twin_on_reload, NULL);
 	twin_engine_close(tp->engine); /* the writer commits everything still queued */
 	twin_wake_uninstall();
+	twin_presence_free(&tp->ws_clients);
 	mosquitto_log_printf(MOSQ_LOG_INFO, "mosquitto_twin: store closed, everything committed");
 	twin_config_free(&tp->cfg);
 	free(tp);

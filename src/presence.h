@@ -1,6 +1,7 @@
 /* presence.h - which devices are connected (broker thread only): a set of twin ids whose device (the
  * client with that client id, or that username with telemetry_id_from username) published telemetry for
- * it and has not disconnected since. */
+ * it and has not disconnected since. The plugin keeps one more such set, of the client ids of requesters
+ * on a websockets listener (plugin/websockets.c). */
 #ifndef TWIN_PRESENCE_H
 #define TWIN_PRESENCE_H
 
