@@ -10,6 +10,7 @@ int twin_on_tick(int event, void *event_data, void *userdata)
 	struct twin_plugin *tp = userdata;
 	twin_wake_acknowledge();
 	twin_engine_tick(tp->engine);
+	twin_cluster_hook_tick(tp);
 	twin_publish_pending(userdata);
 	return MOSQ_ERR_SUCCESS;
 }
