@@ -211,3 +211,33 @@ def test_a_dead_shard_answers_503_at_once_on_the_others(fleet):
         assert rr("$twin/%s/get" % other).status == 404  # the other shards carry on
     finally:
         rr.client.disconnect()
+
+
+def is_cluster_build(path):
+    with open(path, "rb") as f:
+        return b"mosquitto_twin: cluster shard" in f.read()
+
+
+def test_a_default_build_refuses_cluster_options(brokers):
+    from broker import plugin_path
+    if not plugin_path() or is_cluster_build(plugin_path()):
+        pytest.skip("TWIN_PLUGIN is not a default (non-cluster) build")
+    b = brokers({"cluster_shard": "s1", "cluster_slots": "0-9"}, start=False)
+    assert b.start_expect_exit() != 0
+    assert "unknown option" in b.log_text() and "cluster_" in b.log_text()
+
+
+@pytest.mark.parametrize("opts,says", [
+    ({"cluster_shard": "s1"}, "cluster_slots"),
+    ({"cluster_shard": "s1", "cluster_slots": "0-1024"}, "0..1023"),
+    ({"cluster_shard": "s1", "cluster_slots": "9-3"}, "0-341,500"),
+    ({"cluster_shard": "s1", "cluster_slots": "0", "cluster_timeout_ms": "0"}, "cluster_timeout_ms"),
+    ({"cluster_shard": "s1", "cluster_slots": "0", "cluster_nast": "x"}, "cluster_nats"),
+])
+def test_a_cluster_build_refuses_a_bad_cluster_config(brokers, monkeypatch, opts, says):
+    if missing() and not os.path.exists(cluster_plugin()):
+        pytest.skip(missing())
+    monkeypatch.setenv("TWIN_PLUGIN", cluster_plugin())
+    b = brokers(opts, start=False)
+    assert b.start_expect_exit() != 0
+    assert says in b.log_text(), b.log_tail()
