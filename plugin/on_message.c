@@ -26,7 +26,9 @@ static void handle_request(struct twin_plugin *tp, const struct twin_topic_match
 			.corr_len = corr_len,
 	};
 	twin_ws_requester(tp, ed->client);
-	twin_engine_request(tp->engine, m, &in);
+	if (!twin_cluster_hook_request(tp, m, &in)) {
+		twin_engine_request(tp->engine, m, &in);
+	}
 	mosquitto_free(response_topic);
 	mosquitto_free(corr);
 	twin_publish_pending(tp);
@@ -47,6 +49,10 @@ int twin_on_message(int event, void *event_data, void *userdata)
 		case TWIN_ROUTE_NONE:
 			return MOSQ_ERR_SUCCESS;
 		case TWIN_ROUTE_TELEMETRY:
+			if (twin_cluster_hook_telemetry(tp, &m, mosquitto_client_id(ed->client),
+						mosquitto_client_username(ed->client))) {
+				return MOSQ_ERR_SUCCESS; /* another shard's twin: passed on, not applied */
+			}
 			twin_engine_telemetry(tp->engine, &m, mosquitto_client_id(ed->client),
 					mosquitto_client_username(ed->client), ed->payload, ed->payloadlen);
 			return MOSQ_ERR_SUCCESS;

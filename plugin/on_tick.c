@@ -1,6 +1,7 @@
 /* on_tick.c - MOSQ_EVT_TICK (end of every broker loop pass) and MOSQ_EVT_DISCONNECT. The tick releases
  * held-back telemetry whose device is within its rate again, publishes what the writer has finished and
- * keeps the loop turning while an answer to a websockets client is still going out (websockets.c); when
+ * keeps the loop turning while an answer to a websockets client is still going out (websockets.c) and,
+ * in a fleet, hands over what other shards answered (cluster hooks); when
  * nothing is waiting it costs a few loads and an atomic load. */
 #include "plugin.h"
 
@@ -11,6 +12,7 @@ int twin_on_tick(int event, void *event_data, void *userdata)
 	struct twin_plugin *tp = userdata;
 	twin_wake_acknowledge();
 	twin_engine_tick(tp->engine);
+	twin_cluster_hook_tick(tp);
 	twin_publish_pending(tp);
 	twin_ws_tick(tp);
 	return MOSQ_ERR_SUCCESS;

@@ -24,6 +24,7 @@ static int fail_init(struct twin_plugin *tp, const char *msg)
 {
 	mosquitto_log_printf(MOSQ_LOG_ERR, "mosquitto_twin: %s", msg);
 	mosquitto_log_printf(MOSQ_LOG_ERR, "mosquitto_twin: refusing to load (see the line above)");
+	twin_cluster_hook_close(tp);
 	twin_engine_close(tp->engine);
 	twin_wake_uninstall();
 	twin_config_free(&tp->cfg);
@@ -49,11 +50,20 @@ TWIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **
 		free(values);
 		return fail_init(tp, "the plugin is loaded twice; load it once");
 	}
-	for (int i = 0; i < option_count; i++) {
-		keys[i] = options[i].key;
-		values[i] = options[i].value;
+	int n = 0; /* the core's options first, then the cluster's, which are parsed apart (cluster.c) */
+	for (int pass = 0, k = 0; pass < 2; pass++) {
+		for (int i = 0; i < option_count; i++) {
+			if (twin_cluster_hook_option(options[i].key) == (pass == 1)) {
+				keys[k] = options[i].key;
+				values[k++] = options[i].value;
+			}
+		}
+		n = pass == 0 ? k : n;
 	}
-	enum twin_rc rc = twin_config_parse(&tp->cfg, keys, values, option_count, &err);
+	enum twin_rc rc = twin_config_parse(&tp->cfg, keys, values, n, &err);
+	if (rc == TWIN_OK) {
+		rc = twin_cluster_hook_open(tp, keys + n, values + n, option_count - n, &err);
+	}
 	free(keys);
 	free(values);
 	if (rc != TWIN_OK) {
@@ -115,6 +125,7 @@ TWIN_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *o
 	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_DISCONNECT, twin_on_disconnect, NULL);
 	twin_acl_unregister(tp);
 	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_RELOAD, twin_on_reload, NULL);
+	twin_cluster_hook_close(tp); /* no forwarded request reaches the engine after this */
 	twin_engine_close(tp->engine); /* the writer commits everything still queued */
 	twin_wake_uninstall();
 	twin_presence_free(&tp->ws_clients);

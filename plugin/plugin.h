@@ -20,6 +20,7 @@ struct twin_plugin {
 	bool acl_fallback_registered; /* the callback that allows them is in the broker's list */
 	struct twin_presence *ws_clients; /* client ids of requesters on a websockets listener (websockets.c) */
 	unsigned long ws_passes;          /* loop passes the answers sent to them still need */
+	struct twin_cluster_hook *cluster; /* this broker as a shard of a fleet, or NULL (cluster.c) */
 };
 
 int twin_on_message(int event, void *event_data, void *userdata);
@@ -49,5 +50,21 @@ void twin_ws_requester(struct twin_plugin *tp, const struct mosquitto *client);
 void twin_ws_gone(struct twin_plugin *tp, const struct mosquitto *client);
 void twin_ws_sent(struct twin_plugin *tp, const struct twin_out *o);
 void twin_ws_tick(struct twin_plugin *tp);
+
+/* Scale-out (cluster.c with -DTWIN_CLUSTER=ON, else cluster_off.c, where they do nothing). */
+bool twin_cluster_hook_option(const char *key);
+enum twin_rc twin_cluster_hook_open(struct twin_plugin *tp, const char *const *keys,
+		const char *const *values, int n, struct twin_error *err);
+void twin_cluster_hook_close(struct twin_plugin *tp);
+/* True: the telemetry's twin belongs to another shard (counted; not to be applied). */
+bool twin_cluster_hook_telemetry(struct twin_plugin *tp, const struct twin_topic_match *m,
+		const char *client_id, const char *username);
+/* True: the request was forwarded to the shard owning its twin (or answered here). */
+bool twin_cluster_hook_request(struct twin_plugin *tp, const struct twin_topic_match *m,
+		const struct twin_request_in *in);
+void twin_cluster_hook_tick(struct twin_plugin *tp);
+/* True: o answers a request forwarded here and went back to its shard (free it, do not publish). */
+bool twin_cluster_hook_claim(struct twin_plugin *tp, const struct twin_out *o);
+struct twin_out *twin_cluster_hook_take(struct twin_plugin *tp);
 
 #endif

@@ -22,6 +22,7 @@ build() {
 
 stage "build"
 build build
+build build-cluster -DTWIN_CLUSTER=ON -DTWIN_BUILD_TESTS=OFF -DTWIN_BUILD_BENCH=OFF # tests/e2e/test_cluster_*
 stage "static analysis (cppcheck, clang-tidy) started in the background, at low priority"
 # CPU-bound, while the end-to-end tests mostly wait on the network: run beside them, results below
 static_log=$(mktemp)
@@ -33,7 +34,8 @@ ctest --test-dir build -L 'unit|fuzz-replay' --output-on-failure
 stage "schemas and README examples"
 "$python" schemas/check_examples.py
 stage "end-to-end tests"
-TWIN_PLUGIN="$PWD/build/mosquitto_twin.so" "$python" -m pytest tests/e2e -q
+TWIN_PLUGIN="$PWD/build/mosquitto_twin.so" TWIN_CLUSTER_PLUGIN="$PWD/build-cluster/mosquitto_twin.so" \
+	"$python" -m pytest tests/e2e -q
 stage "benchmark smoke run (seconds, no thresholds)"
 build/bench/twin_bench --smoke
 build/bench/twin_model_bench 20000
