@@ -279,6 +279,7 @@ enum twin_rc twin_nats_open(const char *urls, const char *name, const char *subj
 	n->slots.nslots = slots->nslots;
 	n->slots.owned = slots->owned;
 	n->slots.bits = malloc((slots->nslots + 7) / 8);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, so sizeof(*subs) is meant */
 	n->subs = calloc(slots->owned + 1, sizeof(*n->subs));
 	if (!n->urls || !n->name || !n->subject || !n->slots.bits || !n->subs) {
 		nats_free(n);
