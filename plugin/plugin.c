@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "plugin.h"
+#include "version.h"
 
 #define TWIN_EXPORT __attribute__((visibility("default")))
 
@@ -83,29 +84,10 @@ TWIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **
 			mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, twin_on_reload, NULL, tp)) {
 		return fail_init(tp, "cannot register the broker callbacks");
 	}
-	char topics[TWIN_MAX_TELEMETRY_TOPICS * 64] = "";
-	for (int i = 0; i < tp->cfg.n_telemetry_topics; i++) {
-		size_t used = strlen(topics);
-		snprintf(topics + used, sizeof(topics) - used, "%s%s", i ? "," : "", tp->cfg.telemetry_topics[i]);
-	}
-	mosquitto_log_printf(MOSQ_LOG_INFO,
-			"mosquitto_twin: ready; db_path=%s telemetry_topic=%s telemetry_id_from=%s gateway_topic=%s "
-			"commit_interval_ms=%lld max_twin_bytes=%zu max_depth=%d max_readings=%lld retain_desired=%s "
-			"queue_size=%zu queue_bytes=%zu map_size=%zu acl_fallback=%s events=%s history_max=%d "
-			"models_dir=%s models=%zu default_model=%s model_reported=%s",
-			tp->cfg.db_path, topics,
-			tp->cfg.telemetry_id_from == TWIN_ID_FROM_USERNAME ? "username" : "client_id",
-			tp->cfg.gateway_topic ? tp->cfg.gateway_topic : "(none)",
-			(long long)tp->cfg.commit_interval_ms, tp->cfg.max_twin_bytes, tp->cfg.max_depth,
-			(long long)tp->cfg.max_readings, tp->cfg.retain_desired ? "true" : "false", tp->cfg.queue_size,
-			tp->cfg.queue_bytes, tp->cfg.map_size,
-			tp->cfg.acl_fallback == TWIN_ACL_FALLBACK_ALLOW   ? "allow"
-					: tp->cfg.acl_fallback == TWIN_ACL_FALLBACK_DEFER ? "defer"
-																	  : "auto",
-			tp->cfg.events ? "true" : "false", tp->cfg.history_max,
-			tp->cfg.models_dir ? tp->cfg.models_dir : "(none)", twin_engine_models_count(tp->engine),
-			tp->cfg.default_model ? tp->cfg.default_model : "(none)",
-			tp->cfg.model_reported == TWIN_MODEL_REPORTED_REJECT ? "reject" : "warn");
+	static char options_text[8192]; /* init runs once, on the broker thread */
+	twin_config_describe(&tp->cfg, options_text, sizeof(options_text));
+	mosquitto_log_printf(MOSQ_LOG_INFO, "mosquitto_twin: ready; version=%s %s models=%zu", twin_version(),
+			options_text, twin_engine_models_count(tp->engine));
 	loaded = true;
 	*userdata = tp;
 	return MOSQ_ERR_SUCCESS;

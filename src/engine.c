@@ -37,6 +37,7 @@
 #include "throttle.h"
 #include "twin.h"
 #include "twin_format.h"
+#include "version.h"
 #include "writer.h"
 
 /* Reads wait for queued telemetry of their twin only while the writer is at most this many operations
@@ -607,6 +608,7 @@ static void run_stats(struct twin_engine *e, const struct twin_route *r, const c
 	for (size_t i = 0; ok && i < s.n; i++) {
 		ok = twin_json_add_int64(body, s.item[i].name, s.item[i].value);
 	}
+	ok = ok && cJSON_AddStringToObject(body, "version", twin_version()) != NULL;
 	if (!ok) {
 		cJSON_Delete(body);
 		body = NULL;
