@@ -84,6 +84,13 @@ TWIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **
 			mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, twin_on_reload, NULL, tp)) {
 		return fail_init(tp, "cannot register the broker callbacks");
 	}
+	int migrated = twin_engine_store_migrated_from(tp->engine);
+	if (migrated) {
+		mosquitto_log_printf(MOSQ_LOG_NOTICE,
+				"mosquitto_twin: moved the store in %s from format %d to this version's (%s), every twin "
+				"kept; versions before 0.2.0 refuse to open it from now on (README: Upgrades and downgrades)",
+				tp->cfg.db_path, migrated, twin_version());
+	}
 	static char options_text[8192]; /* init runs once, on the broker thread */
 	twin_config_describe(&tp->cfg, options_text, sizeof(options_text));
 	mosquitto_log_printf(MOSQ_LOG_INFO, "mosquitto_twin: ready; version=%s %s models=%zu", twin_version(),

@@ -167,6 +167,11 @@ size_t twin_engine_models_count(struct twin_engine *e)
 	return n;
 }
 
+int twin_engine_store_migrated_from(struct twin_engine *e)
+{
+	return twin_store_migrated_from(e->store);
+}
+
 void twin_engine_classify(struct twin_engine *e, const char *topic, struct twin_topic_match *m)
 {
 	twin_topic_classify(&e->topics, topic, strlen(topic), m);
