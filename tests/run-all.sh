@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: build with -Werror, static analysis (cppcheck, clang-tidy, beside
 # the next stages), unit tests (ctest), the schema and README example checks, end-to-end tests against a
-# real mosquitto with the plugin; then the same build, unit and end-to-end tests again under
-# AddressSanitizer + UBSan (the plugin preloaded into the stock broker); last, the unit tests and a subset
-# of the end-to-end tests under valgrind (the whole broker runs under it there).
+# real mosquitto with the plugin, the Debian package built and put through apt; then the same build, unit
+# and end-to-end tests again under AddressSanitizer + UBSan (the plugin preloaded into the stock broker);
+# last, the unit tests and a subset of the end-to-end tests under valgrind (the whole broker runs under
+# it there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=/usr/bin/python3 # Debian's interpreter: it can import python3-paho-mqtt and python3-jsonschema
@@ -36,6 +37,11 @@ stage "schemas and README examples"
 stage "end-to-end tests"
 TWIN_PLUGIN="$PWD/build/mosquitto_twin.so" TWIN_CLUSTER_PLUGIN="$PWD/build-cluster/mosquitto_twin.so" \
 	"$python" -m pytest tests/e2e -q
+stage "Debian package: build and lintian, then install, enable, upgrade, remove and purge it"
+# tools/build-deb.sh without the unit tests (they ran above); the test needs root (skipped otherwise)
+deb=$(DEB_BUILD_OPTIONS=nocheck tools/build-deb.sh)
+TWIN_DEB="$deb" TWIN_PLUGIN="$PWD/build/mosquitto_twin.so" "$python" -m pytest -q \
+	tests/e2e/test_package.py::test_install_enable_upgrade_remove_purge
 stage "benchmark smoke run (proves each scenario runs; checks no figure against its goal)"
 build/bench/twin_bench --smoke
 build/bench/twin_model_bench 20000
