@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make.sh OLD_BUILD_DIR - remakes the fixture beside it: a twin store written by mosquitto-twin 0.1.0
 # (store format "mosquitto-twin 1", commit 69186a7, before models), which tests/e2e/test_upgrade.py opens
-# with today's plugin. OLD_BUILD_DIR holds that release's mosquitto_twin.so and twinctl, e.g.:
-#   git archive 69186a7 | tar -x -C /tmp/old && cd /tmp/old &&
+# with today's plugin. OLD_BUILD_DIR holds that release's mosquitto_twin.so and twinctl, e.g. its build
+# dir after, from this repository:
+#   old=$(mktemp -d) && git archive 69186a7 | tar -x -C "$old" && cd "$old" &&
 #   cmake -S . -B build -DTWIN_BUILD_TESTS=OFF -DTWIN_BUILD_BENCH=OFF && cmake --build build -j2
 # A broker with that plugin (history on) gets telemetry (fast and general path), a desired update the
 # device has not matched yet, attributes, and a twin that is then deleted (its tombstone); then the
