@@ -38,6 +38,7 @@ int twin_on_message(int event, void *event_data, void *userdata)
 	struct twin_plugin *tp = userdata;
 	struct twin_topic_match m;
 	(void)event;
+	twin_loopback_report();
 	/* the ACL check (on_acl.c) already refused clients; a bridge's messages skip it and arrive here */
 	if (twin_engine_refuses_write(tp->engine, ed->topic)) {
 		return MOSQ_ERR_ACL_DENIED; /* nobody may forge answers, events or desired pushes */
