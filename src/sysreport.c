@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "version.h"
+
 #define SYS_PREFIX  "$SYS/broker/twin/"
 #define PROM_PREFIX "mosquitto_twin_"
 
@@ -67,6 +69,14 @@ void twin_sysreport_publish(struct twin_sysreport *r, const struct twin_stats_sn
 		struct twin_out_list *out)
 {
 	char topic[96], value[24];
+	if (!r->sent) { /* the plugin's version, once: it never changes while the broker runs */
+		const char *v = twin_version();
+		struct twin_out *o = twin_out_publish(NULL, SYS_PREFIX "version", v, strlen(v), 0, true);
+		if (!o) {
+			return;
+		}
+		twin_out_list_add(out, o);
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		if (r->sent && r->last[i] == s->item[i].value) {
 			continue;
