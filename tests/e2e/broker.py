@@ -97,20 +97,24 @@ def free_port():
 
 
 # LeakSanitizer suppressions for a broker with a websockets listener (see the file)
-LSAN_WEBSOCKETS = os.path.join(HERE, "lsan_websockets.supp")
+LSAN_MOSQUITTO = os.path.join(HERE, "lsan_mosquitto.supp")
 
 
-def broker_env(websockets=False):
+def broker_env(websockets=False, per_listener=False):
     """The environment a broker runs in: TWIN_PRELOAD as its LD_PRELOAD (the sanitizer run), with
-    Mosquitto's own websockets leak suppressed when it has a websockets listener."""
+    Mosquitto's own leaks suppressed when it has a websockets listener or per_listener_settings (whose
+    leak is recognised by a frame that only full stacks show)."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     pre = os.environ.get("TWIN_PRELOAD")
     if pre:
         env["LD_PRELOAD"] = pre
-        if websockets:
-            env["LSAN_OPTIONS"] = ":".join(filter(None, [env.get("LSAN_OPTIONS"),
-                                                         "suppressions=" + LSAN_WEBSOCKETS]))
+        options = [env.get("LSAN_OPTIONS")]
+        if websockets or per_listener:
+            options.append("suppressions=" + LSAN_MOSQUITTO)
+        if per_listener:
+            options.append("fast_unwind_on_malloc=0")
+        env["LSAN_OPTIONS"] = ":".join(filter(None, options))
     return env
 
 
@@ -208,7 +212,8 @@ class Broker:
                          "--log-file=" + self.valgrind_path("log"), "--keep-debuginfo=yes"]
         cmd = ["stdbuf", "-oL"] + wrap + [mosquitto_binary(), "-c", self.conf_path]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=broker_env(self.websockets),
+                                     stdin=subprocess.DEVNULL, env=broker_env(self.websockets,
+                                                    "per_listener_settings true" in self.conf_text()),
                                      cwd=self.tmp, start_new_session=True)
         log.close()
         self.returncode = None
