@@ -6,8 +6,9 @@ Makes 1 500 racks by default (3 sites x 10 rows x 50 positions, ids like dc1-A-0
 site/row/position and four readings each (tempTop, tempBottom, humidityTop, humidityBottom); a few run
 hot (critical), some warm (warning), some humid. Each rack is a device of its own (a connection whose
 client id is the twin id, so the dashboard shows it connected) that reports every --interval seconds,
-spread evenly; a few disconnect after their first reading, and a few stay connected but fall silent
-(stale once the dashboard's staleSeconds pass: open it with ?staleSeconds=60 to see them sooner).
+spread evenly; a few disconnect after --leave-after seconds, and a few stay connected but fall silent
+after their first reading (stale once the dashboard's staleSeconds pass: open it with ?staleSeconds=60
+to see them sooner).
 Runs until Ctrl-C; --once makes the racks and their first readings and exits (every rack then shows
 disconnected).
 
@@ -204,8 +205,9 @@ class Floor:
 
     def __init__(self, host="127.0.0.1", port=1884, sites=3, rows=10, positions=50, hot=12, warm=25,
                  humid=10, disconnected=8, stale=6, interval=10.0, one_connection=False, seed=18,
-                 first_site=1):
+                 first_site=1, leave_after=0.0):
         self.host, self.port, self.interval = host, port, interval
+        self.leave_after = leave_after     # when the disconnected ones leave (0: after their first reading)
         self.one_connection = one_connection
         self.racks = layout(sites, rows, positions, first_site)
         self.kinds = plan(self.racks, hot, warm, humid, disconnected, stale, seed)
@@ -220,7 +222,15 @@ class Floor:
 
     def live(self):
         """The racks that keep reporting."""
-        return [tid for tid, *_ in self.racks if self.kinds.get(tid) not in ("disconnected", "stale")]
+        gone = ("disconnected", "stale") if not self.leave_after else ("stale",)
+        return [tid for tid, *_ in self.racks if self.kinds.get(tid) not in gone]
+
+    def leave(self):
+        """The devices of the disconnected racks disconnect."""
+        for tid, kind in self.kinds.items():
+            if kind == "disconnected" and tid in self.devices:
+                self.devices.pop(tid).close()
+        self.leave_after = 0.0
 
     def create(self):
         op = Operator(self.host, self.port)
@@ -237,9 +247,9 @@ class Floor:
             if not self.one_connection:
                 self.devices[tid] = Device(self.host, self.port, tid)
             self.send(tid)
-        for tid, kind in self.kinds.items():
-            if kind == "disconnected" and tid in self.devices:
-                self.devices.pop(tid).close()
+        self.created = time.time()
+        if not self.leave_after:
+            self.leave()
 
     def send(self, tid, values=None):
         """One reading of tid (its current values, changed by `values`), from its own device."""
@@ -265,6 +275,11 @@ class Floor:
         i = 0
         last_ping = start
         while time.time() - start < seconds:
+            if self.leave_after and time.time() - self.created >= self.leave_after:
+                self.leave()
+                live = self.live()
+                gap = self.interval / max(1, len(live))
+                start, i = time.time(), 0
             due = start + i * gap
             pause = due - time.time()
             if pause > 0:
@@ -298,7 +313,9 @@ def main():
     ap.add_argument("--hot", type=int, default=12, help="racks over tempCrit (critical)")
     ap.add_argument("--warm", type=int, default=25, help="racks over tempWarn (warning)")
     ap.add_argument("--humid", type=int, default=10, help="racks with humidityBottom over 60 %%")
-    ap.add_argument("--disconnected", type=int, default=8, help="devices that leave after one reading")
+    ap.add_argument("--disconnected", type=int, default=8, help="devices that leave after --leave-after s")
+    ap.add_argument("--leave-after", type=float, default=30.0,
+                    help="seconds of reports before the disconnected ones leave (0: after one reading)")
     ap.add_argument("--stale", type=int, default=6, help="devices that stay connected but fall silent")
     ap.add_argument("--interval", type=float, default=10.0, help="seconds between two readings of a rack")
     ap.add_argument("--one-connection", action="store_true",
@@ -309,7 +326,8 @@ def main():
     if not 1 <= a.rows <= len(ROWS):
         ap.error("--rows must be 1-%d" % len(ROWS))
     floor = Floor(a.host, a.port, a.sites, a.rows, a.positions, a.hot, a.warm, a.humid, a.disconnected,
-                  a.stale, a.interval, a.one_connection, a.seed, a.first_site)
+                  a.stale, a.interval, a.one_connection, a.seed, a.first_site,
+                  0.0 if a.once else a.leave_after)
     t0 = time.time()
     try:
         floor.create()
