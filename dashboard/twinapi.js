@@ -133,24 +133,41 @@ export class TwinApi {
 		return this.request(`$twin/${id}/history`, body);
 	}
 
-	// Every twin matching `filter`, page after page (keyset cursor). Resolves to the list; rejects
-	// with an Error naming the status when a page fails.
-	async searchAll(filter, pageSize = 200) {
-		const items = [];
+	// Acknowledges alarm `name` of twin id; answered like an update (404: the twin has no such alarm).
+	ack(id, name) {
+		return this.request(`$twin/${id}/ack`, { alarm: name });
+	}
+
+	// Every model the broker knows ({models: [...]}), and the model of one twin.
+	models() {
+		return this.request('$twin/models');
+	}
+
+	model(id) {
+		return this.request(`$twin/${id}/model`);
+	}
+
+	// Every twin `req` (filter, fields, count) matches, page after page (keyset cursor): the first page
+	// `firstLimit` long, the others `limit`. onPage(items, body, n) is called for each page as it comes
+	// (body: the answer, with `count` on the first when req asked for it). Resolves to the number of
+	// twins; rejects with an Error naming the status when a page fails.
+	async search(req, { limit = 200, firstLimit = limit, onPage }) {
 		let cursor;
-		for (;;) {
-			const req = { limit: pageSize };
-			if (filter)
-				req.filter = filter;
+		let n = 0;
+		for (let page = 0; ; page++) {
+			const body = { ...req, limit: page ? limit : firstLimit };
+			if (page)
+				delete body.count;
 			if (cursor)
-				req.cursor = cursor;
-			const a = await this.request('$twin/search', req, 30000);
+				body.cursor = cursor;
+			const a = await this.request('$twin/search', body, 30000);
 			if (a.status !== 200)
 				throw new Error(`search: ${a.status || 'no answer'} ${a.body && a.body.error ? a.body.error : ''}`);
-			items.push(...a.body.items);
+			n += a.body.items.length;
+			onPage(a.body.items, a.body, n);
 			cursor = a.body.cursor;
 			if (!cursor)
-				return items;
+				return n;
 		}
 	}
 }
