@@ -291,6 +291,7 @@ api.onEvent(handleEvent);
 // brought yet. The first load shows the page; a reconnection loads again (events were missed).
 async function load(reconnect = false) {
 	const L = { reconnect, start: performance.now(), first: null, complete: null, pages: 0, racks: 0, total: null };
+	const at = Date.now(); // the racks of this load were in their state then (or earlier): one moment for all
 	timings.push(L);
 	loading = L;
 	schedule();
@@ -304,7 +305,7 @@ async function load(reconnect = false) {
 					L.total = body.count;
 				for (const t of items) {
 					seen.add(t.id);
-					if (store.put(t))
+					if (store.put(t, at))
 						dirty.add(t.id);
 					models.need(t.model, t.id);
 				}

@@ -160,9 +160,9 @@ export class AttentionList {
 		const alarms = el('span', 'att-alarms');
 		for (const a of st.alarms)
 			alarms.append(alarmChip(key, a));
-		const from = store.sinceOf(key);
-		const since = el('span', 'att-since', `for ${span(Date.now() - from)}`);
-		since.title = `${cat} since ${when(from)}, as far as this page has seen`;
+		const from = store.stateSince(key);
+		const since = el('span', 'att-since', `for ${from.known ? '' : '≥ '}${span(Date.now() - from.at)}`);
+		since.title = `${cat} since ${when(from.at)}${from.known ? '' : ' or earlier (so when this page read it)'}`;
 		row.append(el('span', 'att-cat', cat),
 			el('span', 'att-id', key),
 			el('span', 'att-where', `${siteOf(t)} · row ${rowOf(t)}${pos !== null ? ` · pos ${pos}` : ''}`),

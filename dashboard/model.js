@@ -138,7 +138,7 @@ export class RackStore {
 		this.statusOf = statusOf;
 		this.twins = new Map(); // id -> twin (the fields asked for, as search/get answer them)
 		this.status = new Map(); // id -> its status
-		this.since = new Map(); // id -> when its current state began (sinceOf)
+		this.since = new Map(); // id -> {at, known}: when its current state began (sinceOf)
 	}
 
 	// Works the status of id out again; true when it changed. ts: the time of the event that changed
@@ -150,7 +150,7 @@ export class RackStore {
 		if (old && old.key === s.key)
 			return false;
 		if (!old || old.cat !== s.cat)
-			this.since.set(id, ts ?? t.lastSeen ?? now);
+			this.since.set(id, old ? { at: ts ?? t.lastSeen ?? now, known: true } : { at: now, known: false });
 		this.status.set(id, s);
 		return true;
 	}
@@ -229,15 +229,21 @@ export class RackStore {
 		return changed;
 	}
 
-	// When the rack's current state began, as far as the page knows: its newest alarm's since when it
-	// has alarms; else the event that put it in this state while the page watched, or (a state it was
-	// already in when loaded, or that only the clock or a re-read showed) when it was last heard from
-	// at that moment. It does not move while the state lasts.
-	sinceOf(id) {
+	// When the rack's current state began: {at, known}. Known: its newest alarm's since when it has
+	// alarms, else the event that put it in this state (or, for a change only the clock or a re-read
+	// showed, when it was last heard from). Not known for a state it was already in when the page got
+	// it: `at` is then that moment (the state began then or earlier). It does not move while the state
+	// lasts.
+	stateSince(id) {
 		const s = this.status.get(id);
 		if (s && s.alarmSince)
-			return s.alarmSince;
-		return this.since.get(id) ?? 0;
+			return { at: s.alarmSince, known: true };
+		return this.since.get(id) ?? { at: 0, known: false };
+	}
+
+	// The same as a number, for sorting newest first.
+	sinceOf(id) {
+		return this.stateSince(id).at;
 	}
 
 	// Sites and rows present, sorted, for the filter menus.
