@@ -19,8 +19,9 @@ bottom:
 Needs chromium (Debian package `chromium`, or TWIN_CHROMIUM), node and npm; skipped with the reason
 when one is missing. npm installs (pinned MQTT.js and playwright-core) go into TWIN_NPM_DIR (default:
 <repo>/build/npm), once. Screenshots are written to TWIN_ARTIFACTS (default: the test's tmp dir) and
-their paths printed (pytest -s): dashboard-<view>.png of the six racks and of the 1 500-rack floor
-(dashboard-floor-<view>.png, the README's), the 409 conflict, the phone.
+their paths printed (pytest -s): each view of the six racks (dashboard-<view>.png) and of the 1 500-rack
+floor (dashboard-floor-<view>.png), the 409 conflict, the phone. (The README's come from the demo broker
+with examples/rack-floor running, which also shows stale racks.)
 """
 import json
 import os
