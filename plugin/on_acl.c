@@ -114,23 +114,18 @@ int twin_on_acl_check(int event, void *event_data, void *userdata)
 	return MOSQ_ERR_PLUGIN_DEFER;
 }
 
-int twin_on_reload(int event, void *event_data, void *userdata)
+void twin_acl_reloaded(struct twin_plugin *tp)
 {
-	struct twin_plugin *tp = userdata;
-	(void)event;
-	(void)event_data;
 	/* the reload registers the acl_file check again, at the end of the list: the fallback must follow it */
 	if (tp->acl_fallback_registered) {
 		mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_ACL_CHECK, allow_undecided, NULL);
 		tp->acl_fallback_registered = false;
 	}
-	return MOSQ_ERR_PLUGIN_DEFER; /* anything else would stop the other plugins' reload */
 }
 
 void twin_acl_unregister(struct twin_plugin *tp)
 {
 	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_ACL_CHECK, twin_on_acl_check, NULL);
-	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_RELOAD, twin_on_reload, NULL);
 	if (tp->acl_fallback_registered) {
 		mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_ACL_CHECK, allow_undecided, NULL);
 		tp->acl_fallback_registered = false;

@@ -25,6 +25,7 @@ static void handle_request(struct twin_plugin *tp, const struct twin_topic_match
 			.corr = corr,
 			.corr_len = corr_len,
 	};
+	twin_ws_requester(tp, ed->client);
 	twin_engine_request(tp->engine, m, &in);
 	mosquitto_free(response_topic);
 	mosquitto_free(corr);

@@ -81,7 +81,8 @@ TWIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **
 	mosquitto_log_printf(MOSQ_LOG_INFO,
 			"mosquitto_twin: ready; db_path=%s telemetry_topic=%s telemetry_id_from=%s gateway_topic=%s "
 			"commit_interval_ms=%lld max_twin_bytes=%zu max_depth=%d max_readings=%lld retain_desired=%s "
-			"queue_size=%zu queue_bytes=%zu map_size=%zu acl_fallback=%s",
+			"queue_size=%zu queue_bytes=%zu map_size=%zu acl_fallback=%s events=%s history_max=%d "
+			"models_dir=%s models=%zu default_model=%s model_reported=%s",
 			tp->cfg.db_path, topics,
 			tp->cfg.telemetry_id_from == TWIN_ID_FROM_USERNAME ? "username" : "client_id",
 			tp->cfg.gateway_topic ? tp->cfg.gateway_topic : "(none)",
@@ -90,7 +91,11 @@ TWIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **
 			tp->cfg.queue_bytes, tp->cfg.map_size,
 			tp->cfg.acl_fallback == TWIN_ACL_FALLBACK_ALLOW   ? "allow"
 					: tp->cfg.acl_fallback == TWIN_ACL_FALLBACK_DEFER ? "defer"
-																	  : "auto");
+																	  : "auto",
+			tp->cfg.events ? "true" : "false", tp->cfg.history_max,
+			tp->cfg.models_dir ? tp->cfg.models_dir : "(none)", twin_engine_models_count(tp->engine),
+			tp->cfg.default_model ? tp->cfg.default_model : "(none)",
+			tp->cfg.model_reported == TWIN_MODEL_REPORTED_REJECT ? "reject" : "warn");
 	loaded = true;
 	*userdata = tp;
 	return MOSQ_ERR_SUCCESS;
@@ -109,8 +114,10 @@ TWIN_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *o
 	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_TICK, twin_on_tick, NULL);
 	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_DISCONNECT, twin_on_disconnect, NULL);
 	twin_acl_unregister(tp);
+	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_RELOAD, twin_on_reload, NULL);
 	twin_engine_close(tp->engine); /* the writer commits everything still queued */
 	twin_wake_uninstall();
+	twin_presence_free(&tp->ws_clients);
 	mosquitto_log_printf(MOSQ_LOG_INFO, "mosquitto_twin: store closed, everything committed");
 	twin_config_free(&tp->cfg);
 	free(tp);

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "presence.h"
 
 struct twin_plugin {
 	mosquitto_plugin_id_t *identifier;
@@ -17,6 +18,8 @@ struct twin_plugin {
 	bool acl_decided;             /* whether checks no ACL decides are allowed has been settled */
 	bool acl_allow_undecided;     /* ... and the answer */
 	bool acl_fallback_registered; /* the callback that allows them is in the broker's list */
+	struct twin_presence *ws_clients; /* client ids of requesters on a websockets listener (websockets.c) */
+	unsigned long ws_passes;          /* loop passes the answers sent to them still need */
 };
 
 int twin_on_message(int event, void *event_data, void *userdata);
@@ -24,7 +27,9 @@ int twin_on_tick(int event, void *event_data, void *userdata);
 int twin_on_disconnect(int event, void *event_data, void *userdata);
 int twin_on_acl_check(int event, void *event_data, void *userdata);
 int twin_on_reload(int event, void *event_data, void *userdata);
-/* Removes both ACL callbacks and the reload callback (see on_acl.c). */
+/* After a configuration reload: the allow-what-nobody-decides callback goes to the end again (on_acl.c). */
+void twin_acl_reloaded(struct twin_plugin *tp);
+/* Removes both ACL callbacks (see on_acl.c). */
 void twin_acl_unregister(struct twin_plugin *tp);
 
 /* Publishes (or logs) everything the engine has waiting. */
@@ -35,5 +40,14 @@ int twin_wake_install(void);
 void twin_wake_uninstall(void);
 void twin_wake(void *ctx);
 void twin_wake_acknowledge(void);
+/* Interrupts the broker's epoll_wait every few tens of microseconds while on (see wake.c). */
+void twin_wake_pace(bool on);
+
+/* Answers to websockets clients (see websockets.c): a request's client, a disconnect, a targeted answer
+ * published, and the end of a loop pass (turns the pacer on or off). */
+void twin_ws_requester(struct twin_plugin *tp, const struct mosquitto *client);
+void twin_ws_gone(struct twin_plugin *tp, const struct mosquitto *client);
+void twin_ws_sent(struct twin_plugin *tp, const struct twin_out *o);
+void twin_ws_tick(struct twin_plugin *tp);
 
 #endif

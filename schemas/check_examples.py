@@ -646,7 +646,7 @@ def check_cases(store):
     for name, doc, valid, label in CASES:
         expect(store, name, doc, valid, f"built-in case '{label}'")
     stats = {k: 0 for k in store.schemas.get("stats.response.json", {}).get("required", [])}
-    check(len(stats) == 35, "stats.response.json: expected 35 required figures")
+    check(len(stats) == 43, "stats.response.json: expected 43 required figures")
     expect(store, "stats.response.json", stats, True, "built-in case 'stats all zero'")
     for key in stats:
         expect(store, "stats.response.json", variant(stats, **{key: ...}), False, f"built-in case 'stats without {key}'")

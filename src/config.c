@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "model.h"
 #include "scope.h"
 #include "topic.h"
 
@@ -25,7 +26,8 @@ enum opt_type {
 	OPT_GATEWAY,
 	OPT_CHOICE,
 	OPT_SCOPE,
-	OPT_USER_LIST
+	OPT_USER_LIST,
+	OPT_MODEL_NAME
 };
 
 struct opt_def {
@@ -39,7 +41,9 @@ struct opt_def {
 
 static const char *const id_sources[] = {"client_id", "username", NULL};
 static const char *const acl_fallbacks[] = {"auto", "allow", "defer", NULL};
-_Static_assert(sizeof(enum twin_id_source) == sizeof(int) && sizeof(enum twin_acl_fallback) == sizeof(int),
+static const char *const model_reported_modes[] = {"warn", "reject", NULL};
+_Static_assert(sizeof(enum twin_id_source) == sizeof(int) && sizeof(enum twin_acl_fallback) == sizeof(int) &&
+				sizeof(enum twin_model_reported) == sizeof(int),
 		"OPT_CHOICE fields are stored as int");
 
 #define KIB 1024LL
@@ -87,6 +91,10 @@ static const struct opt_def options[] = {
 	{"search_queue_size", OPT_INT, offsetof(struct twin_config, search_queue_size), "64", 1, 100000, NULL},
 	{"search_timeout_ms", OPT_INT, offsetof(struct twin_config, search_timeout_ms), "10000", 1,
 			600000, NULL},
+	{"models_dir", OPT_STRING, offsetof(struct twin_config, models_dir), NULL, 0, 0, NULL},
+	{"default_model", OPT_MODEL_NAME, offsetof(struct twin_config, default_model), NULL, 0, 0, NULL},
+	{"model_reported", OPT_CHOICE, offsetof(struct twin_config, model_reported), "warn", 0, 0,
+			model_reported_modes},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -161,7 +169,12 @@ static enum twin_rc apply(struct twin_config *cfg, const struct opt_def *o, cons
 				return rc;
 			}
 			/* fall through */
+		case OPT_MODEL_NAME:
 		case OPT_STRING: {
+			if (o->type == OPT_MODEL_NAME && !twin_model_name_valid(value, strlen(value))) {
+				return twin_fail(err, TWIN_ERR_CONFIG,
+						"plugin_opt_%s: '%s' is not a model name (1-64 of A-Z a-z 0-9 . _ -)", o->name, value);
+			}
 			if (value[0] == '\0') {
 				return twin_fail(err, TWIN_ERR_CONFIG, "plugin_opt_%s: empty value", o->name);
 			}
@@ -309,6 +322,8 @@ void twin_config_free(struct twin_config *cfg)
 	free(cfg->metrics_file);
 	free(cfg->search_scope);
 	free(cfg->search_scope_exempt);
+	free(cfg->models_dir);
+	free(cfg->default_model);
 	cfg->db_path = cfg->gateway_topic = cfg->metrics_file = NULL;
-	cfg->search_scope = cfg->search_scope_exempt = NULL;
+	cfg->search_scope = cfg->search_scope_exempt = cfg->models_dir = cfg->default_model = NULL;
 }

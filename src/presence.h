@@ -1,7 +1,9 @@
 /* presence.h - which devices are connected (broker thread only): a set of twin ids whose device (the
  * client with that client id, or that username with telemetry_id_from username) published telemetry for
- * it and has not disconnected since. Answers made on another thread (a search) carry marks instead: the
- * places where they say `"connected":false`, which the broker thread sets from the set before sending. */
+ * it and has not disconnected since. The plugin keeps one more such set, of the client ids of requesters
+ * on a websockets listener (plugin/websockets.c). Answers made on another thread (a search) carry marks
+ * instead: the places where they say `"connected":false`, which the broker thread sets from the set before
+ * sending. */
 #ifndef TWIN_PRESENCE_H
 #define TWIN_PRESENCE_H
 

@@ -27,6 +27,7 @@ enum twin_op_kind {
 	TWIN_OP_GATEWAY,   /* a batch of several devices; id: the publishing client, for logs */
 	TWIN_OP_UPDATE,
 	TWIN_OP_DELETE,
+	TWIN_OP_ACK,     /* acknowledges one of the twin's alarms */
 	TWIN_OP_BARRIER, /* a get that must wait until earlier writes to its twin are committed */
 };
 

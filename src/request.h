@@ -29,6 +29,7 @@ struct twin_request {
 	const char *cursor;   /* search */
 	const cJSON *sort;    /* search: checked by twin_sort_parse */
 	bool count;           /* search */
+	const char *alarm;    /* ack: the alarm's name */
 };
 
 #define TWIN_SEARCH_LIMIT_DEFAULT  25
@@ -51,7 +52,7 @@ bool twin_response_topic_valid(const char *topic, struct twin_error *err);
 struct twin_out *twin_answer_json(const struct twin_route *r, cJSON *body, const char *token);
 struct twin_out *twin_answer_raw(const struct twin_route *r, int status, const char *body,
 		size_t len);
-/* $twin's error answer: {"status","error"[,"retryAfterMs"][,"token"]}. twin_answer_error (front.h)
+/* $twin's error answer: {"status","error"[,"path"][,"retryAfterMs"][,"token"]}. twin_answer_error (front.h)
  * gives a request of any front its front's. */
 struct twin_out *twin_request_error_answer(const struct twin_route *r, const struct twin_error *e,
 		const char *token);

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "jsonx.h"
+#include "model_check.h"
 #include "presence.h"
 #include "query.h"
 #include "request.h"
@@ -80,6 +81,11 @@ static bool scan_one(void *ctx, const char *id, size_t id_len, const void *val, 
 	}
 	if (!(r.doc = twin_doc_load(id, id_len, val, len))) {
 		return true; /* unreadable twins are skipped */
+	}
+	if (!twin_doc_show_model(r.doc, sc->ctx->default_model)) {
+		sc->oom = true;
+		cJSON_Delete(r.doc);
+		return false;
 	}
 	if (!twin_scope_admits(sc->scope, id, id_len, r.doc) ||
 			(sc->filter && !twin_query_match(sc->filter, r.doc))) {
@@ -325,6 +331,7 @@ static struct twin_out *run_job(struct twin_searcher *s, const struct job *job)
 			.max_depth = cfg->max_depth,
 			.scope = &scope,
 			.deadline_ms = start + cfg->search_timeout_ms,
+			.default_model = cfg->default_model,
 			.timeout_ms = cfg->search_timeout_ms,
 			.stop = &s->stop,
 	};

@@ -36,6 +36,7 @@ stage "end-to-end tests"
 TWIN_PLUGIN="$PWD/build/mosquitto_twin.so" "$python" -m pytest tests/e2e -q
 stage "benchmark smoke run (seconds, no thresholds)"
 build/bench/twin_bench --smoke
+build/bench/twin_model_bench 20000
 stage "static analysis results"
 static_ok=true
 wait "$static_pid" || static_ok=false
@@ -80,7 +81,7 @@ TWIN_PLUGIN="$PWD/build-vg/mosquitto_twin.so" TWIN_BROKER_WRAPPER="$(printf '%q 
 	tests/e2e/test_config.py \
 	tests/e2e/test_durability.py tests/e2e/test_limits.py tests/e2e/test_disk_full.py \
 	tests/e2e/test_metrics.py tests/e2e/test_ingest.py tests/e2e/test_access.py \
-	tests/e2e/test_schemas.py tests/e2e/test_fronts.py \
+	tests/e2e/test_schemas.py tests/e2e/test_fronts.py tests/e2e/test_models.py tests/e2e/test_websockets.py \
 	--deselect=tests/e2e/test_durability.py::test_answered_updates_survive_kill9_while_telemetry_flows \
 	--deselect=tests/e2e/test_durability.py::test_answered_write_is_committed_at_once_despite_long_interval \
 	--deselect=tests/e2e/test_durability.py::test_connected_false_after_restart \

@@ -7,7 +7,9 @@ KEYS = {"twins", "telemetry_received", "telemetry_applied", "telemetry_unchanged
         "requests_get", "requests_update", "requests_delete", "requests_history", "requests_search",
         "requests_stats", "answers_200", "answers_400", "answers_404", "answers_409", "answers_413",
         "answers_429", "answers_500", "answers_503", "answers_507",
-        "commit_failures", "store_full", "commit_us", "queue_depth", "map_size", "db_bytes"}
+        "commit_failures", "store_full", "commit_us", "queue_depth", "map_size", "db_bytes",
+        "requests_ack", "requests_model", "model_invalid", "model_refused", "model_missing",
+        "alarms_raised", "alarms_cleared", "alarms_acked"}
 
 
 def test_stats_keys(broker, rr5, rr311):
