@@ -12,7 +12,7 @@ to see them sooner).
 Runs until Ctrl-C; --once makes the racks and their first readings and exits (every rack then shows
 disconnected).
 
-  python3 examples/rack-floor/rack_floor.py                 # the 1 500 racks, live
+  python3 examples/rack-floor/rack_floor.py --model rack-th # the 1 500 racks, live, with alarms
   python3 examples/rack-floor/rack_floor.py --sites 10 --rows 20 --one-connection --once
                                                             # 10 000 racks, fast, no presence
 
@@ -205,8 +205,9 @@ class Floor:
 
     def __init__(self, host="127.0.0.1", port=1884, sites=3, rows=10, positions=50, hot=12, warm=25,
                  humid=10, disconnected=8, stale=6, interval=10.0, one_connection=False, seed=18,
-                 first_site=1, leave_after=0.0):
+                 first_site=1, leave_after=0.0, model=None):
         self.host, self.port, self.interval = host, port, interval
+        self.model = model    # attributes.model of every rack (a model the broker loaded), or None
         self.leave_after = leave_after     # when the disconnected ones leave (0: after their first reading)
         self.one_connection = one_connection
         self.racks = layout(sites, rows, positions, first_site)
@@ -216,6 +217,8 @@ class Floor:
         self.devices = {}
         self.shared = None
         self.sent = 0
+        self.stopping = threading.Event()
+        self.thread = None
 
     def kinds_count(self, kind):
         return sum(1 for k in self.kinds.values() if k == kind)
@@ -236,8 +239,10 @@ class Floor:
         op = Operator(self.host, self.port)
         try:
             for tid, site, row, pos in self.racks:
-                op.send("$twin/%s/update" % tid,
-                        {"attributes": {"site": site, "row": row, "position": pos}})
+                attributes = {"site": site, "row": row, "position": pos}
+                if self.model:
+                    attributes["model"] = self.model
+                op.send("$twin/%s/update" % tid, {"attributes": attributes})
             op.wait()
         finally:
             op.close()
@@ -274,7 +279,7 @@ class Floor:
         start = time.time()
         i = 0
         last_ping = start
-        while time.time() - start < seconds:
+        while time.time() - start < seconds and not self.stopping.is_set():
             if self.leave_after and time.time() - self.created >= self.leave_after:
                 self.leave()
                 live = self.live()
@@ -294,7 +299,15 @@ class Floor:
                 for d in list(self.devices.values()) + ([self.shared] if self.shared else []):
                     d.ping()
 
+    def report_in_background(self):
+        """publish() on a thread of its own, until close()."""
+        self.thread = threading.Thread(target=self.publish, args=(float("inf"),), daemon=True)
+        self.thread.start()
+
     def close(self):
+        self.stopping.set()
+        if self.thread:
+            self.thread.join(10)
         for d in list(self.devices.values()) + ([self.shared] if self.shared else []):
             d.close()
         self.devices = {}
@@ -320,6 +333,8 @@ def main():
     ap.add_argument("--interval", type=float, default=10.0, help="seconds between two readings of a rack")
     ap.add_argument("--one-connection", action="store_true",
                     help="every reading from one connection (fast; no rack is connected)")
+    ap.add_argument("--model", help="attributes.model of every rack, e.g. rack-th (the demo loads it from "
+                    "examples/models): the broker then raises its alarms")
     ap.add_argument("--once", action="store_true", help="make the racks and exit")
     ap.add_argument("--seed", type=int, default=18)
     a = ap.parse_args()
@@ -327,7 +342,7 @@ def main():
         ap.error("--rows must be 1-%d" % len(ROWS))
     floor = Floor(a.host, a.port, a.sites, a.rows, a.positions, a.hot, a.warm, a.humid, a.disconnected,
                   a.stale, a.interval, a.one_connection, a.seed, a.first_site,
-                  0.0 if a.once else a.leave_after)
+                  0.0 if a.once else a.leave_after, a.model)
     t0 = time.time()
     try:
         floor.create()
