@@ -68,8 +68,9 @@ export class AlarmPanel {
 		this.show(null);
 	}
 
+	// Racks whose twin changed; none: only the note may have (a load ended).
 	update(ids) {
-		let changed = false;
+		let changed = ids.length === 0;
 		for (const id of ids)
 			changed = this.track(id) || changed;
 		if (changed)

@@ -26,7 +26,7 @@ const $ = (sel) => document.querySelector(sel);
 
 const models = new Models(api, () => touchAll(store.rateAll()));
 const store = new RackStore((t, now) => statusOf(t, cfg, models, now));
-const timings = []; // one per load: {reconnect, start, first, complete, pages, racks, total} (performance.now() ms)
+const timings = []; // one per load: {reconnect, start, first, complete, pages, racks} (performance.now() ms)
 const lags = []; // ms from an event's ts to the frame that drew it, the newest LAGS_KEPT
 const LAGS_KEPT = 20000;
 let loading = null; // the load under way
@@ -92,8 +92,8 @@ function frame() {
 		} else if (!drawn.has(name)) {
 			views[name].render();
 			drawn.add(name);
-		} else if (ids.length) {
-			views[name].update(ids);
+		} else {
+			views[name].update(ids); // with none: only what depends on the load (its notes)
 		}
 	}
 	if (wall.on)
@@ -160,17 +160,12 @@ const num = (n) => THOUSANDS.format(n).replace(/,/g, ' ');
 // something false ("0 racks", "3 critical" of 35).
 function renderSummary() {
 	const line = $('#summary');
-	const bar = $('#progress');
-	if (!loaded || (loading && !loading.reconnect && loading.total !== 0)) {
-		const of = loading && loading.total !== null ? ` of ${num(loading.total)}` : '';
-		line.textContent = `Loading racks… ${loading ? num(loading.racks) : ''}${of}`.trim();
+	if (!loaded || (loading && !loading.reconnect)) {
+		// how many so far, not "of how many": a count would cost the broker a scan of every twin
+		line.textContent = `Loading racks… ${loading && loading.racks ? num(loading.racks) : ''}`.trim();
 		line.dataset.state = 'loading';
-		bar.hidden = !loading;
-		bar.value = loading ? loading.racks : 0;
-		bar.max = (loading && loading.total) || 1;
 		return;
 	}
-	bar.hidden = true;
 	const n = { racks: 0, critical: 0, warning: 0, stale: 0, disconnected: 0, alarms: 0 };
 	const place = { site: filter.site, row: filter.row };
 	for (const t of store.twins.values()) {
@@ -290,19 +285,17 @@ api.onEvent(handleEvent);
 // Every rack again (search), drawn as the pages come; then the events that came for twins it had not
 // brought yet. The first load shows the page; a reconnection loads again (events were missed).
 async function load(reconnect = false) {
-	const L = { reconnect, start: performance.now(), first: null, complete: null, pages: 0, racks: 0, total: null };
+	const L = { reconnect, start: performance.now(), first: null, complete: null, pages: 0, racks: 0 };
 	const at = Date.now(); // the racks of this load were in their state then (or earlier): one moment for all
 	timings.push(L);
 	loading = L;
 	schedule();
 	const seen = new Set();
 	try {
-		await api.search({ filter: RACK_FILTER, fields: RACK_FIELDS, count: true }, {
+		await api.search({ filter: RACK_FILTER, fields: RACK_FIELDS }, {
 			limit: cfg.pageSize,
 			firstLimit: cfg.firstPage,
-			onPage: (items, body, n) => {
-				if (typeof body.count === 'number')
-					L.total = body.count;
+			onPage: (items, n) => {
 				for (const t of items) {
 					seen.add(t.id);
 					if (store.put(t, at))
@@ -334,7 +327,7 @@ async function load(reconnect = false) {
 		for (const ev of evs)
 			handleEvent(ev);
 		placesChanged = true;
-		redraw(); // the views' "loading" notes
+		touchAll([]); // the views' "loading" notes
 		whenDrawn(() => {
 			L.complete = performance.now();
 			if (L.first === null)

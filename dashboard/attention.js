@@ -30,7 +30,7 @@ export class AttentionList {
 		this.note = el('p', 'att-none muted');
 		root.append(this.note, this.list, this.more);
 		this.rows = new KeyedList(this.list, (k) => this.make(k), (row, k) => this.fill(row, k));
-		this.ids = new Set(); // racks in the list (any group), whatever the cap
+		this.ids = new Map(); // rack in the list (any group, whatever the cap) -> its sortKey
 		this.counts = {};
 		listClicks(root, '.att-row', ctx);
 	}
@@ -41,7 +41,7 @@ export class AttentionList {
 		this.ids.clear();
 		for (const t of store.twins.values())
 			if (store.status.get(t.id).rank >= 0 && store.passes(t, filter))
-				this.ids.add(t.id);
+				this.ids.set(t.id, this.sortKey(t.id));
 		this.sort();
 		this.show(null);
 	}
@@ -52,41 +52,39 @@ export class AttentionList {
 		let resort = false;
 		for (const id of ids) {
 			const t = store.twins.get(id);
-			const st = t && store.status.get(id);
-			const inList = !!t && st.rank >= 0 && store.passes(t, filter);
-			const row = this.rows.rows.get(id);
-			if (inList !== this.ids.has(id) || (row && row.dataset.key !== this.sortKey(id)))
+			const inList = !!t && store.status.get(id).rank >= 0 && store.passes(t, filter);
+			const old = this.ids.get(id);
+			if (!inList) {
+				resort = this.ids.delete(id) || resort;
+				continue;
+			}
+			const key = this.sortKey(id);
+			if (!old || old.some((v, i) => v !== key[i])) {
+				this.ids.set(id, key);
 				resort = true;
-			if (inList)
-				this.ids.add(id);
-			else
-				this.ids.delete(id);
+			}
 		}
 		if (resort)
 			this.sort();
 		this.show(new Set(ids));
 	}
 
+	// Where a rack goes: its group, its alarms (active unacknowledged first), newest first.
 	sortKey(id) {
 		const st = this.ctx.store.status.get(id);
-		return `${st.rank}|${alarmOrder(st)}|${this.ctx.store.sinceOf(id)}`;
+		return [st.rank, alarmOrder(st), -this.ctx.store.sinceOf(id)];
 	}
 
 	sort() {
-		const { store } = this.ctx;
-		const key = new Map();
-		for (const id of this.ids) {
-			const st = store.status.get(id);
-			key.set(id, [st.rank, alarmOrder(st), -store.sinceOf(id)]);
-		}
-		this.sorted = [...this.ids].sort((a, b) => {
+		const key = this.ids;
+		this.sorted = [...key.keys()].sort((a, b) => {
 			const x = key.get(a);
 			const y = key.get(b);
 			return x[0] - y[0] || x[1] - y[1] || x[2] - y[2] || byText(a, b);
 		});
 		this.counts = {};
-		for (const id of this.sorted) {
-			const c = CATEGORIES[key.get(id)[0]];
+		for (const [, k] of key) {
+			const c = CATEGORIES[k[0]];
 			this.counts[c] = (this.counts[c] || 0) + 1;
 		}
 	}
@@ -143,7 +141,8 @@ export class AttentionList {
 		const cat = CATEGORIES[st.rank];
 		row.className = `att-row cat-${cat}`;
 		row.dataset.cat = cat;
-		row.dataset.key = this.sortKey(key);
+		const k = this.ids.get(key);
+		row.dataset.key = `${k[0]}|${k[1]}|${-k[2]}`; // group, alarms, since (the test reads it)
 		row.replaceChildren();
 		const pos = positionOf(t);
 		const rep = t.reported || {};

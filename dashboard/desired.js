@@ -210,7 +210,8 @@ export class DesiredEditor {
 			}
 			if (field.value === '' && !(k in this.base))
 				continue;
-			const text = [].concat((schema && schema.type) || []).join() === 'string';
+			// a text field of a string property takes what was typed as it is (a menu's values are JSON)
+			const text = field.tagName === 'INPUT' && [].concat((schema && schema.type) || []).join() === 'string';
 			const v = field.type === 'number' && field.value !== '' ? Number(field.value) : text ? field.value : parseValue(field.value);
 			if (field.type === 'number' && field.validity.badInput)
 				bad[k] = 'is not a number';

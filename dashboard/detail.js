@@ -2,7 +2,7 @@
 // button to acknowledge each, attributes, reported (with each field's age), desired in an editor
 // (desired.js), the delta, and history sparklines. Keeps its own copy of the whole twin and follows its
 // events while open; closing it drops everything.
-import { READINGS, deltaOf, applyChange, applyAlarm } from './model.js';
+import { READINGS, deltaOf, applyChange, applyAlarm, alarmOrder } from './model.js';
 import { isStale, unitOf } from './status.js';
 import { sparkline } from './sparkline.js';
 import { el, ago } from './dom.js';
@@ -123,15 +123,19 @@ export class Detail {
 			this.body.prepend(el('p', 'error', `${this.id} was deleted (version ${ev.version}).`));
 			return;
 		}
-		if (ev.type === 'error') {
+		if (ev.type === 'error' || ev.type === 'invalid') {
 			const box = this.body.querySelector('.last-error');
 			if (box)
-				box.textContent = `Last telemetry refused: ${ev.error}`;
+				box.textContent = ev.type === 'error' ? `Last telemetry refused: ${ev.error}`
+					: `Last telemetry breaks the model at ${ev.path}: ${ev.error}`;
 			return;
 		}
-		if (ev.type === 'alarm') {
+		const order = ev.type === 'alarm' ? alarmOrder(this.twin, ev) : null;
+		if (order === 'changed') {
 			applyAlarm(this.twin, ev);
-		} else if (ev.version === this.twin.version + 1) {
+		} else if (order === 'ignored') {
+			return;
+		} else if (order === null && ev.version === this.twin.version + 1) {
 			applyChange(this.twin, ev);
 			this.twin.delta = deltaOf(this.twin.desired, this.twin.reported);
 			if (ev.reported) {

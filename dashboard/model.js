@@ -83,12 +83,23 @@ export function applyChange(t, ev) {
 		if ((section === 'reported' || section === 'desired') && t.metadata)
 			stamp(t.metadata[section] || (t.metadata[section] = {}), ev[section], ev.ts);
 	}
-	if ('model' in ev)
-		t.model = ev.model;
 	t.version = ev.version;
 	t.updated = ev.ts;
 	if (ev.reported && (typeof t.lastSeen !== 'number' || ev.ts > t.lastSeen))
 		t.lastSeen = ev.ts;
+}
+
+// Whether an alarm event follows what we hold of twin t: 'changed' (apply it), 'ignored' (older) or
+// 'gap' (a change before it was missed).
+export function alarmOrder(t, ev) {
+	if (typeof ev.version !== 'number' || ev.version === t.version)
+		return 'changed';
+	if (ev.version < t.version)
+		return 'ignored';
+	if (ev.version > t.version + 1)
+		return 'gap';
+	t.version = ev.version;
+	return 'changed';
 }
 
 // An alarm event: raised, acknowledged, cleared; one cleared and acknowledged is gone.
@@ -191,10 +202,10 @@ export class RackStore {
 	// An event of $twin/+/events. Returns 'changed', 'reread' (applied, but the delta may have changed
 	// and we hold neither all of desired nor all of reported: the caller reads the twin's fields again),
 	// 'removed', 'unknown' (a twin we do not hold), 'gap' (an event before this one was lost, QoS 0: the
-	// caller reads the twin again) or 'ignored' (old, or an error event).
+	// caller reads the twin again) or 'ignored' (old, or an error or invalid event).
 	applyEvent(ev, now = Date.now()) {
-		if (ev.type === 'error')
-			return 'ignored';
+		if (!['created', 'updated', 'deleted', 'alarm'].includes(ev.type))
+			return 'ignored'; // error, invalid: telemetry that changed nothing
 		const t = this.twins.get(ev.id);
 		if (ev.type === 'deleted') {
 			if (!t)
@@ -204,7 +215,12 @@ export class RackStore {
 		}
 		if (!t)
 			return 'unknown';
-		if (ev.type === 'alarm') { // it says the alarm's whole state: no version order of its own
+		if (ev.type === 'alarm') {
+			// the alarm's whole state, at the version of the change that made it: the version of the
+			// updated event just before it, or a version of its own (held, acknowledged)
+			const r = alarmOrder(t, ev);
+			if (r !== 'changed')
+				return r;
 			applyAlarm(t, ev);
 			this.rate(ev.id, now, ev.ts);
 			return 'changed';
@@ -216,7 +232,10 @@ export class RackStore {
 		applyChange(t, ev);
 		this.rate(ev.id, now, ev.ts);
 		const delta = t.delta || {};
-		return ev.desired || Object.keys(ev.reported || {}).some((k) => k in delta) ? 'reread' : 'changed';
+		// the delta may have changed (we hold neither all of desired nor all of reported), or the model the
+		// twin follows (attributes.model, else the broker's default)
+		return ev.desired || Object.keys(ev.reported || {}).some((k) => k in delta) || 'model' in (ev.attributes || {})
+			? 'reread' : 'changed';
 	}
 
 	// Each rack's status again (the clock moved: staleness; the thresholds or models changed). Returns
@@ -229,7 +248,7 @@ export class RackStore {
 		return changed;
 	}
 
-	// When the rack's current state began: {at, known}. Known: its newest alarm's since when it has
+	// When the rack's current state began: {at, known}. Known: its first alarm's since when it has
 	// alarms, else the event that put it in this state (or, for a change only the clock or a re-read
 	// showed, when it was last heard from). Not known for a state it was already in when the page got
 	// it: `at` is then that moment (the state began then or earlier). It does not move while the state

@@ -42,26 +42,44 @@ export function alarmList(twin) {
 		|| (SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity)) || ((b.since || 0) - (a.since || 0)));
 }
 
-// The levels of a model twin's readings: each reading named by an active alarm's rule takes the
-// alarm's level (rules unknown until the model is loaded: none then).
+// The comparisons of a rule's filter on one reading, e.g. gt(reported/tempTop,32).
+const COMPARISON = /\b(gt|ge|lt|le)\(reported\/(\w+),\s*(-?\d+(?:\.\d+)?)\)/g;
+const HOLDS = { gt: (v, n) => v > n, ge: (v, n) => v >= n, lt: (v, n) => v < n, le: (v, n) => v <= n };
+
+// Whether an alarm's rule is about this reading's value: one of the rule's comparisons on it holds (the
+// reading over 70 of "either humidity over 70"), or the rule names it otherwise.
+function blames(rule, field, value) {
+	const raise = String(rule.raise || '');
+	let compared = false;
+	for (const m of raise.matchAll(COMPARISON)) {
+		if (m[2] !== field)
+			continue;
+		compared = true;
+		if (typeof value === 'number' && HOLDS[m[1]](value, Number(m[3])))
+			return true;
+	}
+	return !compared && raise.includes(`reported/${field}`);
+}
+
+// The levels of a model twin's readings: each reading an active alarm's rule blames takes the alarm's
+// level (rules unknown until the model is loaded: none then).
 function alarmLevels(twin, model, active) {
 	const cells = {};
-	for (const r of READINGS) {
-		const v = (twin.reported || {})[r.field];
-		cells[r.field] = typeof v === 'number' ? 'ok' : 'none';
-	}
+	const rep = twin.reported || {};
+	for (const r of READINGS)
+		cells[r.field] = typeof rep[r.field] === 'number' ? 'ok' : 'none';
 	for (const a of active) {
 		const rule = ((model && model.alarms) || []).find((x) => x.name === a.name);
 		for (const r of READINGS)
-			if (rule && String(rule.raise || '').includes(`reported/${r.field}`))
+			if (rule && blames(rule, r.field, rep[r.field]))
 				cells[r.field] = worse(cells[r.field], severityLevel(a.severity));
 	}
 	return cells;
 }
 
 // The status of a rack: {cells: {field: level}, top, bottom, level, stale, offline, alarms (alarmList),
-// active (active alarms), alarmSince, cat (category, or 'ok'), rank (index in CATEGORIES, or -1: not
-// in the attention list), key (changes exactly when one of these does)}.
+// active (active alarms), alarmSince (since of the first alarm), cat (category, or 'ok'), rank (index
+// in CATEGORIES, or -1: not in the attention list), key (changes exactly when one of these does)}.
 export function statusOf(twin, cfg, models, now = Date.now()) {
 	const alarms = alarmList(twin);
 	const active = alarms.filter((a) => a.active);
@@ -98,7 +116,7 @@ export function statusOf(twin, cfg, models, now = Date.now()) {
 	else if (offline)
 		cat = 'disconnected';
 	const rank = cat !== 'ok' ? CATEGORIES.indexOf(cat) : unacked ? CATEGORIES.indexOf('unacked') : -1;
-	const alarmSince = alarms.reduce((m, a) => Math.max(m, a.since || 0), 0);
+	const alarmSince = alarms.length ? alarms[0].since || 0 : 0; // the alarm an operator takes first
 	const key = [READINGS.map((r) => cells[r.field]).join(','), lvl, stale, offline, cat, rank,
 		alarms.map((a) => `${a.name}:${a.severity}:${a.active}:${a.acked}`).join(',')].join('|');
 	return { cells, top, bottom, level: lvl, stale, offline, alarms, active, alarmSince, cat, rank, key };
