@@ -5,13 +5,14 @@
 
 int twin_on_reload(int event, void *event_data, void *userdata)
 {
-	struct twin_plugin *tp = userdata;
+	struct twin_instance *ti = userdata;
+	struct twin_plugin *tp = ti->tp;
 	struct twin_error err;
 	size_t count = 0;
 	(void)event;
 	(void)event_data;
-	twin_acl_reloaded(tp);
-	if (tp->cfg.models_dir) {
+	twin_acl_reloaded(ti);
+	if (ti->ticks && tp->cfg.models_dir) { /* once, though every listener's instance is told */
 		if (twin_engine_reload_models(tp->engine, &count, &err) == TWIN_OK) {
 			mosquitto_log_printf(MOSQ_LOG_INFO, "mosquitto_twin: models reloaded: %zu from %s", count,
 					tp->cfg.models_dir);

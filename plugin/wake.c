@@ -82,6 +82,7 @@ void twin_wake(void *ctx)
 	(void)ctx;
 	if (!atomic_exchange(&wake_pending, true)) {
 		pthread_kill(broker_thread, TWIN_WAKE_SIGNAL);
+		twin_loopback_wake(); /* a broker that runs no tick (loopback.c) */
 	}
 }
 

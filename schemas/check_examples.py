@@ -646,12 +646,14 @@ def check_cases(store):
     for name, doc, valid, label in CASES:
         expect(store, name, doc, valid, f"built-in case '{label}'")
     stats = {k: 0 for k in store.schemas.get("stats.response.json", {}).get("required", [])}
-    check(len(stats) == 43, "stats.response.json: expected 43 required figures")
+    check(len(stats) == 44, "stats.response.json: expected 43 required figures and the version")
+    stats["version"] = "1.2.3"
     expect(store, "stats.response.json", stats, True, "built-in case 'stats all zero'")
     for key in stats:
         expect(store, "stats.response.json", variant(stats, **{key: ...}), False, f"built-in case 'stats without {key}'")
     expect(store, "stats.response.json", variant(stats, twins=-1), False, "built-in case 'stats negative'")
     expect(store, "stats.response.json", variant(stats, uptime=1), False, "built-in case 'stats unknown counter'")
+    expect(store, "stats.response.json", variant(stats, version="2"), False, "built-in case 'stats version not x.y.z'")
 
 
 def main():

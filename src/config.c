@@ -116,6 +116,13 @@ static enum twin_rc parse_integer(const struct opt_def *o, const char *value, in
 	return TWIN_OK;
 }
 
+/* OPT_INT fields are int64_t, except these two. */
+static bool is_int_field(const struct opt_def *o)
+{
+	return o->offset == offsetof(struct twin_config, max_depth) ||
+			o->offset == offsetof(struct twin_config, history_max);
+}
+
 static enum twin_rc apply(struct twin_config *cfg, const struct opt_def *o, const char *value,
 		struct twin_error *err)
 {
@@ -206,8 +213,7 @@ static enum twin_rc apply(struct twin_config *cfg, const struct opt_def *o, cons
 			if ((rc = parse_integer(o, value, &v, err)) != TWIN_OK) {
 				return rc;
 			}
-			if (o->offset == offsetof(struct twin_config, max_depth) ||
-					o->offset == offsetof(struct twin_config, history_max)) {
+			if (is_int_field(o)) {
 				*(int *)field = (int)v;
 			} else {
 				*(int64_t *)field = v;
@@ -308,6 +314,56 @@ enum twin_rc twin_config_parse(struct twin_config *cfg, const char *const *keys,
 				cfg->map_size_max, cfg->map_size);
 	}
 	return TWIN_OK;
+}
+
+/* One option's value as text: what apply stored, "(none)" for an absent string. */
+static void describe_value(const struct twin_config *cfg, const struct opt_def *o, char *out,
+		size_t size)
+{
+	const char *field = (const char *)cfg + o->offset;
+	out[0] = '\0';
+	switch (o->type) {
+		case OPT_TOPIC_LIST:
+			for (int i = 0; i < cfg->n_telemetry_topics; i++) {
+				size_t used = strlen(out);
+				snprintf(out + used, size - used, "%s%s", i ? "," : "", cfg->telemetry_topics[i]);
+			}
+			return;
+		case OPT_CHOICE:
+			snprintf(out, size, "%s", o->choices[*(const int *)field]);
+			return;
+		case OPT_GATEWAY:
+		case OPT_SCOPE:
+		case OPT_USER_LIST:
+		case OPT_MODEL_NAME:
+		case OPT_STRING: {
+			const char *text = *(char *const *)field;
+			snprintf(out, size, "%s", text ? text : "(none)");
+			return;
+		}
+		case OPT_BOOL:
+			snprintf(out, size, "%s", *(const bool *)field ? "true" : "false");
+			return;
+		case OPT_SIZE:
+			snprintf(out, size, "%zu", *(const size_t *)field);
+			return;
+		case OPT_INT:
+			snprintf(out, size, "%lld",
+					is_int_field(o) ? (long long)*(const int *)field : (long long)*(const int64_t *)field);
+			return;
+	}
+}
+
+void twin_config_describe(const struct twin_config *cfg, char *buf, size_t size)
+{
+	char value[TWIN_MAX_TELEMETRY_TOPICS * 64];
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < N_OPTIONS && used < size; i++) {
+		describe_value(cfg, &options[i], value, sizeof(value));
+		int n = snprintf(buf + used, size - used, "%s%s=%s", i ? " " : "", options[i].name, value);
+		used += n > 0 ? (size_t)n : 0;
+	}
 }
 
 void twin_config_free(struct twin_config *cfg)

@@ -65,6 +65,9 @@ struct twin_config {
  * TWIN_ERR_CONFIG and a message naming the option. cfg owns its strings: release with twin_config_free. */
 enum twin_rc twin_config_parse(struct twin_config *cfg, const char *const *keys,
 		const char *const *values, int n, struct twin_error *err);
+/* Every option as name=value, space-separated, in the order of the option table (the plugin's ready log
+ * line); cut short at size. */
+void twin_config_describe(const struct twin_config *cfg, char *buf, size_t size);
 void twin_config_free(struct twin_config *cfg);
 
 #endif

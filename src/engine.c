@@ -37,6 +37,7 @@
 #include "throttle.h"
 #include "twin.h"
 #include "twin_format.h"
+#include "version.h"
 #include "writer.h"
 
 /* Reads wait for queued telemetry of their twin only while the writer is at most this many operations
@@ -164,6 +165,11 @@ size_t twin_engine_models_count(struct twin_engine *e)
 	size_t n = twin_models_count(m);
 	twin_models_release(m);
 	return n;
+}
+
+int twin_engine_store_migrated_from(struct twin_engine *e)
+{
+	return twin_store_migrated_from(e->store);
 }
 
 void twin_engine_classify(struct twin_engine *e, const char *topic, struct twin_topic_match *m)
@@ -607,6 +613,7 @@ static void run_stats(struct twin_engine *e, const struct twin_route *r, const c
 	for (size_t i = 0; ok && i < s.n; i++) {
 		ok = twin_json_add_int64(body, s.item[i].name, s.item[i].value);
 	}
+	ok = ok && cJSON_AddStringToObject(body, "version", twin_version()) != NULL;
 	if (!ok) {
 		cJSON_Delete(body);
 		body = NULL;

@@ -51,6 +51,8 @@ void twin_engine_client_gone(struct twin_engine *e, const char *client_id, const
  * file and the JSON pointer) the models in force stay. */
 enum twin_rc twin_engine_reload_models(struct twin_engine *e, size_t *count, struct twin_error *err);
 size_t twin_engine_models_count(struct twin_engine *e);
+/* The store format the open moved the store from (1), or 0 (see store.h: twin_store_open). */
+int twin_engine_store_migrated_from(struct twin_engine *e);
 
 /* Called often (every broker loop pass): applies held-back telemetry whose device has budget again. */
 void twin_engine_tick(struct twin_engine *e);

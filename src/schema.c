@@ -81,6 +81,7 @@ enum keyword {
 	KW_UNIT,
 	KW_DEFAULT,
 	KW_COMMENT,
+	KW_DIALECT, /* $schema */
 	N_KEYWORDS
 };
 
@@ -732,6 +733,16 @@ static bool read_string(struct compiler *c, struct twin_schema *s, const cJSON *
 	return cJSON_IsString(j) || refuse(c, "must be a string");
 }
 
+/* $schema: model authors name the dialect; only the one implemented (a subset of 2020-12) is taken. */
+static bool read_dialect(struct compiler *c, struct twin_schema *s, const cJSON *j, size_t offset)
+{
+	(void)s;
+	(void)offset;
+	return (cJSON_IsString(j) && !strcmp(j->valuestring, "https://json-schema.org/draft/2020-12/schema")) ||
+			refuse(c, "must be \"https://json-schema.org/draft/2020-12/schema\" (model schemas are a subset "
+					  "of JSON Schema 2020-12)");
+}
+
 static bool read_any(struct compiler *c, struct twin_schema *s, const cJSON *j, size_t offset)
 {
 	(void)c;
@@ -771,6 +782,7 @@ static const struct {
 		[KW_UNIT] = {"unit", read_string, 0},
 		[KW_DEFAULT] = {"default", read_any, 0},
 		[KW_COMMENT] = {"$comment", read_string, 0},
+		[KW_DIALECT] = {"$schema", read_dialect, 0},
 };
 
 static bool refuse_keyword(struct compiler *c, const char *name)
@@ -783,7 +795,7 @@ static bool refuse_keyword(struct compiler *c, const char *name)
 	return refuse(c, "unknown keyword: a model schema may use type, enum, const, minimum, maximum, "
 					 "exclusiveMinimum, exclusiveMaximum, multipleOf, minLength, maxLength, pattern, "
 					 "properties, required, additionalProperties, items, minItems, maxItems, title, "
-					 "description, unit, default and $comment");
+					 "description, unit, default, $comment and $schema");
 }
 
 static bool read_keywords(struct compiler *c, struct twin_schema *s, const cJSON *j)

@@ -3,8 +3,8 @@
  * number with no fraction), properties, required, additionalProperties (bool or schema), enum, const,
  * minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, minLength, maxLength (in Unicode
  * code points), pattern (POSIX extended regular expression, unanchored as JSON Schema says), items,
- * minItems, maxItems; annotations title, description, unit, default, $comment. Any other keyword refuses
- * the schema: nothing is silently ignored. Pure: no store, no threads; a compiled schema is read-only
+ * minItems, maxItems; annotations title, description, unit, default, $comment; $schema naming 2020-12.
+ * Any other keyword refuses the schema: nothing is silently ignored. Pure: no store, no threads; a compiled schema is read-only
  * and may be used from several threads at once. */
 #ifndef TWIN_SCHEMA_H
 #define TWIN_SCHEMA_H

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: build with -Werror, static analysis (cppcheck, clang-tidy, beside
 # the next stages), unit tests (ctest), the schema and README example checks, end-to-end tests against a
-# real mosquitto with the plugin; then the same build, unit and end-to-end tests again under
-# AddressSanitizer + UBSan (the plugin preloaded into the stock broker); last, the unit tests and a subset
-# of the end-to-end tests under valgrind (the whole broker runs under it there).
+# real mosquitto with the plugin, the Debian package built and put through apt; then the same build, unit
+# and end-to-end tests again under AddressSanitizer + UBSan (the plugin preloaded into the stock broker);
+# last, the unit tests and a subset of the end-to-end tests under valgrind (the whole broker runs under
+# it there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=/usr/bin/python3 # Debian's interpreter: it can import python3-paho-mqtt and python3-jsonschema
@@ -22,6 +23,7 @@ build() {
 
 stage "build"
 build build
+build build-cluster -DTWIN_CLUSTER=ON -DTWIN_BUILD_TESTS=OFF -DTWIN_BUILD_BENCH=OFF # tests/e2e/test_cluster_*
 stage "static analysis (cppcheck, clang-tidy) started in the background, at low priority"
 # CPU-bound, while the end-to-end tests mostly wait on the network: run beside them, results below
 static_log=$(mktemp)
@@ -33,8 +35,14 @@ ctest --test-dir build -L 'unit|fuzz-replay' --output-on-failure
 stage "schemas and README examples"
 "$python" schemas/check_examples.py
 stage "end-to-end tests"
-TWIN_PLUGIN="$PWD/build/mosquitto_twin.so" "$python" -m pytest tests/e2e -q
-stage "benchmark smoke run (seconds, no thresholds)"
+TWIN_PLUGIN="$PWD/build/mosquitto_twin.so" TWIN_CLUSTER_PLUGIN="$PWD/build-cluster/mosquitto_twin.so" \
+	"$python" -m pytest tests/e2e -q
+stage "Debian package: build and lintian, then install, enable, upgrade, remove and purge it"
+# tools/build-deb.sh without the unit tests (they ran above); the test needs root (skipped otherwise)
+deb=$(DEB_BUILD_OPTIONS=nocheck tools/build-deb.sh)
+TWIN_DEB="$deb" TWIN_PLUGIN="$PWD/build/mosquitto_twin.so" "$python" -m pytest -q \
+	tests/e2e/test_package.py::test_install_enable_upgrade_remove_purge
+stage "benchmark smoke run (proves each scenario runs; checks no figure against its goal)"
 build/bench/twin_bench --smoke
 build/bench/twin_model_bench 20000
 stage "static analysis results"
@@ -82,6 +90,7 @@ TWIN_PLUGIN="$PWD/build-vg/mosquitto_twin.so" TWIN_BROKER_WRAPPER="$(printf '%q 
 	tests/e2e/test_durability.py tests/e2e/test_limits.py tests/e2e/test_disk_full.py \
 	tests/e2e/test_metrics.py tests/e2e/test_ingest.py tests/e2e/test_access.py \
 	tests/e2e/test_schemas.py tests/e2e/test_fronts.py tests/e2e/test_models.py tests/e2e/test_websockets.py \
+	tests/e2e/test_upgrade.py \
 	--deselect=tests/e2e/test_durability.py::test_answered_updates_survive_kill9_while_telemetry_flows \
 	--deselect=tests/e2e/test_durability.py::test_answered_write_is_committed_at_once_despite_long_interval \
 	--deselect=tests/e2e/test_durability.py::test_connected_false_after_restart \

@@ -128,7 +128,7 @@ class Broker:
     plugin options."""
 
     def __init__(self, opts=None, extra_conf=(), tmpdir=None, port=None, with_plugin=True,
-                 db_path=None, name="broker", max_queued=1000000):
+                 db_path=None, name="broker", max_queued=1000000, layout=None):
         self.tmp = tmpdir or tempfile.mkdtemp(prefix="twin-e2e-")
         self.own_tmp = tmpdir is None
         self.port = port or free_port()
@@ -138,6 +138,9 @@ class Broker:
         self.db_path = db_path or os.path.join(self.tmp, "db")
         self.name = name
         self.max_queued = max_queued
+        # layout(broker) -> the whole config as lines, for set-ups the default head cannot express
+        # (per_listener_settings must come first); it places plugin_lines() where it wants them
+        self.layout = layout
         self.websockets = False    # set when extra_conf adds a websockets listener
         self.conf_path = os.path.join(self.tmp, "mosquitto.conf")
         self.log_path = os.path.join(self.tmp, "broker.log")
@@ -151,7 +154,20 @@ class Broker:
         REGISTRY.append(self)
 
     # ---------------------------------------------------------------- config
+    def plugin_lines(self, options=True):
+        """The plugin line and, when options, its plugin_opt_* lines (db_path first)."""
+        plugin = plugin_path() if self.with_plugin else None
+        if not plugin:
+            return []
+        lines = ["plugin %s" % plugin]
+        if options:
+            lines.append("plugin_opt_db_path %s" % self.db_path)
+            lines += ["plugin_opt_%s %s" % (k, v) for k, v in self.opts.items()]
+        return lines
+
     def conf_text(self):
+        if self.layout:
+            return "\n".join(self.layout(self)) + "\n"
         lines = [
             "listener %d 127.0.0.1" % self.port,
             "allow_anonymous true",
@@ -166,12 +182,7 @@ class Broker:
         if os.geteuid() == 0:
             lines.append("user root")
         lines += ["log_dest stdout", "log_type all"]
-        plugin = plugin_path() if self.with_plugin else None
-        if plugin:
-            lines.append("plugin %s" % plugin)
-            lines.append("plugin_opt_db_path %s" % self.db_path)
-            for k, v in self.opts.items():
-                lines.append("plugin_opt_%s %s" % (k, v))
+        lines += self.plugin_lines()
         lines += self.extra_conf
         return "\n".join(lines) + "\n"
 

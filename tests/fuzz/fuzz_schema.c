@@ -1,14 +1,16 @@
 /* fuzz_schema.c - libFuzzer target: a model schema compiled and a value checked against it. Input: the
- * schema's JSON, a NUL (or, in an input without one, a newline), the value's JSON; with neither, the value
- * is a rack reading. Besides not crashing or leaking: a failure's path (when not cut short) names a part of
- * the value that exists; and for an object value, whenever twin_schema_has_required says a member-by-member
- * check is enough, that check (twin_schema_member, as the telemetry fast path does it) agrees with the
- * whole one. */
+ * schema's JSON, a NUL (or, in an input without one, a newline), the value's JSON, read strictly as client
+ * JSON is (no repeated keys, which a JSON pointer could not tell apart); with neither, the value is a rack
+ * reading. Besides not crashing or leaking: a failure's path (unless long enough to have been cut) names a
+ * part of the value that exists; and for an object value, whenever twin_schema_has_required says a
+ * member-by-member check is enough, that check (twin_schema_member, as the telemetry fast path does it)
+ * agrees with the whole one. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonx.h"
 #include "schema.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -56,13 +58,13 @@ static void check_value(const struct twin_schema *s, const cJSON *v)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char rack[] = "{\"tempTop\":31.5,\"tempBottom\":24,\"humidityTop\":40,\"humidityBottom\":45}";
+	struct twin_error err;
 	const char *text = (const char *)data;
 	const char *cut = memchr(text, '\0', size);
 	cut = cut ? cut : memchr(text, '\n', size);
 	size_t schema_len = cut ? (size_t)(cut - text) : size;
 	cJSON *schema = cJSON_ParseWithLength(text, schema_len);
-	cJSON *value = cut ? cJSON_ParseWithLength(cut + 1, size - schema_len - 1) : cJSON_Parse(rack);
-	struct twin_error err;
+	cJSON *value = cut ? twin_json_parse(cut + 1, size - schema_len - 1, &err) : cJSON_Parse(rack);
 	struct twin_schema *s = schema ? twin_schema_compile(schema, "/reported", &err) : NULL;
 	if (s && value) {
 		check_value(s, value);

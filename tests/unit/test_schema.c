@@ -440,11 +440,13 @@ TEST(schema_should_refuse_unknown_and_repeated_keywords)
 			"/reported/properties/a/format: unknown keyword: a model schema may use type, enum, const, "
 			"minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, minLength, maxLength, pattern, "
 			"properties, required, additionalProperties, items, minItems, maxItems, title, description, unit, "
-			"default and $comment");
+			"default, $comment and $schema");
 	CHECK_STR(refusal("{\"maxlength\":3}", &err),
 			"/reported/maxlength: unknown keyword (did you mean maxLength?)");
-	CHECK_CONTAINS(refusal("{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\"}", &err),
-			"/reported/$schema: unknown keyword: a model schema may use");
+	/* $schema names the dialect: 2020-12 only */
+	CHECK_STR(refusal("{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\"}", &err), "");
+	CHECK_CONTAINS(refusal("{\"$schema\":\"http://json-schema.org/draft-07/schema#\"}", &err),
+			"/reported/$schema: must be \"https://json-schema.org/draft/2020-12/schema\"");
 	/* cJSON keeps repeated keys: the second one must not replace (and leak) the first */
 	CHECK_STR(refusal("{\"pattern\":\"a\",\"pattern\":\"b\"}", &err), "/reported/pattern: given twice");
 	CHECK_STR(refusal("{\"properties\":{\"a\":{},\"b\":{},\"a\":true}}", &err),

@@ -9,8 +9,11 @@
 
 #include <string.h>
 
+#include "version.h"
+
 static const char help[] =
 		"usage: twinctl [-d DB_DIR] COMMAND [ARGS]\n"
+		"       twinctl --version | --help\n"
 		"\n"
 		"Reads and writes a mosquitto-twin database directory (plugin_opt_db_path; default\n"
 		"-d " CTL_DEFAULT_DB ").\n"
@@ -80,6 +83,10 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(help, stdout);
+			return CTL_OK;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("twinctl (mosquitto-twin) %s\n", twin_version());
 			return CTL_OK;
 		}
 		if (!strcmp(argv[i], "-d") && i + 1 < argc) {
