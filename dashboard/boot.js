@@ -32,14 +32,14 @@
 	}
 
 	// app.js uses the MQTT.js bundle, a deferred script after this one: it has run by DOMContentLoaded
-	const parsed = new Promise((resolve) => {
-		if (document.readyState === 'loading')
-			document.addEventListener('DOMContentLoaded', resolve);
-		else
+	const bundle = new Promise((resolve) => {
+		if (window.mqtt)
 			resolve();
+		else
+			document.addEventListener('DOMContentLoaded', resolve);
 	});
 
-	Promise.all([load('app.js'), parsed]).then(([url]) => import(url)).catch((e) => {
+	Promise.all([load('app.js'), bundle]).then(([url]) => import(url)).catch((e) => {
 		const box = document.getElementById('error');
 		if (box)
 			box.textContent = `The dashboard could not start: ${e.message}`;
