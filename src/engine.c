@@ -999,10 +999,12 @@ struct twin_out *twin_engine_take(struct twin_engine *e)
 		if (!list) {
 			return NULL;
 		}
-		/* run deferred gets now that their writes are committed; keep the rest in order */
+		/* run deferred gets now that their writes are committed, say who is connected in search answers;
+		 * keep the rest in order */
 		for (struct twin_out *next; list; list = next) {
 			next = list->next;
 			list->next = NULL;
+			twin_presence_fill(e->presence, list->payload, list->marks);
 			if (list->kind == TWIN_OUT_RETRY_GET) {
 				struct twin_op *op = list->op;
 				run_read(e, (enum twin_verb)op->verb, op->route, op->id, op->id_len, op->payload,

@@ -31,6 +31,8 @@ enum twin_op_kind {
 	TWIN_OP_BARRIER, /* a get that must wait until earlier writes to its twin are committed */
 };
 
+struct twin_presence_marks;
+
 enum twin_out_kind { TWIN_OUT_PUBLISH, TWIN_OUT_LOG, TWIN_OUT_RETRY_GET };
 
 /* A message for the broker thread: publish it, log it, or run a deferred get again. */
@@ -49,6 +51,7 @@ struct twin_out {
 	bool retain;
 	enum twin_log_level level;
 	struct twin_op *op; /* RETRY_GET */
+	struct twin_presence_marks *marks; /* a search answer: its `connected` values, set by the broker thread */
 };
 
 /* A simple singly linked list of outbound messages. */
