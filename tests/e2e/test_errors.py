@@ -6,7 +6,7 @@ import pytest
 
 from broker import broker_refuses_response_topic
 from clients import (Client, Requester5, Subscriber, corr_of, nested, parse_json, publish_as, status_of,
-                     uniq)
+                     uniq, wait_until)
 
 
 def check_error(a, status, token=None):
@@ -119,7 +119,9 @@ def test_invalid_response_topic_goes_to_rejected(broker, rr5, rt):
             own = Requester5(broker.port)     # not rr5: the broker drops this connection
             try:
                 own.send(f"$twin/{tid}/get", None, corr=b"rt-bad", response_topic=rt)
-                assert broker.wait_log("Client %s disconnected due to protocol error" % own.client.client_id)
+                wait_until(lambda: any(own.client.client_id in line and "protocol error" in line
+                                       for line in broker.log_text().splitlines()),
+                           msg="the broker to disconnect %s for a protocol error" % own.client.client_id)
             finally:
                 own.close()
         else:
