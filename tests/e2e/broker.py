@@ -15,7 +15,9 @@ Environment:
                  in it (see check_valgrind)
   TWIN_KEEP_TMP  1 = keep every broker's temp dir (config, log, db)
 """
+import functools
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -56,6 +58,21 @@ def mosquitto_binary():
     if b:
         return b
     return shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+@functools.lru_cache(maxsize=None)
+def mosquitto_version():
+    """The broker binary's version, e.g. (2, 0, 11) (`mosquitto -h` prints it, and exits 3)."""
+    out = subprocess.run([mosquitto_binary(), "-h"], capture_output=True, text=True).stdout
+    m = re.search(r"^mosquitto version (\d+)\.(\d+)\.(\d+)", out, re.M)
+    assert m, "%s -h: no version" % mosquitto_binary()
+    return tuple(int(x) for x in m.groups())
+
+
+def broker_refuses_response_topic(topic):
+    """From 2.0.20 on, Mosquitto checks a PUBLISH's response topic itself: an empty one or one with a
+    wildcard is a protocol error, and the client is disconnected before any plugin sees the message."""
+    return mosquitto_version() >= (2, 0, 20) and (topic == "" or "+" in topic or "#" in topic)
 
 
 def wrapper():

@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from broker import Broker, REPO, free_port, mosquitto_binary
+from broker import Broker, REPO, free_port, mosquitto_binary, mosquitto_version
 from clients import Client, Requester5, TIMEOUT, parse_json, wait_until
 from tls_certs import make_pki, mtls_listener_conf
 
@@ -126,12 +126,6 @@ def setup_websockets(site):
     b.start()
     site.app_kw = lambda: {"transport": "websockets"}
     site.app_port = lambda: b.ws_port
-
-
-def broker_version(b):
-    m = re.search(r"mosquitto version (\d+)\.(\d+)\.(\d+) starting", b.log_text())
-    assert m, "no version in the broker log"
-    return tuple(int(x) for x in m.groups())
 
 
 def per_listener_layout(pki, acl, plain_listener_plugin=True):
@@ -290,7 +284,7 @@ def test_how_the_broker_thread_is_woken(site):
         pytest.skip("the broker ticks: nothing to check")
     b = site.brokers[0]
     loopback = "wakes itself through a loopback MQTT connection to port %d" % b.port
-    if broker_version(b) < (2, 0, 15):
+    if mosquitto_version() < (2, 0, 15):
         assert b.wait_log(loopback), "no loopback wake connection on a broker without ticks"
     else:
         assert "mosquitto-twin-wake" not in b.log_text(), "a loopback connection on a broker that ticks"
@@ -307,7 +301,7 @@ def test_per_listener_without_a_plain_listener_says_why(tmp_path):
     b.layout = per_listener_layout(pki, str(acl), plain_listener_plugin=False)
     try:
         b.start()
-        if broker_version(b) >= (2, 0, 15):
+        if mosquitto_version() >= (2, 0, 15):
             pytest.skip("this broker ticks every listener's plugins")
         time.sleep(4.0)   # the loopback thread gives up looking after 3 s (and keeps trying)
         dev = Client(b.tls_port, client_id=DEVICE, tls=(pki.ca,) + tuple(pki.clients[DEVICE]))
