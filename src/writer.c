@@ -1052,17 +1052,28 @@ static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op 
 	twin_request_free(&req);
 }
 
+/* Parses op's request and finds its twin, which must exist: NULL when refused (then answered). */
+static struct entry *existing_twin(struct twin_writer *w, struct batch *b, struct twin_op *op,
+		enum twin_verb verb, struct twin_request *req)
+{
+	struct twin_error err;
+	if (!parse_request(w, b, op, verb, req)) {
+		return NULL;
+	}
+	struct entry *e = get_entry(w, b, op->id, op->id_len);
+	if (check_existing(e, op, req, &err)) {
+		return e;
+	}
+	answer_error(b, op, &err, req->token);
+	twin_request_free(req);
+	return NULL;
+}
+
 static void apply_delete(struct twin_writer *w, struct batch *b, struct twin_op *op)
 {
 	struct twin_request req;
-	struct twin_error err;
-	if (!parse_request(w, b, op, TWIN_VERB_DELETE, &req)) {
-		return;
-	}
-	struct entry *e = get_entry(w, b, op->id, op->id_len);
-	if (!check_existing(e, op, &req, &err)) {
-		answer_error(b, op, &err, req.token);
-		twin_request_free(&req);
+	struct entry *e = existing_twin(w, b, op, TWIN_VERB_DELETE, &req);
+	if (!e) {
 		return;
 	}
 	e->last_version = twin_doc_version(e->doc) + 1;
@@ -1093,19 +1104,15 @@ static void apply_ack(struct twin_writer *w, struct batch *b, struct twin_op *op
 {
 	struct twin_request req;
 	struct twin_error err;
-	if (!parse_request(w, b, op, TWIN_VERB_ACK, &req)) {
+	struct entry *e = existing_twin(w, b, op, TWIN_VERB_ACK, &req);
+	if (!e) {
 		return;
 	}
-	struct entry *e = get_entry(w, b, op->id, op->id_len);
-	int n = 0;
-	if (!check_existing(e, op, &req, &err)) {
-		n = -3;
-	} else if ((n = twin_alarms_ack(e->doc, req.alarm, w->alarm_changes)) == -1) {
+	int n = twin_alarms_ack(e->doc, req.alarm, w->alarm_changes);
+	if (n == -1) {
 		twin_fail(&err, TWIN_ERR_NOT_FOUND, "twin '%s' has no alarm '%.64s'", op->id, req.alarm);
-	} else if (n == 1 && twin_doc_bump(e->doc, 0, op->ts) < 0) {
+	} else if (n == -2 || (n == 1 && twin_doc_bump(e->doc, 0, op->ts) < 0)) {
 		n = -2;
-	}
-	if (n == -2) {
 		e->broken = true; /* half changed: not written */
 		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
 	}
