@@ -1,0 +1,203 @@
+/* twin_render.c - a stored twin's public JSON from its stored bytes (see twin_render.h; the layout of
+ * format 2 is at the top of twin_format.c). Thread: any (a get's, on the broker thread); no state.
+ * Must never write a byte twin_json_write(twin_doc_load(...)) would not: when in doubt it returns false.
+ *
+ * Loading a twin of thousands of keys costs a cJSON node per value (parse, then free), its metadata a
+ * node pair per leaf, and writing prints every number again; here each section is read onto a tape
+ * (jsontape.h: one array, texts left in place) and
+ *   - the sections are copied: a tape is read only from a canonical text, which is what writing the
+ *     parsed section prints;
+ *   - the metadata mirrors reported and desired, member by member, with {"ts":N} for each leaf taken
+ *     from the stored timestamps, as loading builds it;
+ *   - the delta is twin_delta_compute's, on the tapes: reported members found through the tape's index,
+ *     values compared as cJSON_Compare does (twin_tape_equal), desired values copied as texts.
+ * Every check loading makes (ranges, counts, the exact end) is made here too, so a value loading refuses
+ * is refused here; the differential fuzz target fuzz_render checks both give the same bytes. */
+#include "twin_render.h"
+
+#include <string.h>
+
+#include "jsontape.h"
+#include "twin.h"
+#include "twin_format.h"
+
+/* Deeper sections go the loading way (a twin's nesting is bounded by max_depth, at most 64). */
+#define MAX_DEPTH 128
+#define MAX_INT   TWIN_FORMAT_MAX_INT
+
+/* The parts of a stored value: header, section texts, and where the leaves' timestamps start. */
+struct stored {
+	uint64_t head[6]; /* version, created, updated, versions.attributes, .reported, .desired */
+	bool has_seen;
+	int64_t seen;
+	const char *text[TWIN_N_SECTIONS];
+	size_t len[TWIN_N_SECTIONS];
+	const unsigned char *p, *end;
+};
+
+/* The leaf timestamps of one section being written. */
+struct stamps {
+	const unsigned char *p, *end;
+	int64_t updated;
+	uint64_t left;
+};
+
+static bool read_head(struct stored *s, const void *val, size_t len)
+{
+	const unsigned char *p = val, *end = p + len;
+	if (len < 2 || *p++ != (unsigned char)TWIN_FORMAT_COMPACT2) {
+		return false;
+	}
+	for (int i = 0; i < 6; i++) {
+		if (!twin_format_get_varint(&p, end, &s->head[i]) || s->head[i] > (uint64_t)MAX_INT) {
+			return false;
+		}
+	}
+	if (p == end || (*p & ~TWIN_FORMAT_LAST_SEEN)) {
+		return false;
+	}
+	s->has_seen = *p++ & TWIN_FORMAT_LAST_SEEN;
+	if (s->has_seen && !twin_format_get_ts(&p, end, (int64_t)s->head[2], &s->seen)) {
+		return false;
+	}
+	for (int i = 0; i < TWIN_N_SECTIONS; i++) {
+		uint64_t n;
+		if (!twin_format_get_varint(&p, end, &n) || n > (uint64_t)(end - p)) {
+			return false;
+		}
+		s->text[i] = (const char *)p;
+		s->len[i] = (size_t)n;
+		p += n;
+	}
+	s->p = p;
+	s->end = end;
+	return true;
+}
+
+static bool put(struct twin_buf *b, const char *s)
+{
+	return twin_buf_put(b, s, strlen(s));
+}
+
+/* A member's key literal and the colon, after a comma unless it is the first. */
+static bool put_key(struct twin_buf *b, const struct twin_tape_item *m, bool first)
+{
+	return (first || twin_buf_put(b, ",", 1)) && twin_buf_put(b, m->key, m->key_len) &&
+			twin_buf_put(b, ":", 1);
+}
+
+/* The metadata mirror of object obj: its objects mirrored, each other member {"ts":N}. */
+static bool put_meta(struct twin_buf *b, const struct twin_tape *t, uint32_t obj, struct stamps *st)
+{
+	const struct twin_tape_item *it = t->item;
+	bool ok = twin_buf_put(b, "{", 1);
+	for (uint32_t i = obj + 1; ok && i < it[obj].end; i = it[i].end) {
+		int64_t ts;
+		ok = put_key(b, &it[i], i == obj + 1);
+		if (it[i].kind == TWIN_TAPE_OBJECT) {
+			ok = ok && put_meta(b, t, i, st);
+		} else if (ok && st->left > 0) {
+			st->left--;
+			ok = twin_format_get_ts(&st->p, st->end, st->updated, &ts) && put(b, "{\"ts\":") &&
+					twin_json_write_int(b, ts) && twin_buf_put(b, "}", 1);
+		} else {
+			ok = false; /* more leaves than timestamps */
+		}
+	}
+	return ok && twin_buf_put(b, "}", 1);
+}
+
+/* The metadata of reported and desired, reading their timestamps from s->p on. */
+static bool put_metadata(struct twin_buf *b, struct stored *s, const struct twin_tape *tapes)
+{
+	bool ok = put(b, ",\"metadata\":{");
+	for (int sec = TWIN_SEC_REPORTED; ok && sec <= TWIN_SEC_DESIRED; sec++) {
+		struct stamps st = {s->p, s->end, (int64_t)s->head[2], 0};
+		ok = (sec == TWIN_SEC_REPORTED || twin_buf_put(b, ",", 1)) && twin_buf_put(b, "\"", 1) &&
+				put(b, twin_section_names[sec]) && put(b, "\":") &&
+				twin_format_get_varint(&st.p, st.end, &st.left) && put_meta(b, &tapes[sec], 0, &st) &&
+				st.left == 0;
+		s->p = st.p;
+	}
+	return ok && twin_buf_put(b, "}", 1);
+}
+
+/* twin_delta_compute(desired object d, reported object r or TWIN_TAPE_NONE); *any: it has members. */
+static bool put_delta(struct twin_buf *b, const struct twin_tape *dt, uint32_t d,
+		const struct twin_tape *rt, uint32_t r, bool *any)
+{
+	const struct twin_tape_item *it = dt->item;
+	bool ok = twin_buf_put(b, "{", 1);
+	*any = false;
+	for (uint32_t i = d + 1; ok && i < it[d].end; i = it[i].end) {
+		uint32_t m = r == TWIN_TAPE_NONE ? r : twin_tape_find(rt, r, it[i].key, it[i].key_len);
+		if (it[i].kind == TWIN_TAPE_OBJECT && it[i].n > 0) {
+			size_t mark = b->len;
+			bool sub;
+			uint32_t rm = m != TWIN_TAPE_NONE && rt->item[m].kind == TWIN_TAPE_OBJECT ? m : TWIN_TAPE_NONE;
+			ok = put_key(b, &it[i], !*any) && put_delta(b, dt, i, rt, rm, &sub);
+			if (ok && !sub) {
+				b->len = mark; /* nothing differs inside: not in the delta */
+				continue;
+			}
+		} else if (m == TWIN_TAPE_NONE || !twin_tape_equal(dt, i, rt, m)) {
+			ok = put_key(b, &it[i], !*any) && twin_buf_put(b, it[i].val, it[i].val_len);
+		} else {
+			continue;
+		}
+		*any = true;
+	}
+	return ok && twin_buf_put(b, "}", 1);
+}
+
+static bool put_int(struct twin_buf *b, const char *member, uint64_t v)
+{
+	return put(b, member) && twin_json_write_int(b, (int64_t)v);
+}
+
+/* The document in load_compact's member order. */
+static bool put_doc(struct twin_buf *b, const char *id, size_t id_len, struct stored *s,
+		const struct twin_tape *tapes)
+{
+	char id_str[TWIN_MAX_ID_LEN + 1];
+	bool any;
+	memcpy(id_str, id, id_len);
+	id_str[id_len] = '\0';
+	bool ok = put(b, "{\"id\":") && twin_json_write_string(b, id_str) &&
+			put_int(b, ",\"version\":", s->head[0]) && put_int(b, ",\"created\":", s->head[1]) &&
+			put_int(b, ",\"updated\":", s->head[2]);
+	for (int sec = 0; ok && sec < TWIN_N_SECTIONS; sec++) {
+		ok = put(b, ",\"") && put(b, twin_section_names[sec]) && put(b, "\":") &&
+				twin_buf_put(b, s->text[sec], s->len[sec]);
+	}
+	ok = ok && put(b, ",\"delta\":") &&
+			put_delta(b, &tapes[TWIN_SEC_DESIRED], 0, &tapes[TWIN_SEC_REPORTED], 0, &any) &&
+			put_metadata(b, s, tapes) && put(b, ",\"versions\":{");
+	for (int sec = 0; ok && sec < TWIN_N_SECTIONS; sec++) {
+		ok = put(b, sec ? ",\"" : "\"") && put(b, twin_section_names[sec]) &&
+				put_int(b, "\":", s->head[3 + sec]);
+	}
+	ok = ok && twin_buf_put(b, "}", 1) &&
+			(!s->has_seen || (put(b, ",\"lastSeen\":") && twin_json_write_int(b, s->seen)));
+	return ok && twin_buf_put(b, "}", 1) && s->p == s->end;
+}
+
+bool twin_doc_render(const char *id, size_t id_len, const void *val, size_t len, struct twin_buf *b)
+{
+	struct stored s = {.has_seen = false};
+	struct twin_tape tapes[TWIN_N_SECTIONS] = {{0}};
+	size_t start = b->len;
+	bool ok = id_len <= TWIN_MAX_ID_LEN && read_head(&s, val, len);
+	for (int sec = 0; ok && sec < TWIN_N_SECTIONS; sec++) {
+		ok = twin_tape_read(&tapes[sec], s.text[sec], s.len[sec], MAX_DEPTH) &&
+				tapes[sec].item[0].kind == TWIN_TAPE_OBJECT;
+	}
+	ok = ok && put_doc(b, id, id_len, &s, tapes);
+	for (int sec = 0; sec < TWIN_N_SECTIONS; sec++) {
+		twin_tape_free(&tapes[sec]);
+	}
+	if (!ok) {
+		b->len = start;
+	}
+	return ok;
+}
