@@ -59,5 +59,12 @@ struct twin_out *twin_request_error_answer(const struct twin_route *r, const str
  * for; assembled in b. */
 struct twin_out *twin_request_get_answer(const struct twin_route *r, const cJSON *doc, bool connected,
 		const struct twin_request *req, struct twin_buf *b);
+/* The same answer made from the twin's stored value val without loading it (twin_render.h), so that a
+ * twin of thousands of keys costs no tree. NULL when it is not made so: a request with fields (selecting
+ * takes the document), a value the renderer declines, or no memory; then load the twin and call
+ * twin_request_get_answer. */
+struct twin_out *twin_request_get_answer_stored(const struct twin_route *r, const char *id,
+		size_t id_len, const void *val, size_t val_len, bool connected, const struct twin_request *req,
+		struct twin_buf *b);
 
 #endif
