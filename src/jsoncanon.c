@@ -163,16 +163,51 @@ static size_t number_len(const char *p, const char *end)
 	return (size_t)(s - p);
 }
 
+/* The common case without a number read: a plain integer of up to 15 digits (not -0), or a decimal of
+ * up to 6 places ending in a non-zero digit and 14 digits in all, which twin_json_format_number prints
+ * as they are; its length, else 0. */
+static size_t short_number(const char *p, const char *end)
+{
+	const char *s = p + (p < end && *p == '-'), *digits = s, *point = NULL;
+	while (s < end && is_digit(*s)) {
+		s++;
+	}
+	if (s == digits || (*digits == '0' && s - digits > 1)) {
+		return 0;
+	}
+	if (s < end && *s == '.') {
+		point = s++;
+		while (s < end && is_digit(*s)) {
+			s++;
+		}
+	}
+	if (s < end && (*s == 'e' || *s == 'E' || *s == '.')) {
+		return 0;
+	}
+	if (!point) {
+		return s - digits <= 15 && !(*p == '-' && *digits == '0') ? (size_t)(s - p) : 0;
+	}
+	return s - point > 1 && s - point <= 7 && s[-1] != '0' && s - digits <= 15 ? (size_t)(s - p) : 0;
+}
+
 size_t twin_canon_number(const char *p, const char *end, double *value)
 {
+	size_t short_len = value ? 0 : short_number(p, end);
+	if (short_len) {
+		return short_len;
+	}
 	struct twin_number n;
 	char text[MAX_NUMBER_TEXT + 1], printed[32];
+	double v;
 	size_t len = twin_number_parse(p, end, &n);
 	if (len) {
-		*value = twin_number_value(&n);
 		if (surely_canonical(p, len, &n)) {
+			if (value) {
+				*value = twin_number_value(&n);
+			}
 			return len;
 		}
+		v = twin_number_value(&n);
 	} else { /* no exact read here: what cJSON's parser reads it as (strtod) */
 		len = number_len(p, end);
 		if (len == 0 || len > MAX_NUMBER_TEXT) {
@@ -180,9 +215,12 @@ size_t twin_canon_number(const char *p, const char *end, double *value)
 		}
 		memcpy(text, p, len);
 		text[len] = '\0';
-		*value = strtod(text, NULL);
+		v = strtod(text, NULL);
 	}
-	return twin_json_format_number(printed, *value) == len && memcmp(printed, p, len) == 0 ? len : 0;
+	if (value) {
+		*value = v;
+	}
+	return twin_json_format_number(printed, v) == len && memcmp(printed, p, len) == 0 ? len : 0;
 }
 
 /* ---- strings ---- */

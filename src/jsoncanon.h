@@ -31,8 +31,8 @@ double twin_number_value(const struct twin_number *n);
 /* cJSON_Compare of two numbers (its tolerance included), as merge.c and delta.c compare them. */
 bool twin_numbers_equal(double a, double b);
 
-/* The canonical number at p[0..end): its length, and in *value what cJSON reads it as; 0 when the text
- * there is no number or not the one twin_json_format_number prints for its value. */
+/* The canonical number at p[0..end): its length, and in *value (unless NULL) what cJSON reads it as; 0
+ * when the text there is no number or not the one twin_json_format_number prints for its value. */
 size_t twin_canon_number(const char *p, const char *end, double *value);
 /* The canonical string literal at p ('"'): the end of it (past the closing quote), NULL when it is not
  * one (cut short, a raw control character, an escape twin_json_write_string does not make). */

@@ -88,12 +88,23 @@ static bool unique_keys(struct twin_tape *t, uint32_t obj)
 
 static bool read_value(struct reader *r, const char *key, size_t key_len);
 
+/* The end of the canonical string literal at p, NULL if it is none; a literal without escapes (most keys
+ * and values) is passed here. */
+static const char *string_end(const char *p, const char *end)
+{
+	const char *q = p + 1;
+	while (q < end && twin_char_class[(unsigned char)*q] >= TWIN_CHAR_RAW) {
+		q++;
+	}
+	return q < end && *q == '"' ? q + 1 : twin_canon_string(p, end);
+}
+
 /* One member of an object (its key literal, a colon, its value) or one element of an array. */
 static bool read_member(struct reader *r, bool object)
 {
 	const char *key = r->p, *after = key;
 	if (object) {
-		after = r->p < r->end && *r->p == '"' ? twin_canon_string(r->p, r->end) : NULL;
+		after = r->p < r->end && *r->p == '"' ? string_end(r->p, r->end) : NULL;
 		if (!after || after == r->end || *after != ':') {
 			return false;
 		}
@@ -183,7 +194,7 @@ static bool read_value(struct reader *r, const char *key, size_t key_len)
 			ok = read_members(r, at, ']');
 			break;
 		case TWIN_TAPE_STRING: {
-			const char *after = twin_canon_string(r->p, r->end);
+			const char *after = string_end(r->p, r->end);
 			r->p = after ? after : r->p;
 			ok = after != NULL;
 			break;
@@ -198,7 +209,7 @@ static bool read_value(struct reader *r, const char *key, size_t key_len)
 			ok = read_literal(r, "null", 4);
 			break;
 		default: {
-			size_t n = twin_canon_number(r->p, r->end, &it->num);
+			size_t n = twin_canon_number(r->p, r->end, NULL);
 			r->p += n;
 			ok = n > 0;
 		}
@@ -213,14 +224,14 @@ bool twin_tape_read(struct twin_tape *t, const char *text, size_t len, int max_d
 {
 	struct reader r = {t, text, text + len, 0, max_depth};
 	t->n = t->n_slots = 0;
-	if (len >= UINT32_MAX ||
-			!grow((void **)&t->item, &t->cap, len / 16 + 1, sizeof(*t->item))) {
+	/* a member takes 6 bytes at least ("":0,), most of a twin's more than 8 */
+	if (len >= UINT32_MAX || !grow((void **)&t->item, &t->cap, len / 8 + 1, sizeof(*t->item))) {
 		return false;
 	}
 	return read_value(&r, NULL, 0) && r.p == r.end;
 }
 
-uint32_t twin_tape_find(const struct twin_tape *t, uint32_t obj, const char *key, size_t len)
+static uint32_t find(const struct twin_tape *t, uint32_t obj, const char *key, size_t len)
 {
 	const struct twin_tape_item *it = t->item, *o = &t->item[obj];
 	if (o->n <= TWIN_JSONIDX_MIN) {
@@ -241,13 +252,26 @@ uint32_t twin_tape_find(const struct twin_tape *t, uint32_t obj, const char *key
 	return TWIN_TAPE_NONE;
 }
 
+uint32_t twin_tape_find(const struct twin_tape *t, uint32_t obj, const char *key, size_t len,
+		uint32_t *hint)
+{
+	const struct twin_tape_item *it = t->item;
+	uint32_t i = *hint;
+	if (i >= it[obj].end || !same_text(it[i].key, it[i].key_len, key, len)) {
+		i = find(t, obj, key, len);
+	}
+	*hint = i == TWIN_TAPE_NONE ? *hint : it[i].end;
+	return i;
+}
+
 /* cJSON_Compare of objects: every member of one has an equal member in the other. No key repeats, so
  * equal counts and one direction suffice. */
 static bool objects_equal(const struct twin_tape *a, uint32_t i, const struct twin_tape *b, uint32_t j)
 {
 	const struct twin_tape_item *x = &a->item[i];
+	uint32_t hint = j + 1;
 	for (uint32_t k = i + 1; k < x->end; k = a->item[k].end) {
-		uint32_t m = twin_tape_find(b, j, a->item[k].key, a->item[k].key_len);
+		uint32_t m = twin_tape_find(b, j, a->item[k].key, a->item[k].key_len, &hint);
 		if (m == TWIN_TAPE_NONE || !twin_tape_equal(a, k, b, m)) {
 			return false;
 		}
@@ -264,9 +288,12 @@ bool twin_tape_equal(const struct twin_tape *a, uint32_t i, const struct twin_ta
 	if (same_text(x->val, x->val_len, y->val, y->val_len)) {
 		return true;
 	}
+	double u, v;
 	switch (x->kind) {
-		case TWIN_TAPE_NUMBER:
-			return twin_numbers_equal(x->num, y->num);
+		case TWIN_TAPE_NUMBER: /* read when reading the tape: canonical numbers */
+			twin_canon_number(x->val, x->val + x->val_len, &u);
+			twin_canon_number(y->val, y->val + y->val_len, &v);
+			return twin_numbers_equal(u, v);
 		case TWIN_TAPE_OBJECT:
 			return objects_equal(a, i, b, j);
 		case TWIN_TAPE_ARRAY:

@@ -28,7 +28,6 @@ enum twin_tape_kind {
 struct twin_tape_item {
 	const char *key; /* an object member's key literal, quotes included; NULL for any other value */
 	const char *val; /* the value's text */
-	double num;      /* a number: what cJSON reads it as */
 	uint32_t key_len, val_len;
 	uint32_t end;   /* the index past everything this value holds */
 	uint32_t n;     /* an object's members, an array's elements */
@@ -46,8 +45,11 @@ struct twin_tape {
 /* Reads text[0..len) into t (replacing what it held). False when the text is not one canonical JSON
  * value, has a key twice in an object, nests deeper than max_depth, or memory ran out. */
 bool twin_tape_read(struct twin_tape *t, const char *text, size_t len, int max_depth);
-/* The member of object obj whose key literal (quotes included) is key[0..len), or TWIN_TAPE_NONE. */
-uint32_t twin_tape_find(const struct twin_tape *t, uint32_t obj, const char *key, size_t len);
+/* The member of object obj whose key literal (quotes included) is key[0..len), or TWIN_TAPE_NONE.
+ * *hint (a member of obj, or obj's end) is tried first and set to the member after the one found: keys
+ * looked up in the order of obj's members cost no hashing. */
+uint32_t twin_tape_find(const struct twin_tape *t, uint32_t obj, const char *key, size_t len,
+		uint32_t *hint);
 /* cJSON_Compare(x, y, 1) of the trees value i of a and value j of b stand for, in linear time. */
 bool twin_tape_equal(const struct twin_tape *a, uint32_t i, const struct twin_tape *b, uint32_t j);
 void twin_tape_free(struct twin_tape *t);

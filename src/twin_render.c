@@ -35,11 +35,15 @@ struct stored {
 	const unsigned char *p, *end;
 };
 
-/* The leaf timestamps of one section being written. */
+/* The leaf timestamps of one section being written, and the text of the last one (leaves changed by one
+ * message share their timestamp). */
 struct stamps {
 	const unsigned char *p, *end;
 	int64_t updated;
 	uint64_t left;
+	int64_t last;
+	size_t len;    /* of text; 0 before the first leaf */
+	char text[48]; /* {"ts":last} */
 };
 
 static bool read_head(struct stored *s, const void *val, size_t len)
@@ -74,23 +78,46 @@ static bool read_head(struct stored *s, const void *val, size_t len)
 	return true;
 }
 
-static bool put(struct twin_buf *b, const char *s)
+/* twin_buf_put, inline when b has room (twin_doc_render reserves what the twin takes up front). */
+static inline bool put_n(struct twin_buf *b, const char *s, size_t n)
 {
-	return twin_buf_put(b, s, strlen(s));
+	if (!b->data || n > b->cap - b->len) {
+		return twin_buf_put(b, s, n);
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	return true;
+}
+
+static inline bool put(struct twin_buf *b, const char *s)
+{
+	return put_n(b, s, strlen(s));
 }
 
 /* A member's key literal and the colon, after a comma unless it is the first. */
 static bool put_key(struct twin_buf *b, const struct twin_tape_item *m, bool first)
 {
-	return (first || twin_buf_put(b, ",", 1)) && twin_buf_put(b, m->key, m->key_len) &&
-			twin_buf_put(b, ":", 1);
+	return (first || put_n(b, ",", 1)) && put_n(b, m->key, m->key_len) && put_n(b, ":", 1);
+}
+
+/* {"ts":ts}, its number as twin_json_write prints it */
+static bool put_stamp(struct twin_buf *b, struct stamps *st, int64_t ts)
+{
+	if (st->len == 0 || ts != st->last) {
+		size_t n = twin_json_format_number(st->text + 6, (double)ts);
+		memcpy(st->text, "{\"ts\":", 6);
+		st->text[6 + n] = '}';
+		st->len = n ? 7 + n : 0;
+		st->last = ts;
+	}
+	return st->len > 0 && put_n(b, st->text, st->len);
 }
 
 /* The metadata mirror of object obj: its objects mirrored, each other member {"ts":N}. */
 static bool put_meta(struct twin_buf *b, const struct twin_tape *t, uint32_t obj, struct stamps *st)
 {
 	const struct twin_tape_item *it = t->item;
-	bool ok = twin_buf_put(b, "{", 1);
+	bool ok = put_n(b, "{", 1);
 	for (uint32_t i = obj + 1; ok && i < it[obj].end; i = it[i].end) {
 		int64_t ts;
 		ok = put_key(b, &it[i], i == obj + 1);
@@ -98,28 +125,26 @@ static bool put_meta(struct twin_buf *b, const struct twin_tape *t, uint32_t obj
 			ok = ok && put_meta(b, t, i, st);
 		} else if (ok && st->left > 0) {
 			st->left--;
-			ok = twin_format_get_ts(&st->p, st->end, st->updated, &ts) && put(b, "{\"ts\":") &&
-					twin_json_write_int(b, ts) && twin_buf_put(b, "}", 1);
+			ok = twin_format_get_ts(&st->p, st->end, st->updated, &ts) && put_stamp(b, st, ts);
 		} else {
 			ok = false; /* more leaves than timestamps */
 		}
 	}
-	return ok && twin_buf_put(b, "}", 1);
+	return ok && put_n(b, "}", 1);
 }
 
 /* The metadata of reported and desired, reading their timestamps from s->p on. */
 static bool put_metadata(struct twin_buf *b, struct stored *s, const struct twin_tape *tapes)
 {
 	bool ok = put(b, ",\"metadata\":{");
+	struct stamps st = {s->p, s->end, (int64_t)s->head[2], 0, 0, 0, {0}};
 	for (int sec = TWIN_SEC_REPORTED; ok && sec <= TWIN_SEC_DESIRED; sec++) {
-		struct stamps st = {s->p, s->end, (int64_t)s->head[2], 0};
-		ok = (sec == TWIN_SEC_REPORTED || twin_buf_put(b, ",", 1)) && twin_buf_put(b, "\"", 1) &&
-				put(b, twin_section_names[sec]) && put(b, "\":") &&
-				twin_format_get_varint(&st.p, st.end, &st.left) && put_meta(b, &tapes[sec], 0, &st) &&
-				st.left == 0;
-		s->p = st.p;
+		ok = put(b, sec == TWIN_SEC_REPORTED ? "\"" : ",\"") && put(b, twin_section_names[sec]) &&
+				put(b, "\":") && twin_format_get_varint(&st.p, st.end, &st.left) &&
+				put_meta(b, &tapes[sec], 0, &st) && st.left == 0;
 	}
-	return ok && twin_buf_put(b, "}", 1);
+	s->p = st.p;
+	return ok && put(b, "}");
 }
 
 /* twin_delta_compute(desired object d, reported object r or TWIN_TAPE_NONE); *any: it has members. */
@@ -127,10 +152,11 @@ static bool put_delta(struct twin_buf *b, const struct twin_tape *dt, uint32_t d
 		const struct twin_tape *rt, uint32_t r, bool *any)
 {
 	const struct twin_tape_item *it = dt->item;
-	bool ok = twin_buf_put(b, "{", 1);
+	bool ok = put_n(b, "{", 1);
+	uint32_t hint = r == TWIN_TAPE_NONE ? r : r + 1;
 	*any = false;
 	for (uint32_t i = d + 1; ok && i < it[d].end; i = it[i].end) {
-		uint32_t m = r == TWIN_TAPE_NONE ? r : twin_tape_find(rt, r, it[i].key, it[i].key_len);
+		uint32_t m = r == TWIN_TAPE_NONE ? r : twin_tape_find(rt, r, it[i].key, it[i].key_len, &hint);
 		if (it[i].kind == TWIN_TAPE_OBJECT && it[i].n > 0) {
 			size_t mark = b->len;
 			bool sub;
@@ -141,13 +167,13 @@ static bool put_delta(struct twin_buf *b, const struct twin_tape *dt, uint32_t d
 				continue;
 			}
 		} else if (m == TWIN_TAPE_NONE || !twin_tape_equal(dt, i, rt, m)) {
-			ok = put_key(b, &it[i], !*any) && twin_buf_put(b, it[i].val, it[i].val_len);
+			ok = put_key(b, &it[i], !*any) && put_n(b, it[i].val, it[i].val_len);
 		} else {
 			continue;
 		}
 		*any = true;
 	}
-	return ok && twin_buf_put(b, "}", 1);
+	return ok && put_n(b, "}", 1);
 }
 
 static bool put_int(struct twin_buf *b, const char *member, uint64_t v)
@@ -168,7 +194,7 @@ static bool put_doc(struct twin_buf *b, const char *id, size_t id_len, struct st
 			put_int(b, ",\"updated\":", s->head[2]);
 	for (int sec = 0; ok && sec < TWIN_N_SECTIONS; sec++) {
 		ok = put(b, ",\"") && put(b, twin_section_names[sec]) && put(b, "\":") &&
-				twin_buf_put(b, s->text[sec], s->len[sec]);
+				put_n(b, s->text[sec], s->len[sec]);
 	}
 	ok = ok && put(b, ",\"delta\":") &&
 			put_delta(b, &tapes[TWIN_SEC_DESIRED], 0, &tapes[TWIN_SEC_REPORTED], 0, &any) &&
@@ -177,9 +203,17 @@ static bool put_doc(struct twin_buf *b, const char *id, size_t id_len, struct st
 		ok = put(b, sec ? ",\"" : "\"") && put(b, twin_section_names[sec]) &&
 				put_int(b, "\":", s->head[3 + sec]);
 	}
-	ok = ok && twin_buf_put(b, "}", 1) &&
+	ok = ok && put_n(b, "}", 1) &&
 			(!s->has_seen || (put(b, ",\"lastSeen\":") && twin_json_write_int(b, s->seen)));
-	return ok && twin_buf_put(b, "}", 1) && s->p == s->end;
+	return ok && put_n(b, "}", 1) && s->p == s->end;
+}
+
+/* About what the document takes, at most: its members' texts, the delta (a part of desired), and the
+ * metadata (a section's text with each leaf's value replaced by {"ts":N}, up to 24 bytes). */
+static size_t room(size_t id_len, const struct stored *s, const struct twin_tape *tapes)
+{
+	return 400 + 6 * id_len + s->len[TWIN_SEC_ATTRIBUTES] + 2 * s->len[TWIN_SEC_REPORTED] +
+			3 * s->len[TWIN_SEC_DESIRED] + 24 * (tapes[TWIN_SEC_REPORTED].n + tapes[TWIN_SEC_DESIRED].n);
 }
 
 bool twin_doc_render(const char *id, size_t id_len, const void *val, size_t len, struct twin_buf *b)
@@ -192,7 +226,7 @@ bool twin_doc_render(const char *id, size_t id_len, const void *val, size_t len,
 		ok = twin_tape_read(&tapes[sec], s.text[sec], s.len[sec], MAX_DEPTH) &&
 				tapes[sec].item[0].kind == TWIN_TAPE_OBJECT;
 	}
-	ok = ok && put_doc(b, id, id_len, &s, tapes);
+	ok = ok && twin_buf_reserve(b, room(id_len, &s, tapes)) && put_doc(b, id, id_len, &s, tapes);
 	for (int sec = 0; sec < TWIN_N_SECTIONS; sec++) {
 		twin_tape_free(&tapes[sec]);
 	}
