@@ -1,8 +1,8 @@
 /* render_bench.c - micro-benchmark of a get's rendering (built only, run by hand:
- * `build/bench/twin_render_bench [count [direct]]`, direct: the direct rendering only): the twin's public JSON written straight from its stored
- * bytes (twin_render.c) against loading it and writing the tree (what a get did before), CPU time per
- * twin, for a rack twin and for the big twin of twin_bench's (h) row (1000 reported keys, 1000 desired
- * keys, half of them differing, so a delta of 500 keys). */
+ * `build/bench/twin_render_bench [count [direct]]`, direct: the direct rendering only): the twin's
+ * public JSON written straight from its stored bytes (twin_render.c) against loading it and writing the
+ * tree (what a get did before), CPU time per twin, for a rack twin and for the big twin of twin_bench's
+ * (h) row (1000 reported keys, 1000 desired keys, half of them differing, so a delta of 500 keys). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>

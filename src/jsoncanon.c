@@ -163,10 +163,9 @@ static size_t number_len(const char *p, const char *end)
 	return (size_t)(s - p);
 }
 
-/* The common case without a number read: a plain integer of up to 15 digits (not -0), or a decimal of
- * up to 6 places ending in a non-zero digit and 14 digits in all, which twin_json_format_number prints
- * as they are; its length, else 0. */
-static size_t short_number(const char *p, const char *end)
+/* Without a number read: a plain integer of up to 15 digits (not -0), or a decimal of up to 6 places
+ * ending in a non-zero digit and 14 digits in all, which twin_json_format_number prints as they are. */
+size_t twin_canon_short_number(const char *p, const char *end)
 {
 	const char *s = p + (p < end && *p == '-'), *digits = s, *point = NULL;
 	while (s < end && is_digit(*s)) {
@@ -192,10 +191,6 @@ static size_t short_number(const char *p, const char *end)
 
 size_t twin_canon_number(const char *p, const char *end, double *value)
 {
-	size_t short_len = value ? 0 : short_number(p, end);
-	if (short_len) {
-		return short_len;
-	}
 	struct twin_number n;
 	char text[MAX_NUMBER_TEXT + 1], printed[32];
 	double v;

@@ -34,6 +34,12 @@ bool twin_numbers_equal(double a, double b);
 /* The canonical number at p[0..end): its length, and in *value (unless NULL) what cJSON reads it as; 0
  * when the text there is no number or not the one twin_json_format_number prints for its value. */
 size_t twin_canon_number(const char *p, const char *end, double *value);
+/* The canonical number at p[0..end) when it is short: at most 15 significant digits and no exponent, as
+ * most sensor values are; its length, else 0 (then ask twin_canon_number). Two short numbers of other
+ * texts are never equal as cJSON_Compare compares numbers: they differ by about 1e-15 of the larger or
+ * more, reading each as a double moves it by at most 1.2e-16 of itself, and cJSON's tolerance is
+ * 2.2e-16 of the larger. */
+size_t twin_canon_short_number(const char *p, const char *end);
 /* The canonical string literal at p ('"'): the end of it (past the closing quote), NULL when it is not
  * one (cut short, a raw control character, an escape twin_json_write_string does not make). */
 const char *twin_canon_string(const char *p, const char *end);

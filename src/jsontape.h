@@ -32,7 +32,8 @@ struct twin_tape_item {
 	uint32_t end;   /* the index past everything this value holds */
 	uint32_t n;     /* an object's members, an array's elements */
 	uint32_t slots; /* an indexed object: where its hash slots start in the tape's slot array */
-	enum twin_tape_kind kind;
+	uint8_t kind;   /* an enum twin_tape_kind */
+	bool short_num; /* a number twin_canon_short_number reads */
 };
 
 struct twin_tape {

@@ -147,6 +147,12 @@ static bool put_metadata(struct twin_buf *b, struct stored *s, const struct twin
 	return ok && put(b, "}");
 }
 
+/* Value i of t if it is an object (reported's part that desired's object is compared with). */
+static uint32_t object_or_none(const struct twin_tape *t, uint32_t i)
+{
+	return i != TWIN_TAPE_NONE && t->item[i].kind == TWIN_TAPE_OBJECT ? i : TWIN_TAPE_NONE;
+}
+
 /* twin_delta_compute(desired object d, reported object r or TWIN_TAPE_NONE); *any: it has members. */
 static bool put_delta(struct twin_buf *b, const struct twin_tape *dt, uint32_t d,
 		const struct twin_tape *rt, uint32_t r, bool *any)
@@ -160,8 +166,7 @@ static bool put_delta(struct twin_buf *b, const struct twin_tape *dt, uint32_t d
 		if (it[i].kind == TWIN_TAPE_OBJECT && it[i].n > 0) {
 			size_t mark = b->len;
 			bool sub;
-			uint32_t rm = m != TWIN_TAPE_NONE && rt->item[m].kind == TWIN_TAPE_OBJECT ? m : TWIN_TAPE_NONE;
-			ok = put_key(b, &it[i], !*any) && put_delta(b, dt, i, rt, rm, &sub);
+			ok = put_key(b, &it[i], !*any) && put_delta(b, dt, i, rt, object_or_none(rt, m), &sub);
 			if (ok && !sub) {
 				b->len = mark; /* nothing differs inside: not in the delta */
 				continue;

@@ -142,7 +142,8 @@ TEST(render_should_match_loading_for_big_twins)
 	cJSON_AddItemToObject(wide2, "w", keys_object(40, 0, true)); /* same members, other order */
 	cJSON_AddItemToObject(wide2, "v", keys_object(40, 1, true));
 	cJSON_AddItemToObject(wide, "v", keys_object(40, 0, false));
-	cJSON *doc = make_twin(NULL, reported, NULL, desired, true), *doc2 = make_twin(wide, wide, NULL, wide2, true);
+	cJSON *doc = make_twin(NULL, reported, NULL, desired, true);
+	cJSON *doc2 = make_twin(wide, wide, NULL, wide2, true);
 	CHECK_INT(stored_both_ways(doc), SAME);
 	CHECK_INT(stored_both_ways(doc2), SAME);
 	struct twin_buf val = {0}, out = {0};
