@@ -33,7 +33,7 @@ static bool make_twin(unsigned mode, const char *p, const char *end, struct twin
 		struct twin_error err;
 		cJSON *patch = len && twin_json_depth_within(p, len, 17) ? twin_json_parse(p, len, &err) : NULL;
 		ok = len == 0 || cJSON_IsObject(patch);
-		if (patch && twin_doc_patch(doc, sections[i], patch, T0 + 1000 * i, NULL) > 0) {
+		if (ok && patch && twin_doc_patch(doc, sections[i], patch, T0 + 1000 * i, NULL) > 0) {
 			twin_doc_bump(doc, 1u << sections[i], T0 + 1000 * i);
 		}
 		cJSON_Delete(patch);
