@@ -121,7 +121,13 @@ static bool put_stamp(struct twin_buf *b, struct stamps *st, int64_t ts)
 		st->len = n ? 7 + n : 0;
 		st->last = ts;
 	}
-	return st->len > 0 && put_n(b, st->text, st->len);
+	if (st->len < 16 || st->len > b->cap - b->len) {
+		return st->len > 0 && put_n(b, st->text, st->len);
+	}
+	memcpy(b->data + b->len, st->text, 16); /* 16 to 24 bytes: two overlapping words (see put_n) */
+	memcpy(b->data + b->len + st->len - 16, st->text + st->len - 16, 16);
+	b->len += st->len;
+	return true;
 }
 
 /* The metadata mirror of object obj: its objects mirrored, each other member {"ts":N}. */
