@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cputime.h"
 #include "loadgen.h"
 #include "scenarios.h"
 #include "stats.h"
@@ -181,7 +182,7 @@ static int growth_row(const struct plan *p, unsigned ndev, size_t blob)
 		goto out;
 	}
 	double writer = (double)(s.applied - applied0) / (r.secs + mono_now() - t0);
-	if (idle_gets(p, &b, ndev, keys, &lat, &rack) != 0) {
+	if (cpu_wait_idle(b.pid, 60) != 0 || idle_gets(p, &b, ndev, keys, &lat, &rack) != 0) {
 		goto out;
 	}
 	double p99 = samples_pct(&lat, 99);
