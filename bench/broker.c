@@ -1,7 +1,8 @@
 /* broker.c - owns the mosquitto processes: the run's temp dir, a generated config per broker (loopback
- * listener on a free port, set_tcp_nodelay, no persistence, max_queued_messages 10000000, log to a file,
- * the plugin and its options in the plugin arm), fork/exec, readiness, SIGTERM, and the guarantee that
- * every broker is stopped and the temp dir removed on exit, on errors and on SIGINT/SIGTERM. */
+ * listener on a free port, and a websockets one for (l), set_tcp_nodelay, no persistence,
+ * max_queued_messages 10000000, log to a file, the plugin and its options in the plugin arm), fork/exec,
+ * readiness, SIGTERM, and the guarantee that every broker is stopped and the temp dir removed on exit, on
+ * errors and on SIGINT/SIGTERM. */
 #include "broker.h"
 
 #include <arpa/inet.h>
@@ -147,6 +148,9 @@ static int write_config(const struct broker *b)
 	if (geteuid() == 0) {
 		fprintf(f, "user root\n");
 	}
+	if (b->ws_port) { /* socket_domain: else 2.0.11 binds a websockets listener to every address */
+		fprintf(f, "listener %d 127.0.0.1\nsocket_domain ipv4\nprotocol websockets\n", b->ws_port);
+	}
 	if (b->with_plugin) {
 		/* request_rate_per_client 0: (c) and (g) drive thousands of requests a second through one
 		 * connection; the other limits stay at their defaults */
@@ -254,6 +258,13 @@ int broker_start(struct broker *b, const char *name, int with_plugin, unsigned q
 {
 	memset(b, 0, sizeof(*b));
 	return start(b, name, with_plugin, queue_size);
+}
+
+int broker_start_ws(struct broker *b, const char *name, int with_plugin)
+{
+	memset(b, 0, sizeof(*b));
+	b->ws_port = free_port();
+	return b->ws_port < 0 ? -1 : start(b, name, with_plugin, 1000000);
 }
 
 int broker_start_opts(struct broker *b, const char *name, unsigned queue_size, const char *opts)

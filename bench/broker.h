@@ -8,6 +8,7 @@
 struct broker {
 	pid_t pid;          /* 0 when not running */
 	int port;
+	int ws_port;        /* a websockets listener too, on this port (0: none) */
 	int with_plugin;
 	unsigned queue_size; /* plugin_opt_queue_size */
 	char opts[128];      /* more plugin options, "name value,name value" */
@@ -29,6 +30,8 @@ const char *bench_plugin(void);    /* env TWIN_PLUGIN, else the plugin of this b
 int broker_start(struct broker *b, const char *name, int with_plugin, unsigned queue_size);
 /* The same for a plugin broker with more plugin options ("max_twin_bytes 1048576,events false"). */
 int broker_start_opts(struct broker *b, const char *name, unsigned queue_size, const char *opts);
+/* The same with a websockets listener beside the plain one (b->ws_port), and the plugin's default queue. */
+int broker_start_ws(struct broker *b, const char *name, int with_plugin);
 /* Fork/exec only (same port, config and db), recording spawned_at; for restart timing. */
 int broker_spawn(struct broker *b);
 int broker_wait_ready(struct broker *b, double timeout);

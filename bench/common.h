@@ -29,6 +29,7 @@ struct plan {
 	double sustained;    /* length of one sustained arm in (i), (j) */
 	int sustained_rounds; /* alternated rounds of (i), (j) */
 	int sustained_conns; /* publisher connections in (i), (j) */
+	int bare_ws_big;     /* (l): also the bare broker's ~1 MB websockets echo (~25 s); 0 with --smoke */
 	char only[32];       /* scenario letters to run */
 };
 

@@ -1,7 +1,7 @@
 /* main.c - twin_bench: command line, the machine line, and the order of the run: the 10 k group
  * ((a), (c), (i)), then the large group ((b), (d), (g), (f), (j), (e)), each against its own bare + plugin
- * broker pair, then (h); finally the report tables. Exits 0 when every selected scenario ran (goals are
- * reported, never enforced; --smoke judges none). */
+ * broker pair, then (h) and (l) on brokers of their own; finally the report tables. Exits 0 when every
+ * selected scenario ran (goals are reported, never enforced; --smoke judges none). */
 #include <ctype.h>
 #include <mosquitto.h>
 #include <stdio.h>
@@ -16,13 +16,15 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: twin_bench [--quick | --smoke] [--rounds N] [--seconds S] [--sustained S]\n"
-			"                  [--sustained-rounds N] [--only a,b,c,d,e,f,g,h,i,j,k]\n"
+			"                  [--sustained-rounds N] [--only a,b,c,d,e,f,g,h,i,j,k,l]\n"
 			"  (a) ingest, 10k devices      (b) ingest, 1M devices (100k with --quick)\n"
 			"  (c) GET round trip            (d) durable desired updates\n"
 			"  (e) restart to first GET      (f) disk and heap per twin\n"
 			"  (g) search over every twin    (h) cost growth: 1k..1M twins, 4 and 64 KiB, 2000-key twins\n"
 			"  (i) sustained ingest, 10k     (j) sustained ingest, 1M devices (100k with --quick)\n"
 			"  (k) 10M twins: disk per twin, restart, idle GET (1M with --quick, none with --smoke)\n"
+			"  (l) KB/s of ~100 KB and ~1 MB search answers to a websockets and a TCP client (the bare\n"
+			"      broker's ~1 MB websockets echo, ~25 s, not with --smoke)\n"
 			"  --seconds: the timed arms of (a)-(d), (g), (h) (5 s); --sustained: those of (i), (j) (60 s; 0 skips them)\n"
 			"  --rounds: alternated rounds (5); --sustained-rounds: those of (i), (j) (1)\n"
 			"env: MOSQUITTO (broker binary), TWIN_PLUGIN (mosquitto_twin.so), TWIN_KEEP_TMP=1,\n"
@@ -34,7 +36,7 @@ static int parse(int argc, char **argv, struct plan *p, const char **mode)
 	*p = (struct plan){.rounds = 5, .seconds = 5, .small_n = 10000, .big_n = 1000000,
 			.idle_samples = 20000, .restarts = 3, .conns = 16, .window = 100, .requesters = 64,
 			.growth_n = 1000, .sustained = 60, .sustained_rounds = 1, .sustained_conns = 4,
-			.huge_n = 10000000, .only = "abcdefghijk"};
+			.huge_n = 10000000, .bare_ws_big = 1, .only = "abcdefghijkl"};
 	*mode = "full";
 	int rounds = 0, sustained_rounds = 0;
 	double seconds = 0, sustained = -1;
@@ -48,6 +50,7 @@ static int parse(int argc, char **argv, struct plan *p, const char **mode)
 		} else if (strcmp(a, "--smoke") == 0) {
 			p->rounds = 1, p->seconds = 0.2, p->small_n = 1000, p->big_n = 2000, p->idle_samples = 200;
 			p->restarts = 1, p->requesters = 8, p->growth_n = 50, p->sustained = 1, p->huge_n = 0;
+			p->bare_ws_big = 0;
 			*mode = "smoke (only proves every scenario runs: the figures mean nothing)";
 			report_judge(0);
 		} else if (strcmp(a, "--rounds") == 0 && v) {
@@ -61,7 +64,7 @@ static int parse(int argc, char **argv, struct plan *p, const char **mode)
 		} else if (strcmp(a, "--only") == 0 && v) {
 			size_t n = 0;
 			for (const char *c = v; *c && n < sizeof(p->only) - 1; c++) {
-				if (strchr("abcdefghijk", *c)) {
+				if (strchr("abcdefghijkl", *c)) {
 					p->only[n++] = *c;
 				} else if (*c != ',') {
 					return -1;
@@ -212,6 +215,10 @@ int main(int argc, char **argv)
 	}
 	if (plan_wants(&p, 'h') && scen_growth(&p) != 0) {
 		fprintf(stderr, "twin_bench: scenario (h) failed\n");
+		rc = 1;
+	}
+	if (plan_wants(&p, 'l') && scen_answers(&p) != 0) {
+		fprintf(stderr, "twin_bench: scenario (l) failed\n");
 		rc = 1;
 	}
 	report_print();

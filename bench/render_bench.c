@@ -1,12 +1,14 @@
 /* render_bench.c - micro-benchmark of a get's rendering (built only, run by hand:
  * `build/bench/twin_render_bench [count [direct]]`, direct: the direct rendering only): the twin's
  * public JSON written straight from its stored bytes (twin_render.c) against loading it and writing the
- * tree (what a get did before), CPU time per twin, for a rack twin and for the big twin of twin_bench's
- * (h) row (1000 reported keys, 1000 desired keys, half of them differing, so a delta of 500 keys). */
+ * tree with its model shown (what a get did before), CPU time per twin, for a rack twin and for the big
+ * twin of twin_bench's (h) row (1000 reported keys, 1000 desired keys, half of them differing, so a delta
+ * of 500 keys). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "model_check.h"
 #include "twin.h"
 #include "twin_format.h"
 #include "twin_render.h"
@@ -71,17 +73,18 @@ static struct twin_buf stored(bool big)
 static double run(const struct twin_buf *val, bool direct, long count, size_t *out_len)
 {
 	struct twin_buf out = {0};
+	struct twin_stored t = {"dev-0000001", 11, val->data, val->len, NULL};
 	double start = now_ns();
 	for (long i = 0; i < count; i++) {
 		out.len = 0;
 		if (direct) {
-			if (!twin_doc_render("dev-0000001", 11, val->data, val->len, &out)) {
+			if (!twin_doc_render(&t, &out)) {
 				abort();
 			}
 			continue;
 		}
-		cJSON *doc = twin_doc_load("dev-0000001", 11, val->data, val->len);
-		if (!doc || !twin_json_write(&out, doc)) {
+		cJSON *doc = twin_doc_load(t.id, t.id_len, t.val, t.len);
+		if (!doc || !twin_doc_show_model(doc, NULL) || !twin_json_write(&out, doc)) {
 			abort();
 		}
 		cJSON_Delete(doc);

@@ -1,4 +1,4 @@
-/* scenarios.h - the benchmark scenarios (a)-(j) and the broker pair they run against. */
+/* scenarios.h - the benchmark scenarios (a)-(l) and the broker pair they run against. */
 #ifndef BENCH_SCENARIOS_H
 #define BENCH_SCENARIOS_H
 
@@ -30,5 +30,6 @@ int scen_search(struct group *g);               /* (g) */
 int scen_growth(const struct plan *p);          /* (h): plugin brokers of its own */
 int scen_sustained(struct group *g, char letter); /* (i) 10 k devices, (j) 1 M devices */
 int scen_huge(struct group *g);                 /* (k) 10 M twins: disk, restart, idle GET */
+int scen_answers(const struct plan *p);         /* (l) big answers over websockets and TCP: brokers of its own */
 
 #endif

@@ -242,4 +242,8 @@ void report_print(void)
 			printf("%s%s\n", notes++ ? "  " : "\nnotes:\n  ", rows[i].text);
 		}
 	}
+	if (!judge) {
+		printf("\nnothing was checked: no figure is judged against its goal in a smoke run, which only proves "
+			   "that every scenario runs (the goals are the full run's: README, Performance)\n");
+	}
 }

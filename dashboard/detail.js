@@ -1,21 +1,15 @@
-// detail.js - one twin in full: readings, attributes, reported (with each field's age), desired in
-// an editor, the delta, and history sparklines. Saving sends the changed desired leaves as an update
-// with a version (optimistic concurrency) and shows a 409 conflict as such. Follows the twin's
+// detail.js - one twin in full: readings (units from its model when it has one), its alarms with a
+// button to acknowledge each, attributes, reported (with each field's age), desired in an editor
+// (desired.js), the delta, and history sparklines. Keeps its own copy of the whole twin and follows its
 // events while open; closing it drops everything.
-import { READINGS, level, isStale, deltaOf } from './model.js';
+import { READINGS, deltaOf, applyChange, applyAlarm, alarmOrder } from './model.js';
+import { isStale, unitOf } from './status.js';
 import { sparkline } from './sparkline.js';
-import { ago, el } from './tiles.js';
+import { el, ago } from './dom.js';
+import { alarmChip } from './alarms.js';
+import { DesiredEditor } from './desired.js';
 
 const show = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
-
-// What the user typed: JSON when it parses (3, true, "a", {"x":1}), else the text as a string.
-function parseValue(text) {
-	try {
-		return JSON.parse(text);
-	} catch (e) {
-		return text;
-	}
-}
 
 // A small key/value table of a section (nested values as JSON), with an optional third column.
 function table(obj, third) {
@@ -35,13 +29,15 @@ function table(obj, third) {
 }
 
 export class Detail {
-	constructor(root, api, store, cfg, onClose) {
-		this.root = root; // the overlay element (hidden when closed)
+	// root: the overlay element (hidden when closed); ctx: {api, cfg, models, statusOf(twin), ack(id,
+	// name, button)}
+	constructor(root, ctx, onClose) {
+		this.root = root;
 		this.body = root.querySelector('.detail-body');
 		this.title = root.querySelector('.detail-title');
-		this.api = api;
-		this.store = store;
-		this.cfg = cfg;
+		this.ctx = ctx;
+		this.api = ctx.api;
+		this.cfg = ctx.cfg;
 		this.id = null;
 		this.twin = null;
 		this.history = []; // [{ts, reported}] oldest first
@@ -49,7 +45,10 @@ export class Detail {
 		this.onClose = onClose;
 		root.querySelector('.detail-close').addEventListener('click', () => this.close());
 		root.addEventListener('click', (e) => {
-			if (e.target === root)
+			const ack = e.target.closest('button.ack');
+			if (ack)
+				ctx.ack(ack.dataset.id, ack.dataset.alarm, ack);
+			else if (e.target === root)
 				this.close();
 		});
 		document.addEventListener('keydown', (e) => {
@@ -75,7 +74,16 @@ export class Detail {
 			return;
 		}
 		this.twin = a.body;
-		this.store.put(a.body);
+		this.model = null;
+		if (a.body.model) {
+			this.model = this.ctx.models.get(a.body.model);
+			if (!this.model) {
+				const m = await this.api.model(id);
+				if (this.id !== id)
+					return;
+				this.model = m.status === 200 ? m.body : null;
+			}
+		}
 		this.render();
 		this.loadHistory(id);
 	}
@@ -107,7 +115,7 @@ export class Detail {
 		this.renderHistory();
 	}
 
-	// An event of any twin; only the open one's matter.
+	// An event of any twin; only the open one's matter. The twin is read again when one was missed.
 	onEvent(ev) {
 		if (!this.twin || ev.id !== this.id)
 			return;
@@ -115,23 +123,43 @@ export class Detail {
 			this.body.prepend(el('p', 'error', `${this.id} was deleted (version ${ev.version}).`));
 			return;
 		}
-		if (ev.type === 'error') {
+		if (ev.type === 'error' || ev.type === 'invalid') {
 			const box = this.body.querySelector('.last-error');
 			if (box)
-				box.textContent = `Last telemetry refused: ${ev.error}`;
+				box.textContent = ev.type === 'error' ? `Last telemetry refused: ${ev.error}`
+					: `Last telemetry breaks the model at ${ev.path}: ${ev.error}`;
 			return;
 		}
-		const t = this.store.twins.get(this.id);
-		if (!t)
+		const order = ev.type === 'alarm' ? alarmOrder(this.twin, ev) : null;
+		if (order === 'changed') {
+			applyAlarm(this.twin, ev);
+		} else if (order === 'ignored') {
 			return;
-		const connected = this.twin.connected;
-		this.twin = { ...t, connected };
-		if (ev.reported) {
-			this.history.push({ ts: ev.ts, reported: { ...t.reported } });
-			if (this.history.length > this.cfg.historyLimit * 2)
-				this.history.shift();
+		} else if (order === null && ev.version === this.twin.version + 1) {
+			applyChange(this.twin, ev);
+			this.twin.delta = deltaOf(this.twin.desired, this.twin.reported);
+			if (ev.reported) {
+				this.history.push({ ts: ev.ts, reported: { ...this.twin.reported } });
+				if (this.history.length > this.cfg.historyLimit * 2)
+					this.history.shift();
+			}
+			if (ev.desired && this.editor)
+				this.editor.desiredChanged = true;
+		} else if (ev.version > this.twin.version) {
+			this.reread(this.id, ev.desired !== undefined);
+			return;
+		} else {
+			return;
 		}
-		if (ev.desired && this.editor)
+		this.renderLive();
+	}
+
+	async reread(id, desiredChanged) {
+		const a = await this.api.get(id);
+		if (this.id !== id || a.status !== 200 || a.body.version <= this.twin.version)
+			return;
+		this.twin = a.body;
+		if (desiredChanged && this.editor)
 			this.editor.desiredChanged = true;
 		this.renderLive();
 	}
@@ -150,7 +178,9 @@ export class Detail {
 		delta.append(el('h3', '', 'Delta (desired, not yet reported)'), el('div', 'delta-body'));
 		const attrs = el('section', 'attributes');
 		attrs.append(el('h3', '', 'Attributes'), el('div', 'attributes-body'));
-		this.body.append(sum, live, el('p', 'last-error error'), hist, des, delta, rep, attrs);
+		const alarms = el('section', 'alarms');
+		alarms.append(el('h3', '', 'Alarms'), el('div', 'alarms-body'));
+		this.body.append(sum, live, el('p', 'last-error error'), alarms, hist, des, delta, rep, attrs);
 		this.renderEditor(des);
 		this.renderLive();
 		this.renderHistory();
@@ -164,8 +194,10 @@ export class Detail {
 		if (!sum)
 			return;
 		const a = t.attributes || {};
+		const st = this.ctx.statusOf(t);
 		sum.replaceChildren(
 			el('span', 'pill', `version ${t.version}`),
+			...(t.model ? [el('span', 'pill model', `model ${this.model && this.model.title ? `${this.model.title} (${t.model})` : t.model}`)] : []),
 			el('span', 'pill', `site ${a.site ?? '–'} · row ${a.row ?? '–'}${a.position !== undefined ? ` · pos ${a.position}` : ''}`),
 			el('span', `pill${isStale(t, this.cfg) ? ' stale' : ''}`, `last seen ${ago(t.lastSeen)}`),
 			el('span', `pill${t.connected === false ? ' offline' : ''}`, t.connected === undefined ? 'connection unknown' : t.connected ? 'connected' : 'disconnected'));
@@ -173,12 +205,20 @@ export class Detail {
 		live.replaceChildren();
 		for (const r of READINGS) {
 			const v = (t.reported || {})[r.field];
-			const cell = el('div', `big lvl-${level(r.kind, v, this.cfg)}`);
+			const cell = el('div', `big lvl-${st.cells[r.field]}`);
 			cell.dataset.field = r.field;
 			cell.append(el('span', 'big-k', `${r.kind === 'temp' ? 'Temp' : 'Humidity'} ${r.place}`),
-				el('span', 'big-v', v === undefined ? '–' : `${Math.round(v * 10) / 10}${r.unit}`));
+				el('span', 'big-v', v === undefined ? '–' : `${Math.round(v * 10) / 10}${unitOf(r.field, t, this.ctx.models)}`));
 			live.append(cell);
 		}
+		const alarms = b.querySelector('.alarms-body');
+		alarms.replaceChildren(...st.alarms.map((x) => {
+			const line = el('p', 'alarm-line');
+			line.append(alarmChip(t.id, x), el('span', 'muted', ` since ${ago(x.since)}${x.cleared ? `, cleared ${ago(x.cleared)}` : ''}`));
+			return line;
+		}));
+		if (!st.alarms.length)
+			alarms.append(el('p', 'muted', t.model ? 'No alarms.' : 'No model, so no alarms: the readings are coloured by the thresholds.'));
 		const meta = (t.metadata || {}).reported || {};
 		b.querySelector('.reported-body').replaceChildren(table(t.reported, (k) => (meta[k] && meta[k].ts ? ago(meta[k].ts) : '')));
 		b.querySelector('.attributes-body').replaceChildren(table(t.attributes));
@@ -216,146 +256,6 @@ export class Detail {
 	}
 
 	renderEditor(section) {
-		this.editor = new DesiredEditor(this, section);
-	}
-}
-
-// The desired editor: a row per desired leaf of the first level (nested values edited as JSON), one
-// row to add a field; Save sends only what changed.
-class DesiredEditor {
-	constructor(detail, section) {
-		this.detail = detail;
-		this.section = section;
-		this.reset(detail.twin);
-	}
-
-	// Starts editing from `twin` (its desired and version are the base of the next save).
-	reset(twin) {
-		this.base = { ...(twin.desired || {}) };
-		this.baseVersion = twin.version;
-		this.desiredChanged = false; // an event changed desired since this base
-		this.section.querySelector('form')?.remove();
-		const form = el('form', 'desired-form');
-		form.noValidate = true;
-		for (const k of Object.keys(this.base).sort()) {
-			const row = el('div', 'field');
-			const id = `desired-${k}`;
-			const label = el('label', '', k);
-			label.htmlFor = id;
-			const input = el('input');
-			input.id = id;
-			input.name = `desired.${k}`;
-			input.value = show(this.base[k]);
-			input.dataset.key = k;
-			const rm = el('button', 'remove', 'remove');
-			rm.type = 'button';
-			rm.title = `remove desired.${k}`;
-			rm.addEventListener('click', () => {
-				row.classList.toggle('removed');
-				rm.textContent = row.classList.contains('removed') ? 'keep' : 'remove';
-			});
-			row.append(label, input, rm, el('span', 'hint'));
-			form.append(row);
-		}
-		const add = el('div', 'field add');
-		const key = el('input');
-		key.name = 'new-key';
-		key.placeholder = 'new field';
-		key.setAttribute('aria-label', 'new desired field name');
-		const val = el('input');
-		val.name = 'new-value';
-		val.placeholder = 'value (JSON or text)';
-		val.setAttribute('aria-label', 'new desired field value');
-		add.append(key, val);
-		form.append(add);
-		const actions = el('div', 'actions');
-		const save = el('button', 'save', 'Save desired');
-		save.type = 'submit';
-		save.id = 'desired-save';
-		const status = el('p', 'desired-status');
-		status.id = 'desired-status';
-		status.setAttribute('role', 'status');
-		actions.append(save);
-		form.append(actions, status);
-		form.addEventListener('submit', (e) => {
-			e.preventDefault();
-			this.save();
-		});
-		this.form = form;
-		this.status = status;
-		this.section.append(form);
-		this.refreshHint();
-	}
-
-	// Marks each field still waiting for the device (in the delta).
-	refreshHint() {
-		const t = this.detail.twin;
-		const delta = deltaOf(t.desired, t.reported);
-		for (const row of this.form.querySelectorAll('.field:not(.add)')) {
-			const k = row.querySelector('input').dataset.key;
-			const rep = (t.reported || {})[k];
-			row.querySelector('.hint').textContent = k in delta ? `pending · reported ${rep === undefined ? '–' : show(rep)}` : 'in sync';
-		}
-	}
-
-	patch() {
-		const p = {};
-		for (const row of this.form.querySelectorAll('.field:not(.add)')) {
-			const input = row.querySelector('input');
-			const k = input.dataset.key;
-			if (row.classList.contains('removed'))
-				p[k] = null;
-			else if (show(parseValue(input.value)) !== show(this.base[k]))
-				p[k] = parseValue(input.value);
-		}
-		const nk = this.form.querySelector('[name="new-key"]').value.trim();
-		const nv = this.form.querySelector('[name="new-value"]').value;
-		if (nk)
-			p[nk] = parseValue(nv);
-		return p;
-	}
-
-	setStatus(cls, text) {
-		this.status.className = `desired-status ${cls}`;
-		this.status.dataset.state = cls;
-		this.status.textContent = text;
-	}
-
-	async save() {
-		const patch = this.patch();
-		if (!Object.keys(patch).length) {
-			this.setStatus('info', 'Nothing changed.');
-			return;
-		}
-		const d = this.detail;
-		// Optimistic concurrency on desired: while no one else changed desired since this editor's
-		// base, send the newest version known (telemetry bumps the version all the time and must not
-		// conflict); once desired changed under us, send the base version, so that the broker refuses
-		// with 409 instead of silently overwriting the other change.
-		const known = d.store.twins.get(d.id);
-		const version = this.desiredChanged || !known ? this.baseVersion : Math.max(known.version, this.baseVersion);
-		this.setStatus('busy', 'Saving…');
-		const a = await d.api.update(d.id, { desired: patch, version });
-		if (d.id === null || d.editor !== this)
-			return;
-		if (a.status === 200) {
-			this.reset({ desired: a.body.desired, version: a.body.version });
-			this.setStatus('ok', `Saved: version ${a.body.version}. The device gets devices/${d.id}/desired.`);
-		} else if (a.status === 409) {
-			const cur = await d.api.get(d.id, ['desired', 'version']);
-			const now = cur.status === 200 ? cur.body : null;
-			this.setStatus('conflict', `Conflict (409): ${d.id} changed since you started editing (${a.body.error}). `
-				+ 'Your change was NOT saved.'
-				+ (now ? ` Desired is now ${JSON.stringify(now.desired || {})} (version ${now.version}).` : ''));
-			const again = el('button', 'reload', 'Edit the current values');
-			again.type = 'button';
-			again.addEventListener('click', () => {
-				const t = d.store.twins.get(d.id) || d.twin;
-				this.reset(now ? { desired: now.desired, version: now.version } : t);
-			});
-			this.status.append(' ', again);
-		} else {
-			this.setStatus('error', `Not saved: ${a.status || 'no answer'} ${a.body.error || ''}`);
-		}
+		this.editor = new DesiredEditor(this, section, this.model);
 	}
 }

@@ -1,136 +1,116 @@
-// tiles.js - the rack heat-map: one tile per rack, grouped by site and row, each reading coloured by
-// its level, the tile's edge by the worst one, and stale or disconnected racks marked. Re-renders
-// the whole grid when the set or the filter changes, and a single tile in place on an event.
-import { READINGS, level, rackLevel, isStale, siteOf, rowOf } from './model.js';
+// tiles.js - the racks view: one tile per rack, grouped by site and row (sections.js: built once per
+// filter, then a change touches only its own tile), each reading with its value and unit coloured by
+// its level, the tile's edge by the worst one, stale or disconnected racks and active alarms marked.
+import { READINGS, compareRacks } from './model.js';
+import { unitOf } from './status.js';
+import { el, ago, fmt } from './dom.js';
+import { RackSections } from './sections.js';
 
-const fmt = (v) => (typeof v === 'number' ? (Math.round(v * 10) / 10).toString() : '–');
+const KIND = { temp: 'T', humidity: 'RH' };
+const PLACE = { top: '▲', bottom: '▼' };
 
-export function ago(ms, now = Date.now()) {
-	if (typeof ms !== 'number')
-		return 'never';
-	const s = Math.max(0, Math.round((now - ms) / 1000));
-	if (s < 60)
-		return `${s} s ago`;
-	if (s < 3600)
-		return `${Math.round(s / 60)} min ago`;
-	if (s < 86400)
-		return `${Math.round(s / 3600)} h ago`;
-	return `${Math.round(s / 86400)} d ago`;
-}
-
-// A new element with a class and text (both optional).
-export function el(tag, cls, text) {
-	const e = document.createElement(tag);
-	if (cls)
-		e.className = cls;
-	if (text !== undefined)
-		e.textContent = text;
-	return e;
-}
-
-// Fills (or refills) one tile element from its twin.
-export function fillTile(tile, twin, cfg, now = Date.now()) {
-	const lvl = rackLevel(twin, cfg);
-	const stale = isStale(twin, cfg, now);
-	const offline = twin.connected === false;
-	tile.className = `tile lvl-${lvl}${stale ? ' stale' : ''}${offline ? ' offline' : ''}`;
-	tile.dataset.id = twin.id;
-	tile.dataset.level = lvl;
-	tile.dataset.stale = String(stale);
-	tile.dataset.connected = twin.connected === undefined ? 'unknown' : String(twin.connected);
-	tile.replaceChildren();
+// A tile's parts, made once and cloned for every tile (far cheaper than making each element anew for
+// thousands of tiles): head (id, badges), a cell per reading (what, value), foot (marks).
+const PROTO = (() => {
+	const tile = el('button', 'tile');
+	tile.type = 'button';
 	const head = el('span', 'tile-head');
-	head.append(el('span', 'tile-id', twin.id));
-	if (Object.keys(twin.delta || {}).length)
-		head.append(el('span', 'badge pending', 'desired'));
-	tile.append(head);
+	head.append(el('span', 'tile-id'), el('span', 'badges'));
 	const cells = el('span', 'cells');
-	const rep = twin.reported || {};
 	for (const r of READINGS) {
-		const v = rep[r.field];
-		const cell = el('span', `cell lvl-${level(r.kind, v, cfg)}`);
+		const cell = el('span', 'cell');
 		cell.dataset.field = r.field;
-		cell.title = `${r.field}: ${v === undefined ? 'not reported' : v}`;
-		cell.append(el('span', 'cell-k', `${r.kind === 'temp' ? 'T' : 'RH'} ${r.place === 'top' ? '▲' : '▼'}`),
-			el('span', 'cell-v', v === undefined ? '–' : `${fmt(v)}${r.unit}`));
+		cell.append(el('span', 'cell-k', `${KIND[r.kind]} ${PLACE[r.place]}`), el('span', 'cell-v'));
 		cells.append(cell);
 	}
-	tile.append(cells);
-	const foot = el('span', 'tile-foot');
-	if (stale)
+	tile.append(head, cells, el('span', 'tile-foot'));
+	return tile;
+})();
+
+// The tile's last line: stale (since when) and disconnected marks; empty for a rack that reports.
+function fillFoot(foot, twin, st, now) {
+	foot.replaceChildren();
+	if (st.stale)
 		foot.append(el('span', 'badge stale', `stale · ${ago(twin.lastSeen, now)}`));
-	if (offline)
+	if (st.offline)
 		foot.append(el('span', 'badge offline', 'disconnected'));
-	if (!stale && !offline)
-		foot.append(el('span', 'seen', ago(twin.lastSeen, now)));
-	tile.append(foot);
-	tile.setAttribute('aria-label', `${twin.id}: ${lvl}${stale ? ', stale' : ''}${offline ? ', disconnected' : ''}`);
 }
 
-export class TileGrid {
-	// root: the container; onOpen(id): a tile was chosen
-	constructor(root, cfg, onOpen) {
-		this.root = root;
-		this.cfg = cfg;
-		this.tiles = new Map(); // id -> element
-		root.addEventListener('click', (e) => {
-			const tile = e.target.closest('.tile');
-			if (tile)
-				onOpen(tile.dataset.id);
-		});
+// Fills (or refills) a tile (a clone of PROTO) from its twin and status.
+export function fillTile(tile, twin, st, models, now = Date.now()) {
+	tile.className = `tile lvl-${st.level}${st.stale ? ' stale' : ''}${st.offline ? ' offline' : ''}`;
+	tile.dataset.id = twin.id;
+	tile.dataset.level = st.level;
+	tile.dataset.cat = st.cat;
+	tile.dataset.stale = String(st.stale);
+	tile.dataset.connected = twin.connected === undefined ? 'unknown' : String(twin.connected);
+	const [head, cells, foot] = tile.children;
+	head.firstChild.textContent = twin.id;
+	const badges = head.lastChild;
+	badges.replaceChildren();
+	if (st.active.length)
+		badges.append(el('span', `badge alarm sev-${st.active[0].severity}`, `${st.active.length} alarm${st.active.length > 1 ? 's' : ''}`));
+	if (Object.keys(twin.delta || {}).length)
+		badges.append(el('span', 'badge pending', 'desired'));
+	const rep = twin.reported || {};
+	READINGS.forEach((r, i) => {
+		const v = rep[r.field];
+		const cell = cells.children[i];
+		cell.className = `cell lvl-${st.cells[r.field]}`;
+		cell.title = `${r.field}: ${v === undefined ? 'not reported' : v}`;
+		cell.lastChild.textContent = v === undefined ? '–' : `${fmt(v)}${unitOf(r.field, twin, models)}`;
+	});
+	fillFoot(foot, twin, st, now);
+	tile.setAttribute('aria-label', `${twin.id}: ${st.cat}${st.stale ? ', stale' : ''}${st.offline ? ', disconnected' : ''}`);
+}
+
+export class TileGrid extends RackSections {
+	// root: the container; ctx: {store, models, filter, open(id)}
+	constructor(root, ctx) {
+		super(root, ctx, 'tile');
 	}
 
-	render(racks) {
-		this.tiles.clear();
-		this.root.replaceChildren();
-		if (!racks.length) {
-			this.root.append(el('p', 'empty', 'No racks match.'));
-			return;
-		}
-		let site = null;
-		let row = null;
-		let siteBox = null;
-		let rowBox = null;
-		for (const t of racks) {
-			if (siteOf(t) !== site) {
-				site = siteOf(t);
-				row = null;
-				siteBox = el('section', 'site');
-				siteBox.dataset.site = site;
-				siteBox.append(el('h2', '', `Site ${site}`));
-				this.root.append(siteBox);
-			}
-			if (rowOf(t) !== row) {
-				row = rowOf(t);
-				const rowSec = el('div', 'row');
-				rowSec.dataset.row = row;
-				rowSec.append(el('h3', '', `Row ${row}`));
-				rowBox = el('div', 'tiles');
-				rowSec.append(rowBox);
-				siteBox.append(rowSec);
-			}
-			const tile = el('button', 'tile');
-			tile.type = 'button';
-			fillTile(tile, t, this.cfg);
-			rowBox.append(tile);
-			this.tiles.set(t.id, tile);
+	// Time passed: "stale · … ago" on the stale tiles (the rest changes only with the twin).
+	tick() {
+		const { store } = this.ctx;
+		const now = Date.now();
+		for (const [id, { el: tile }] of this.items) {
+			const st = store.status.get(id);
+			if (st.stale)
+				fillFoot(tile.lastElementChild, store.twins.get(id), st, now);
 		}
 	}
 
-	// Refills one tile (flashing it when `flash`); false when it is not shown.
-	update(twin, flash = true) {
-		const tile = this.tiles.get(twin.id);
-		if (!tile)
-			return false;
-		fillTile(tile, twin, this.cfg);
-		if (flash) {
-			tile.classList.add('flash');
-			setTimeout(() => tile.classList.remove('flash'), 600);
-		}
-		return true;
+	make() {
+		return PROTO.cloneNode(true);
 	}
 
-	has(id) {
-		return this.tiles.has(id);
+	fill(tile, t) {
+		const { store, models } = this.ctx;
+		fillTile(tile, t, store.status.get(t.id), models);
+	}
+
+	// The tile a new rack goes before: the first one of its row that sorts after it.
+	before(box, t) {
+		const { store } = this.ctx;
+		for (const other of box.children)
+			if (compareRacks(t, store.twins.get(other.dataset.id)) < 0)
+				return other;
+		return null;
+	}
+
+	makeSite(name) {
+		const sec = el('section', 'site');
+		sec.dataset.site = name;
+		sec.append(el('h2', '', `Site ${name}`));
+		return { el: sec, body: sec };
+	}
+
+	makeRow(name) {
+		const sec = el('div', 'row');
+		sec.dataset.row = name;
+		const box = el('div', 'tiles');
+		sec.append(el('h3', '', `Row ${name}`), box);
+		return { el: sec, box };
 	}
 }

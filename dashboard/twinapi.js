@@ -37,8 +37,9 @@ export class TwinApi {
 			fn(state, detail);
 	}
 
-	// Resolves on the first CONNACK (with the events subscription in place); MQTT.js then
-	// reconnects by itself and re-subscribes.
+	// Resolves on the first CONNACK, once the events subscription is sent: the broker handles a client's
+	// packets in order, so a request sent after it is answered with the subscription in place (no need
+	// to wait for the SUBACK, a round trip). MQTT.js then reconnects by itself and re-subscribes.
 	connect() {
 		const opts = {
 			protocolVersion: 5,
@@ -59,12 +60,12 @@ export class TwinApi {
 				this.client.subscribe(EVENTS, { qos: 0 }, (err) => {
 					if (err)
 						this.status('error', { error: `subscribe ${EVENTS}: ${err.message}` });
-					this.status('connected', { reconnect: !first });
-					if (first) {
-						first = false;
-						resolve();
-					}
 				});
+				this.status('connected', { reconnect: !first });
+				if (first) {
+					first = false;
+					resolve();
+				}
 			});
 			this.client.on('offline', () => this.status('offline'));
 			this.client.on('error', (err) => this.status('error', { error: err.message }));
@@ -133,24 +134,39 @@ export class TwinApi {
 		return this.request(`$twin/${id}/history`, body);
 	}
 
-	// Every twin matching `filter`, page after page (keyset cursor). Resolves to the list; rejects
-	// with an Error naming the status when a page fails.
-	async searchAll(filter, pageSize = 200) {
-		const items = [];
+	// Acknowledges alarm `name` of twin id; answered like an update (404: the twin has no such alarm).
+	ack(id, name) {
+		return this.request(`$twin/${id}/ack`, { alarm: name });
+	}
+
+	// Every model the broker knows ({models: [...]}), and the model of one twin.
+	models() {
+		return this.request('$twin/models');
+	}
+
+	model(id) {
+		return this.request(`$twin/${id}/model`);
+	}
+
+	// Every twin `req` (filter, fields) matches, page after page (keyset cursor): the first page
+	// `firstLimit` long, the others `limit`. onPage(items, n) is called for each page as it comes (n: the
+	// twins so far). Resolves to the number of twins; rejects with an Error naming the status when a page
+	// fails.
+	async search(req, { limit = 200, firstLimit = limit, onPage }) {
 		let cursor;
-		for (;;) {
-			const req = { limit: pageSize };
-			if (filter)
-				req.filter = filter;
+		let n = 0;
+		for (let page = 0; ; page++) {
+			const body = { ...req, limit: page ? limit : firstLimit };
 			if (cursor)
-				req.cursor = cursor;
-			const a = await this.request('$twin/search', req, 30000);
+				body.cursor = cursor;
+			const a = await this.request('$twin/search', body, 30000);
 			if (a.status !== 200)
 				throw new Error(`search: ${a.status || 'no answer'} ${a.body && a.body.error ? a.body.error : ''}`);
-			items.push(...a.body.items);
+			n += a.body.items.length;
+			onPage(a.body.items, n);
 			cursor = a.body.cursor;
 			if (!cursor)
-				return items;
+				return n;
 		}
 	}
 }

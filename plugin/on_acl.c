@@ -58,10 +58,10 @@ static int allow_undecided(int event, void *event_data, void *userdata)
 }
 
 /* Decides once, at the first check, whether the fallback callback is wanted; logs the decision. */
-static bool fallback_wanted(struct twin_plugin *tp)
+static bool fallback_wanted(struct twin_instance *ti)
 {
-	if (tp->acl_decided) {
-		return tp->acl_allow_undecided;
+	if (ti->acl_decided) {
+		return ti->acl_allow_undecided;
 	}
 	struct other_plugin other = {0};
 	static const char anchor = 0; /* any object of this plugin, to find its file */
@@ -70,69 +70,64 @@ static bool fallback_wanted(struct twin_plugin *tp)
 		other.self = me.dli_fname;
 	}
 	bool others = dl_iterate_phdr(find_other_plugin, &other) != 0;
-	switch (tp->cfg.acl_fallback) {
+	switch (ti->acl_fallback) {
 		case TWIN_ACL_FALLBACK_ALLOW:
-			tp->acl_allow_undecided = true;
+			ti->acl_allow_undecided = true;
 			break;
 		case TWIN_ACL_FALLBACK_DEFER:
-			tp->acl_allow_undecided = false;
+			ti->acl_allow_undecided = false;
 			break;
 		case TWIN_ACL_FALLBACK_AUTO:
-			tp->acl_allow_undecided = !others;
+			ti->acl_allow_undecided = !others;
 			break;
 	}
-	tp->acl_decided = true;
-	if (tp->acl_allow_undecided) {
+	ti->acl_decided = true;
+	if (ti->acl_allow_undecided) {
 		mosquitto_log_printf(MOSQ_LOG_INFO,
 				"mosquitto_twin: only the plugin publishes on its own topics; every other topic is "
 				"decided by acl_file if set, else allowed (acl_fallback=%s)",
-				tp->cfg.acl_fallback == TWIN_ACL_FALLBACK_AUTO ? "auto, no other plugin loaded"
+				ti->acl_fallback == TWIN_ACL_FALLBACK_AUTO ? "auto, no other plugin loaded"
 																: "allow");
 	} else {
 		mosquitto_log_printf(MOSQ_LOG_INFO,
 				"mosquitto_twin: only the plugin publishes on its own topics; every other topic is "
 				"decided by acl_file or the other plugins, denied if none decides (acl_fallback=%s%s)",
-				tp->cfg.acl_fallback == TWIN_ACL_FALLBACK_AUTO ? "auto, other plugin loaded: " : "defer",
-				tp->cfg.acl_fallback == TWIN_ACL_FALLBACK_AUTO ? other.name : "");
+				ti->acl_fallback == TWIN_ACL_FALLBACK_AUTO ? "auto, other plugin loaded: " : "defer",
+				ti->acl_fallback == TWIN_ACL_FALLBACK_AUTO ? other.name : "");
 	}
-	return tp->acl_allow_undecided;
+	return ti->acl_allow_undecided;
 }
 
 int twin_on_acl_check(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_acl_check *ed = event_data;
-	struct twin_plugin *tp = userdata;
+	struct twin_instance *ti = userdata;
 	(void)event;
-	if (!tp->acl_fallback_registered && fallback_wanted(tp)) {
+	if (!ti->acl_fallback_registered && fallback_wanted(ti)) {
 		/* appended behind every callback registered so far: asked only when all of them defer */
-		tp->acl_fallback_registered = mosquitto_callback_register(tp->identifier, MOSQ_EVT_ACL_CHECK,
-				allow_undecided, NULL, tp) == MOSQ_ERR_SUCCESS;
+		ti->acl_fallback_registered = mosquitto_callback_register(ti->identifier, MOSQ_EVT_ACL_CHECK,
+				allow_undecided, NULL, ti) == MOSQ_ERR_SUCCESS;
 	}
-	if (ed->access == MOSQ_ACL_WRITE && twin_engine_refuses_write(tp->engine, ed->topic)) {
+	if (ed->access == MOSQ_ACL_WRITE && twin_engine_refuses_write(ti->tp->engine, ed->topic)) {
 		return MOSQ_ERR_ACL_DENIED;
 	}
 	return MOSQ_ERR_PLUGIN_DEFER;
 }
 
-int twin_on_reload(int event, void *event_data, void *userdata)
+void twin_acl_reloaded(struct twin_instance *ti)
 {
-	struct twin_plugin *tp = userdata;
-	(void)event;
-	(void)event_data;
 	/* the reload registers the acl_file check again, at the end of the list: the fallback must follow it */
-	if (tp->acl_fallback_registered) {
-		mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_ACL_CHECK, allow_undecided, NULL);
-		tp->acl_fallback_registered = false;
+	if (ti->acl_fallback_registered) {
+		mosquitto_callback_unregister(ti->identifier, MOSQ_EVT_ACL_CHECK, allow_undecided, NULL);
+		ti->acl_fallback_registered = false;
 	}
-	return MOSQ_ERR_PLUGIN_DEFER; /* anything else would stop the other plugins' reload */
 }
 
-void twin_acl_unregister(struct twin_plugin *tp)
+void twin_acl_unregister(struct twin_instance *ti)
 {
-	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_ACL_CHECK, twin_on_acl_check, NULL);
-	mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_RELOAD, twin_on_reload, NULL);
-	if (tp->acl_fallback_registered) {
-		mosquitto_callback_unregister(tp->identifier, MOSQ_EVT_ACL_CHECK, allow_undecided, NULL);
-		tp->acl_fallback_registered = false;
+	mosquitto_callback_unregister(ti->identifier, MOSQ_EVT_ACL_CHECK, twin_on_acl_check, NULL);
+	if (ti->acl_fallback_registered) {
+		mosquitto_callback_unregister(ti->identifier, MOSQ_EVT_ACL_CHECK, allow_undecided, NULL);
+		ti->acl_fallback_registered = false;
 	}
 }

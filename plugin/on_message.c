@@ -3,9 +3,35 @@
  * and Azure requests are answered and consumed; AWS shadow requests are answered and let through, never
  * retained, as AWS does. Returns only
  * MOSQ_ERR_SUCCESS or MOSQ_ERR_ACL_DENIED: any other code would disconnect the publisher. */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <mqtt_protocol.h>
 
 #include "plugin.h"
+
+/* Frees what mosquitto_property_read_* returned. Where the broker exports them (Debian 12's 2.0.11) they
+ * allocate in the broker's counted heap: mosquitto_free. Where it does not (2.0.21 exports only its
+ * plugin API) they are libmosquitto's, which allocates with plain malloc: free, or the broker's heap count
+ * (and memory_limit) would drift. */
+static void free_read(void *p)
+{
+	static int from_lib = -1;
+	if (from_lib < 0) {
+		const mosquitto_property *(*fn)(const mosquitto_property *, int, char **, bool) =
+				mosquitto_property_read_string;
+		void *addr;
+		Dl_info info;
+		memcpy(&addr, &fn, sizeof(addr));
+		from_lib = dladdr(addr, &info) && info.dli_fname && strstr(info.dli_fname, "libmosquitto") != NULL;
+	}
+	if (from_lib) {
+		free(p);
+	} else {
+		mosquitto_free(p);
+	}
+}
 
 static void handle_request(struct twin_plugin *tp, const struct twin_topic_match *m,
 		struct mosquitto_evt_message *ed)
@@ -25,9 +51,12 @@ static void handle_request(struct twin_plugin *tp, const struct twin_topic_match
 			.corr = corr,
 			.corr_len = corr_len,
 	};
-	twin_engine_request(tp->engine, m, &in);
-	mosquitto_free(response_topic);
-	mosquitto_free(corr);
+	twin_ws_requester(tp, ed->client);
+	if (!twin_cluster_hook_request(tp, m, &in)) {
+		twin_engine_request(tp->engine, m, &in);
+	}
+	free_read(response_topic);
+	free_read(corr);
 	twin_publish_pending(tp);
 }
 
@@ -37,6 +66,7 @@ int twin_on_message(int event, void *event_data, void *userdata)
 	struct twin_plugin *tp = userdata;
 	struct twin_topic_match m;
 	(void)event;
+	twin_loopback_report();
 	/* the ACL check (on_acl.c) already refused clients; a bridge's messages skip it and arrive here */
 	if (twin_engine_refuses_write(tp->engine, ed->topic)) {
 		return MOSQ_ERR_ACL_DENIED; /* nobody may forge answers, events or desired pushes */
@@ -46,6 +76,10 @@ int twin_on_message(int event, void *event_data, void *userdata)
 		case TWIN_ROUTE_NONE:
 			return MOSQ_ERR_SUCCESS;
 		case TWIN_ROUTE_TELEMETRY:
+			if (twin_cluster_hook_telemetry(tp, &m, mosquitto_client_id(ed->client),
+						mosquitto_client_username(ed->client))) {
+				return MOSQ_ERR_SUCCESS; /* another shard's twin: passed on, not applied */
+			}
 			twin_engine_telemetry(tp->engine, &m, mosquitto_client_id(ed->client),
 					mosquitto_client_username(ed->client), ed->payload, ed->payloadlen);
 			return MOSQ_ERR_SUCCESS;

@@ -1,6 +1,9 @@
 /* on_tick.c - MOSQ_EVT_TICK (end of every broker loop pass) and MOSQ_EVT_DISCONNECT. The tick releases
- * held-back telemetry whose device is within its rate again and publishes what the writer has finished;
- * when nothing is waiting it costs a load and an atomic load. */
+ * held-back telemetry whose device is within its rate again, publishes what the writer has finished and
+ * keeps the loop turning while an answer to a websockets client is still going out (websockets.c) and,
+ * in a fleet, hands over what other shards answered (cluster hooks); when nothing is waiting it costs a
+ * few loads and an atomic load. A broker that runs no tick has the same work (twin_run_pending) run from
+ * the loopback connection's wake-ups instead (loopback.c). */
 #include "plugin.h"
 
 int twin_on_tick(int event, void *event_data, void *userdata)
@@ -8,10 +11,18 @@ int twin_on_tick(int event, void *event_data, void *userdata)
 	(void)event;
 	(void)event_data;
 	struct twin_plugin *tp = userdata;
+	twin_loopback_ticked();
+	twin_run_pending(tp);
+	twin_ws_tick(tp);
+	return MOSQ_ERR_SUCCESS;
+}
+
+void twin_run_pending(struct twin_plugin *tp)
+{
 	twin_wake_acknowledge();
 	twin_engine_tick(tp->engine);
-	twin_publish_pending(userdata);
-	return MOSQ_ERR_SUCCESS;
+	twin_cluster_hook_tick(tp);
+	twin_publish_pending(tp);
 }
 
 int twin_on_disconnect(int event, void *event_data, void *userdata)
@@ -21,5 +32,6 @@ int twin_on_disconnect(int event, void *event_data, void *userdata)
 	(void)event;
 	twin_engine_client_gone(tp->engine, mosquitto_client_id(ed->client),
 			mosquitto_client_username(ed->client));
+	twin_ws_gone(tp, ed->client);
 	return MOSQ_ERR_SUCCESS;
 }

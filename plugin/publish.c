@@ -23,7 +23,7 @@ static int log_level(enum twin_log_level level)
 	return MOSQ_LOG_INFO;
 }
 
-static void publish_one(const struct twin_out *o)
+static void publish_one(struct twin_plugin *tp, const struct twin_out *o)
 {
 	mosquitto_property *props = NULL;
 	int rc = MOSQ_ERR_SUCCESS;
@@ -42,7 +42,9 @@ static void publish_one(const struct twin_out *o)
 		rc = mosquitto_broker_publish_copy(o->target, o->topic, (int)o->payload_len, o->payload,
 				o->qos, o->retain, props);
 	}
-	if (rc) {
+	if (!rc) {
+		twin_ws_sent(tp, o);
+	} else {
 		mosquitto_property_free_all(&props);
 		mosquitto_log_printf(MOSQ_LOG_WARNING, "mosquitto_twin: could not publish to '%s': %s",
 				o->topic, mosquitto_strerror(rc));
@@ -52,11 +54,13 @@ static void publish_one(const struct twin_out *o)
 void twin_publish_pending(struct twin_plugin *tp)
 {
 	struct twin_out *o;
-	while ((o = twin_engine_take(tp->engine)) != NULL) {
-		if (o->kind == TWIN_OUT_LOG) {
+	while ((o = twin_engine_take(tp->engine)) != NULL || (o = twin_cluster_hook_take(tp)) != NULL) {
+		if (twin_cluster_hook_claim(tp, o)) {
+			/* the answer to another shard's request: sent back to it */
+		} else if (o->kind == TWIN_OUT_LOG) {
 			mosquitto_log_printf(log_level(o->level), "%s", o->payload);
 		} else {
-			publish_one(o);
+			publish_one(tp, o);
 		}
 		twin_out_free(o);
 	}

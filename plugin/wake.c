@@ -1,21 +1,37 @@
-/* wake.c - lets the writer thread wake the broker thread. Mosquitto 2.0 sleeps up to 100 ms in
- * epoll_wait between loop passes and runs MOSQ_EVT_TICK after each pass; a write answered only at the
- * next idle tick would wait that long. So the writer sends the broker thread a real-time signal (handler:
- * nothing, SA_RESTART), which ends epoll_wait with EINTR - Mosquitto ignores that and runs the tick at
- * once. Signals are coalesced: one is in flight until the tick acknowledges it. */
+/* wake.c - lets the writer thread wake the broker thread, and keeps the broker loop turning while asked
+ * (websockets.c). Mosquitto 2.0 sleeps up to 100 ms in epoll_wait between loop passes and runs
+ * MOSQ_EVT_TICK after each pass; a write answered only at the next idle tick would wait that long. So the
+ * writer sends the broker thread a real-time signal (handler: nothing, SA_RESTART), which ends epoll_wait
+ * with EINTR - Mosquitto ignores that and runs the tick at once. Signals are coalesced: one is in flight
+ * until the tick acknowledges it.
+ *
+ * The pacer is a POSIX timer that sends the same signal to the broker thread every TWIN_WAKE_PACE_US
+ * while it is on. A signal the broker thread sends itself from the tick would not do: it is handled at
+ * once, before the loop reaches epoll_wait, which then sleeps its 100 ms. A timer signal that lands
+ * outside epoll_wait is followed by the next one a period later. While off (the default), the timer costs
+ * nothing. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "plugin.h"
 
 #define TWIN_WAKE_SIGNAL (SIGRTMAX - 5)
+#define TWIN_WAKE_PACE_US 50
+
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid /* Debian 12's glibc 2.36 names only the member */
+#endif
 
 static pthread_t broker_thread;
 static atomic_bool wake_pending;
 static struct sigaction previous;
 static bool installed;
+static timer_t pacer;
+static bool pacing;
 
 static void on_wake_signal(int sig)
 {
@@ -25,6 +41,7 @@ static void on_wake_signal(int sig)
 int twin_wake_install(void)
 {
 	struct sigaction sa;
+	struct sigevent sev;
 	sigset_t set;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_wake_signal;
@@ -33,11 +50,20 @@ int twin_wake_install(void)
 	if (sigaction(TWIN_WAKE_SIGNAL, &sa, &previous) != 0) {
 		return -1;
 	}
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = TWIN_WAKE_SIGNAL;
+	sev.sigev_notify_thread_id = gettid();
+	if (timer_create(CLOCK_MONOTONIC, &sev, &pacer) != 0) {
+		sigaction(TWIN_WAKE_SIGNAL, &previous, NULL);
+		return -1;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, TWIN_WAKE_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	broker_thread = pthread_self();
 	atomic_store(&wake_pending, false);
+	pacing = false;
 	installed = true;
 	return 0;
 }
@@ -45,6 +71,7 @@ int twin_wake_install(void)
 void twin_wake_uninstall(void)
 {
 	if (installed) {
+		timer_delete(pacer);
 		sigaction(TWIN_WAKE_SIGNAL, &previous, NULL);
 		installed = false;
 	}
@@ -55,10 +82,27 @@ void twin_wake(void *ctx)
 	(void)ctx;
 	if (!atomic_exchange(&wake_pending, true)) {
 		pthread_kill(broker_thread, TWIN_WAKE_SIGNAL);
+		twin_loopback_wake(); /* a broker that runs no tick (loopback.c) */
 	}
 }
 
 void twin_wake_acknowledge(void)
 {
 	atomic_store(&wake_pending, false);
+}
+
+void twin_wake_pace(bool on)
+{
+	struct itimerspec its;
+	if (on == pacing) {
+		return;
+	}
+	memset(&its, 0, sizeof(its));
+	if (on) {
+		its.it_value.tv_nsec = TWIN_WAKE_PACE_US * 1000;
+		its.it_interval = its.it_value;
+	}
+	if (timer_settime(pacer, 0, &its, NULL) == 0) {
+		pacing = on;
+	}
 }

@@ -493,10 +493,9 @@ CASES = [
     ("search.request.json", {"fields": "reported"}, False, "search: fields not an array"),
     ("search.request.json", {"query": "eq(id,\"a\")"}, False, "search: unknown field"),
     ("search.response.json", {"items": []}, True, "search answer: no match, last page"),
-    ("search.response.json", {"items": [variant(TWIN, connected=...), {"id": "b", "version": 1}],
+    ("search.response.json", {"items": [TWIN, {"id": "b", "version": 1, "connected": False}],
                               "cursor": "eyJrIjpbXX0", "count": 40, "token": "t"},
-     True, "search answer: stored twin and selection, cursor, count, token"),
-    ("search.response.json", {"items": [TWIN]}, False, "search answer: item with connected"),
+     True, "search answer: full twin and selection with connected, cursor, count, token"),
     ("search.response.json", {"items": [{"id": "a", "version": 1, "token": "t"}]}, False,
      "search answer: item with token"),
     ("search.response.json", {"items": [{"id": "a"}]}, False, "search answer: item without version"),
@@ -647,12 +646,14 @@ def check_cases(store):
     for name, doc, valid, label in CASES:
         expect(store, name, doc, valid, f"built-in case '{label}'")
     stats = {k: 0 for k in store.schemas.get("stats.response.json", {}).get("required", [])}
-    check(len(stats) == 35, "stats.response.json: expected 35 required figures")
+    check(len(stats) == 44, "stats.response.json: expected 43 required figures and the version")
+    stats["version"] = "1.2.3"
     expect(store, "stats.response.json", stats, True, "built-in case 'stats all zero'")
     for key in stats:
         expect(store, "stats.response.json", variant(stats, **{key: ...}), False, f"built-in case 'stats without {key}'")
     expect(store, "stats.response.json", variant(stats, twins=-1), False, "built-in case 'stats negative'")
     expect(store, "stats.response.json", variant(stats, uptime=1), False, "built-in case 'stats unknown counter'")
+    expect(store, "stats.response.json", variant(stats, version="2"), False, "built-in case 'stats version not x.y.z'")
 
 
 def main():

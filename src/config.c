@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "model.h"
 #include "scope.h"
 #include "topic.h"
 
@@ -25,7 +26,8 @@ enum opt_type {
 	OPT_GATEWAY,
 	OPT_CHOICE,
 	OPT_SCOPE,
-	OPT_USER_LIST
+	OPT_USER_LIST,
+	OPT_MODEL_NAME
 };
 
 struct opt_def {
@@ -39,7 +41,9 @@ struct opt_def {
 
 static const char *const id_sources[] = {"client_id", "username", NULL};
 static const char *const acl_fallbacks[] = {"auto", "allow", "defer", NULL};
-_Static_assert(sizeof(enum twin_id_source) == sizeof(int) && sizeof(enum twin_acl_fallback) == sizeof(int),
+static const char *const model_reported_modes[] = {"warn", "reject", NULL};
+_Static_assert(sizeof(enum twin_id_source) == sizeof(int) && sizeof(enum twin_acl_fallback) == sizeof(int) &&
+				sizeof(enum twin_model_reported) == sizeof(int),
 		"OPT_CHOICE fields are stored as int");
 
 #define KIB 1024LL
@@ -87,6 +91,10 @@ static const struct opt_def options[] = {
 	{"search_queue_size", OPT_INT, offsetof(struct twin_config, search_queue_size), "64", 1, 100000, NULL},
 	{"search_timeout_ms", OPT_INT, offsetof(struct twin_config, search_timeout_ms), "10000", 1,
 			600000, NULL},
+	{"models_dir", OPT_STRING, offsetof(struct twin_config, models_dir), NULL, 0, 0, NULL},
+	{"default_model", OPT_MODEL_NAME, offsetof(struct twin_config, default_model), NULL, 0, 0, NULL},
+	{"model_reported", OPT_CHOICE, offsetof(struct twin_config, model_reported), "warn", 0, 0,
+			model_reported_modes},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -106,6 +114,13 @@ static enum twin_rc parse_integer(const struct opt_def *o, const char *value, in
 	}
 	*out = v;
 	return TWIN_OK;
+}
+
+/* OPT_INT fields are int64_t, except these two. */
+static bool is_int_field(const struct opt_def *o)
+{
+	return o->offset == offsetof(struct twin_config, max_depth) ||
+			o->offset == offsetof(struct twin_config, history_max);
 }
 
 static enum twin_rc apply(struct twin_config *cfg, const struct opt_def *o, const char *value,
@@ -161,7 +176,12 @@ static enum twin_rc apply(struct twin_config *cfg, const struct opt_def *o, cons
 				return rc;
 			}
 			/* fall through */
+		case OPT_MODEL_NAME:
 		case OPT_STRING: {
+			if (o->type == OPT_MODEL_NAME && !twin_model_name_valid(value, strlen(value))) {
+				return twin_fail(err, TWIN_ERR_CONFIG,
+						"plugin_opt_%s: '%s' is not a model name (1-64 of A-Z a-z 0-9 . _ -)", o->name, value);
+			}
 			if (value[0] == '\0') {
 				return twin_fail(err, TWIN_ERR_CONFIG, "plugin_opt_%s: empty value", o->name);
 			}
@@ -193,8 +213,7 @@ static enum twin_rc apply(struct twin_config *cfg, const struct opt_def *o, cons
 			if ((rc = parse_integer(o, value, &v, err)) != TWIN_OK) {
 				return rc;
 			}
-			if (o->offset == offsetof(struct twin_config, max_depth) ||
-					o->offset == offsetof(struct twin_config, history_max)) {
+			if (is_int_field(o)) {
 				*(int *)field = (int)v;
 			} else {
 				*(int64_t *)field = v;
@@ -297,6 +316,56 @@ enum twin_rc twin_config_parse(struct twin_config *cfg, const char *const *keys,
 	return TWIN_OK;
 }
 
+/* One option's value as text: what apply stored, "(none)" for an absent string. */
+static void describe_value(const struct twin_config *cfg, const struct opt_def *o, char *out,
+		size_t size)
+{
+	const char *field = (const char *)cfg + o->offset;
+	out[0] = '\0';
+	switch (o->type) {
+		case OPT_TOPIC_LIST:
+			for (int i = 0; i < cfg->n_telemetry_topics; i++) {
+				size_t used = strlen(out);
+				snprintf(out + used, size - used, "%s%s", i ? "," : "", cfg->telemetry_topics[i]);
+			}
+			return;
+		case OPT_CHOICE:
+			snprintf(out, size, "%s", o->choices[*(const int *)field]);
+			return;
+		case OPT_GATEWAY:
+		case OPT_SCOPE:
+		case OPT_USER_LIST:
+		case OPT_MODEL_NAME:
+		case OPT_STRING: {
+			const char *text = *(char *const *)field;
+			snprintf(out, size, "%s", text ? text : "(none)");
+			return;
+		}
+		case OPT_BOOL:
+			snprintf(out, size, "%s", *(const bool *)field ? "true" : "false");
+			return;
+		case OPT_SIZE:
+			snprintf(out, size, "%zu", *(const size_t *)field);
+			return;
+		case OPT_INT:
+			snprintf(out, size, "%lld",
+					is_int_field(o) ? (long long)*(const int *)field : (long long)*(const int64_t *)field);
+			return;
+	}
+}
+
+void twin_config_describe(const struct twin_config *cfg, char *buf, size_t size)
+{
+	char value[TWIN_MAX_TELEMETRY_TOPICS * 64];
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < N_OPTIONS && used < size; i++) {
+		describe_value(cfg, &options[i], value, sizeof(value));
+		int n = snprintf(buf + used, size - used, "%s%s=%s", i ? " " : "", options[i].name, value);
+		used += n > 0 ? (size_t)n : 0;
+	}
+}
+
 void twin_config_free(struct twin_config *cfg)
 {
 	free(cfg->db_path);
@@ -309,6 +378,8 @@ void twin_config_free(struct twin_config *cfg)
 	free(cfg->metrics_file);
 	free(cfg->search_scope);
 	free(cfg->search_scope_exempt);
+	free(cfg->models_dir);
+	free(cfg->default_model);
 	cfg->db_path = cfg->gateway_topic = cfg->metrics_file = NULL;
-	cfg->search_scope = cfg->search_scope_exempt = NULL;
+	cfg->search_scope = cfg->search_scope_exempt = cfg->models_dir = cfg->default_model = NULL;
 }

@@ -12,6 +12,12 @@
 /* Where a telemetry pattern without a '+' level takes the twin id from. */
 enum twin_id_source { TWIN_ID_FROM_CLIENT_ID, TWIN_ID_FROM_USERNAME };
 
+/* What telemetry that breaks its twin's model does (plugin_opt_model_reported). */
+enum twin_model_reported {
+	TWIN_MODEL_REPORTED_WARN,   /* applied, with an `invalid` event, counted */
+	TWIN_MODEL_REPORTED_REJECT, /* not applied, with an `invalid` event, counted */
+};
+
 /* Who decides a check on a topic that is not the plugin's, when no other ACL does (see plugin/on_acl.c). */
 enum twin_acl_fallback {
 	TWIN_ACL_FALLBACK_AUTO,  /* allow, unless another plugin is loaded: then leave it to that plugin */
@@ -50,12 +56,18 @@ struct twin_config {
 	char *search_scope_exempt;       /* usernames whose searches see every twin, comma-separated */
 	int64_t search_queue_size;       /* searches waiting for the search thread; past it: 503 */
 	int64_t search_timeout_ms;       /* a running search's deadline (its wait for writes included) */
+	char *models_dir;                /* the model files (model.h), or NULL: no models */
+	char *default_model;             /* the model of twins whose attributes name none, or NULL */
+	enum twin_model_reported model_reported;
 };
 
 /* Fills cfg with defaults, then applies each key/value pair. Unknown keys and invalid values fail with
  * TWIN_ERR_CONFIG and a message naming the option. cfg owns its strings: release with twin_config_free. */
 enum twin_rc twin_config_parse(struct twin_config *cfg, const char *const *keys,
 		const char *const *values, int n, struct twin_error *err);
+/* Every option as name=value, space-separated, in the order of the option table (the plugin's ready log
+ * line); cut short at size. */
+void twin_config_describe(const struct twin_config *cfg, char *buf, size_t size);
 void twin_config_free(struct twin_config *cfg);
 
 #endif

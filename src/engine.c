@@ -29,6 +29,7 @@
 #include "front.h"
 #include "jsonx.h"
 #include "metrics.h"
+#include "model_check.h"
 #include "pending.h"
 #include "presence.h"
 #include "request.h"
@@ -38,6 +39,7 @@
 #include "throttle.h"
 #include "twin.h"
 #include "twin_format.h"
+#include "version.h"
 #include "writer.h"
 
 /* Reads wait for queued telemetry of their twin only while the writer is at most this many operations
@@ -55,6 +57,7 @@ struct twin_engine {
 	uint64_t next_seq;
 	uint64_t last_request_seq; /* the newest queued update or delete */
 	uint64_t last_gateway_seq; /* the newest queued gateway message (its twins are unknown here) */
+	struct twin_models_slot models; /* the loaded models, shared with the writer and search threads */
 	struct twin_writer *writer;
 	struct twin_searcher *searcher;
 	struct twin_pending pending;          /* every queued write */
@@ -78,7 +81,14 @@ enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *
 		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 	}
 	e->cfg = cfg;
+	struct twin_models *models = NULL;
+	if ((rc = twin_models_load(cfg->models_dir, &models, err)) != TWIN_OK) {
+		free(e);
+		return rc;
+	}
+	twin_models_slot_init(&e->models, models);
 	if (twin_throttle_init(&e->throttle, cfg) != TWIN_OK) {
+		twin_models_slot_destroy(&e->models);
 		free(e);
 		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 	}
@@ -101,7 +111,7 @@ enum twin_rc twin_engine_open(const struct twin_config *cfg, void (*wake)(void *
 		return rc;
 	}
 	struct twin_writer_deps deps = {e->store, cfg, &e->in, &e->out, &e->metrics, &e->done_seq,
-			wake, wake_ctx};
+			&e->models, wake, wake_ctx};
 	struct twin_searcher_deps sdeps = {e->store, &e->in, &e->out, &e->done_seq, wake, wake_ctx,
 			cfg};
 	if ((rc = twin_writer_start(&deps, &e->writer)) != TWIN_OK ||
@@ -136,7 +146,32 @@ void twin_engine_close(struct twin_engine *e)
 	twin_azure_session_free(&e->azure);
 	twin_throttle_free(&e->throttle);
 	twin_buf_free(&e->buf);
+	twin_models_slot_destroy(&e->models);
 	free(e);
+}
+
+enum twin_rc twin_engine_reload_models(struct twin_engine *e, size_t *count, struct twin_error *err)
+{
+	struct twin_models *models = NULL;
+	enum twin_rc rc = twin_models_load(e->cfg->models_dir, &models, err);
+	if (rc == TWIN_OK) {
+		*count = twin_models_count(models);
+		twin_models_slot_set(&e->models, models);
+	}
+	return rc;
+}
+
+size_t twin_engine_models_count(struct twin_engine *e)
+{
+	struct twin_models *m = twin_models_slot_get(&e->models);
+	size_t n = twin_models_count(m);
+	twin_models_release(m);
+	return n;
+}
+
+int twin_engine_store_migrated_from(struct twin_engine *e)
+{
+	return twin_store_migrated_from(e->store);
 }
 
 void twin_engine_classify(struct twin_engine *e, const char *topic, struct twin_topic_match *m)
@@ -174,7 +209,7 @@ static enum twin_rc enqueue(struct twin_engine *e, struct twin_op *op, int64_t n
 	/* marked before the push: once pushed, the op belongs to the writer and may already be freed. A
 	 * refused push leaves a mark no op will clear; the next op's commit passes it. */
 	twin_pending_mark(&e->pending, op->id, op->id_len, op->seq);
-	if (op->kind == TWIN_OP_UPDATE || op->kind == TWIN_OP_DELETE) {
+	if (op->kind == TWIN_OP_UPDATE || op->kind == TWIN_OP_DELETE || op->kind == TWIN_OP_ACK) {
 		e->last_request_seq = op->seq;
 		twin_pending_mark(&e->pending_requests, op->id, op->id_len, op->seq);
 	}
@@ -317,16 +352,27 @@ static void answer_error(struct twin_engine *e, const struct twin_route *r,
 	answer(e, twin_answer_error(r, err, token));
 }
 
+/* Parses a request in its front's form; false when it is refused (answered). */
+static bool parse_request(struct twin_engine *e, const struct twin_route *r, enum twin_verb verb,
+		const char *payload, size_t len, struct twin_request *req)
+{
+	struct twin_error err;
+	if (twin_request_parse_for(r, verb, payload, len, e->cfg->max_depth, req, &err) == TWIN_OK) {
+		return true;
+	}
+	answer_error(e, r, &err, req->token);
+	twin_request_free(req);
+	return false;
+}
+
 static void run_get(struct twin_engine *e, struct twin_route *r, const char *id, size_t id_len,
 		const char *payload, size_t len)
 {
 	struct twin_request req;
 	struct twin_error err;
-	const void *val;
-	size_t val_len;
-	if (twin_request_parse_for(r, TWIN_VERB_GET, payload, len, e->cfg->max_depth, &req, &err)) {
-		answer_error(e, r, &err, req.token);
-		twin_request_free(&req);
+	const void *val = NULL;
+	size_t val_len = 0;
+	if (!parse_request(e, r, TWIN_VERB_GET, payload, len, &req)) {
 		return;
 	}
 	if (twin_store_read_begin(e->store) != TWIN_OK) {
@@ -338,11 +384,17 @@ static void run_get(struct twin_engine *e, struct twin_route *r, const char *id,
 	enum twin_rc rc = twin_store_get(e->store, id, id_len, &val, &val_len);
 	bool connected = twin_presence_has(e->presence, id, id_len);
 	const struct twin_front_ops *front = twin_front(r->front);
-	/* from the stored bytes where the front can (a big twin then costs no tree), else from the loaded twin */
+	struct twin_stored stored = {id, id_len, val, val_len, e->cfg->default_model};
+	/* from the stored bytes where the front can (a big twin costs no tree), else from the loaded twin */
 	struct twin_out *o = rc == TWIN_OK && front->get_answer_stored
-			? front->get_answer_stored(r, id, id_len, val, val_len, connected, &req, &e->buf)
+			? front->get_answer_stored(r, &stored, connected, &req, &e->buf)
 			: NULL;
 	cJSON *doc = !o && rc == TWIN_OK ? twin_doc_load(id, id_len, val, val_len) : NULL;
+	if (doc && !twin_doc_show_model(doc, e->cfg->default_model)) {
+		cJSON_Delete(doc);
+		doc = NULL;
+		rc = TWIN_ERR_NOMEM;
+	}
 	if (o) {
 		answer(e, o);
 	} else if (doc || (rc == TWIN_ERR_NOT_FOUND && front->missing_is_empty)) {
@@ -404,9 +456,7 @@ static void run_history(struct twin_engine *e, struct twin_route *r, const char 
 	struct twin_error err;
 	const void *val;
 	size_t val_len;
-	if (twin_request_parse(TWIN_VERB_HISTORY, payload, len, e->cfg->max_depth, &req, &err)) {
-		answer_error(e, r, &err, req.token);
-		twin_request_free(&req);
+	if (!parse_request(e, r, TWIN_VERB_HISTORY, payload, len, &req)) {
 		return;
 	}
 	cJSON *body = cJSON_CreateObject();
@@ -437,12 +487,95 @@ static void run_history(struct twin_engine *e, struct twin_route *r, const char 
 	twin_request_free(&req);
 }
 
+/* Answers the model document json (with the request's token) or refuses with err. */
+static void answer_model(struct twin_engine *e, struct twin_route *r, const struct twin_model *m,
+		const struct twin_request *req, const struct twin_error *err)
+{
+	struct twin_buf *b = &e->buf;
+	b->len = 0;
+	if (!m) {
+		answer_error(e, r, err, req->token);
+		return;
+	}
+	bool ok = twin_buf_put(b, m->json, m->json_len - 1) && /* without its closing brace */
+			(!req->token || (twin_buf_put(b, ",\"token\":", 9) && twin_json_write_string(b, req->token))) &&
+			twin_buf_put(b, "}", 1);
+	answer(e, ok ? twin_answer_raw(r, 200, b->data, b->len) : NULL);
+}
+
+/* $twin/{id}/model: the document of the model the twin follows. */
+static void run_model(struct twin_engine *e, struct twin_route *r, const char *id, size_t id_len,
+		const char *payload, size_t len)
+{
+	struct twin_request req;
+	struct twin_error err;
+	const void *val;
+	size_t val_len;
+	if (!parse_request(e, r, TWIN_VERB_MODEL, payload, len, &req)) {
+		return;
+	}
+	struct twin_models *models = twin_models_slot_get(&e->models);
+	const struct twin_model *m = NULL;
+	enum twin_rc rc = twin_store_read_begin(e->store);
+	bool reading = rc == TWIN_OK;
+	cJSON *doc = NULL;
+	if (reading && (rc = twin_store_get(e->store, id, id_len, &val, &val_len)) == TWIN_OK) {
+		doc = twin_doc_load(id, id_len, val, val_len);
+	}
+	const char *name = doc ? twin_model_name_of(doc, e->cfg->default_model) : NULL;
+	if (rc == TWIN_ERR_NOT_FOUND) {
+		twin_fail(&err, TWIN_ERR_NOT_FOUND, "twin '%.*s' not found", (int)id_len, id);
+	} else if (!doc) {
+		twin_fail(&err, TWIN_ERR_STORE, "the stored twin '%.*s' is unreadable", (int)id_len, id);
+	} else if (!name) {
+		twin_fail(&err, TWIN_ERR_NOT_FOUND,
+				"twin '%.*s' follows no model (set attributes.model, or plugin_opt_default_model)",
+				(int)id_len, id);
+	} else if (!(m = twin_models_find(models, name, strlen(name)))) {
+		twin_fail(&err, TWIN_ERR_NOT_FOUND, "twin '%.*s' names model '%.64s', which is not loaded",
+				(int)id_len, id, name);
+	}
+	answer_model(e, r, m, &req, &err);
+	cJSON_Delete(doc);
+	if (reading) {
+		twin_store_read_end(e->store);
+	}
+	twin_models_release(models);
+	twin_request_free(&req);
+}
+
+/* $twin/models: {"models": [every loaded model document, by name]}. */
+static void run_models(struct twin_engine *e, const struct twin_route *r, const char *payload,
+		size_t len)
+{
+	struct twin_request req;
+	if (!parse_request(e, r, TWIN_VERB_MODELS, payload, len, &req)) {
+		return;
+	}
+	struct twin_models *models = twin_models_slot_get(&e->models);
+	struct twin_buf *b = &e->buf;
+	b->len = 0;
+	bool ok = twin_buf_put(b, "{\"models\":[", 11);
+	for (size_t i = 0; ok && i < twin_models_count(models); i++) {
+		const struct twin_model *m = twin_models_at(models, i);
+		ok = (!i || twin_buf_put(b, ",", 1)) && twin_buf_put(b, m->json, m->json_len);
+	}
+	ok = ok && twin_buf_put(b, "]", 1) &&
+			(!req.token || (twin_buf_put(b, ",\"token\":", 9) && twin_json_write_string(b, req.token))) &&
+			twin_buf_put(b, "}", 1);
+	answer(e, ok ? twin_answer_raw(r, 200, b->data, b->len) : NULL);
+	twin_models_release(models);
+	twin_request_free(&req);
+}
+
 /* The reads answered on this thread. */
 static void run_read(struct twin_engine *e, enum twin_verb verb, struct twin_route *r,
 		const char *id, size_t id_len, const char *payload, size_t len)
 {
 	if (verb == TWIN_VERB_HISTORY) {
 		run_history(e, r, id, id_len, payload, len);
+	} else if (verb == TWIN_VERB_MODEL) {
+		run_model(e, r, id, id_len, payload, len);
 	} else {
 		run_get(e, r, id, id_len, payload, len);
 	}
@@ -479,11 +612,8 @@ static void run_stats(struct twin_engine *e, const struct twin_route *r, const c
 		size_t len)
 {
 	struct twin_request req;
-	struct twin_error err;
 	struct twin_stats_snapshot s;
-	if (twin_request_parse(TWIN_VERB_STATS, payload, len, e->cfg->max_depth, &req, &err)) {
-		answer_error(e, r, &err, req.token);
-		twin_request_free(&req);
+	if (!parse_request(e, r, TWIN_VERB_STATS, payload, len, &req)) {
 		return;
 	}
 	snapshot(e, &s);
@@ -492,6 +622,7 @@ static void run_stats(struct twin_engine *e, const struct twin_route *r, const c
 	for (size_t i = 0; ok && i < s.n; i++) {
 		ok = twin_json_add_int64(body, s.item[i].name, s.item[i].value);
 	}
+	ok = ok && cJSON_AddStringToObject(body, "version", twin_version()) != NULL;
 	if (!ok) {
 		cJSON_Delete(body);
 		body = NULL;
@@ -552,6 +683,13 @@ static void count_verb(struct twin_engine *e, enum twin_verb verb)
 			break;
 		case TWIN_VERB_STATS:
 			twin_metric_add(&e->metrics, requests_stats, 1);
+			break;
+		case TWIN_VERB_ACK:
+			twin_metric_add(&e->metrics, requests_ack, 1);
+			break;
+		case TWIN_VERB_MODEL:
+		case TWIN_VERB_MODELS:
+			twin_metric_add(&e->metrics, requests_model, 1);
 			break;
 		case TWIN_VERB_UNKNOWN:
 			break; /* counted in requests only, and answered 400 */
@@ -777,9 +915,17 @@ static bool do_search(struct request *q)
 	return false;
 }
 
+static bool do_models(struct request *q)
+{
+	run_models(q->e, q->r, q->in->payload, q->in->payload_len);
+	return false;
+}
+
 static bool do_write(struct request *q)
 {
-	return queue_request(q, q->m->verb == TWIN_VERB_UPDATE ? TWIN_OP_UPDATE : TWIN_OP_DELETE);
+	return queue_request(q, q->m->verb == TWIN_VERB_UPDATE   ? TWIN_OP_UPDATE
+					: q->m->verb == TWIN_VERB_ACK            ? TWIN_OP_ACK
+															 : TWIN_OP_DELETE);
 }
 
 static bool do_read(struct request *q)
@@ -799,8 +945,11 @@ static bool (*const verb_handlers[])(struct request *q) = {
 		[TWIN_VERB_HISTORY] = do_read,
 		[TWIN_VERB_STATS] = do_stats,
 		[TWIN_VERB_SEARCH] = do_search,
+		[TWIN_VERB_ACK] = do_write,
+		[TWIN_VERB_MODEL] = do_read,
+		[TWIN_VERB_MODELS] = do_models,
 };
-_Static_assert(sizeof(verb_handlers) / sizeof(verb_handlers[0]) == TWIN_VERB_SEARCH + 1,
+_Static_assert(sizeof(verb_handlers) / sizeof(verb_handlers[0]) == TWIN_VERB_MODELS + 1,
 		"a handler for every verb");
 
 void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m,
@@ -859,10 +1008,12 @@ struct twin_out *twin_engine_take(struct twin_engine *e)
 		if (!list) {
 			return NULL;
 		}
-		/* run deferred gets now that their writes are committed; keep the rest in order */
+		/* run deferred gets now that their writes are committed, say who is connected in search answers;
+		 * keep the rest in order */
 		for (struct twin_out *next; list; list = next) {
 			next = list->next;
 			list->next = NULL;
+			twin_presence_fill(e->presence, list->payload, list->marks);
 			if (list->kind == TWIN_OUT_RETRY_GET) {
 				struct twin_op *op = list->op;
 				run_read(e, (enum twin_verb)op->verb, op->route, op->id, op->id_len, op->payload,

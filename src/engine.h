@@ -46,6 +46,14 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 /* A client disconnected: its twin is no longer `connected` (the twin whose id is its client id, or its
  * username with telemetry_id_from username). */
 void twin_engine_client_gone(struct twin_engine *e, const char *client_id, const char *username);
+/* Loads plugin_opt_models_dir again (the broker's config reload): on success the new set is in force for
+ * everything that starts after it, and *count says how many models it has; on failure (err names the
+ * file and the JSON pointer) the models in force stay. */
+enum twin_rc twin_engine_reload_models(struct twin_engine *e, size_t *count, struct twin_error *err);
+size_t twin_engine_models_count(struct twin_engine *e);
+/* The store format the open moved the store from (1), or 0 (see store.h: twin_store_open). */
+int twin_engine_store_migrated_from(struct twin_engine *e);
+
 /* Called often (every broker loop pass): applies held-back telemetry whose device has budget again. */
 void twin_engine_tick(struct twin_engine *e);
 

@@ -14,6 +14,7 @@ enum twin_rc twin_fail(struct twin_error *err, enum twin_rc rc, const char *fmt,
 		va_end(ap);
 		err->rc = rc;
 		err->retry_after_ms = 0;
+		err->path[0] = '\0';
 	}
 	return rc;
 }

@@ -197,6 +197,8 @@ struct entry {
 struct twin {
 	uint64_t head[6]; /* version, created, updated, versions.attributes, .reported, .desired */
 	const char *attributes;
+	const unsigned char *alarms; /* the stored alarms part (versions.alarms, an empty section), or NULL */
+	size_t alarms_len;
 	const unsigned char *end; /* of the stored value */
 	size_t attributes_len, n, n_changed;
 	struct entry e[MAX_ENTRIES];
@@ -314,6 +316,27 @@ static bool load_leaf_ts(struct twin *tw, const unsigned char **p, const unsigne
 	return total == count;
 }
 
+/* The rest of the stored value from p: nothing, or (flags say so) an alarms part whose section is empty
+ * (a twin that has had alarms and has none now), kept as it is. A twin with alarms is not the fast
+ * path's: its alarm rules need the section. */
+static bool load_alarms(struct twin *tw, unsigned flags, const unsigned char *p, const unsigned char *end)
+{
+	const unsigned char *start = p;
+	uint64_t version, len;
+	tw->alarms = NULL;
+	tw->alarms_len = 0;
+	if (!(flags & TWIN_FORMAT_ALARMS)) {
+		return p == end;
+	}
+	if (!twin_format_get_varint(&p, end, &version) || version > (uint64_t)MAX_INT ||
+			!twin_format_get_varint(&p, end, &len) || len != 2 || end - p != 2 || memcmp(p, "{}", 2)) {
+		return false;
+	}
+	tw->alarms = start;
+	tw->alarms_len = (size_t)(end - start);
+	return true;
+}
+
 /* The stored value old: format 2, loadable, desired {} (so the delta stays empty), every text canonical. */
 static bool load(struct twin *tw, const void *old, size_t old_len)
 {
@@ -331,7 +354,8 @@ static bool load(struct twin *tw, const void *old, size_t old_len)
 			return false;
 		}
 	}
-	if (p >= end || (*p & ~TWIN_FORMAT_LAST_SEEN) ||
+	unsigned flags = p < end ? *p : 0xffu;
+	if (p >= end || (flags & ~(TWIN_FORMAT_LAST_SEEN | TWIN_FORMAT_ALARMS)) ||
 			((*p++ & TWIN_FORMAT_LAST_SEEN) && !twin_format_get_ts(&p, end, (int64_t)tw->head[2], &seen))) {
 		return false;
 	}
@@ -354,7 +378,7 @@ static bool load(struct twin *tw, const void *old, size_t old_len)
 	tw->attributes_len = len[TWIN_SEC_ATTRIBUTES];
 	return load_reported(tw, text[TWIN_SEC_REPORTED], len[TWIN_SEC_REPORTED]) &&
 			same_text(text[TWIN_SEC_DESIRED], len[TWIN_SEC_DESIRED], "{}", 2) && load_leaf_ts(tw, &p, end) &&
-			twin_format_get_varint(&p, end, &n) && n == 0 && p == end;
+			twin_format_get_varint(&p, end, &n) && n == 0 && load_alarms(tw, flags, p, end);
 }
 
 /* ---- merging ---- */
@@ -501,7 +525,7 @@ static void store(struct twin_buf *b, const struct twin *tw, size_t reported_len
 	for (int i = 0; i < 6; i++) {
 		put_varint(b, tw->head[i]);
 	}
-	put(b, "\x01", 1);
+	put(b, tw->alarms ? "\x03" : "\x01", 1); /* lastSeen, and the alarms part when kept */
 	put_varint(b, twin_format_zigzag(seen - (int64_t)tw->head[2]));
 	put_varint(b, tw->attributes_len);
 	put(b, tw->attributes, tw->attributes_len);
@@ -510,6 +534,9 @@ static void store(struct twin_buf *b, const struct twin *tw, size_t reported_len
 	put(b, "\x02{}", 3);
 	put_leaf_ts(b, tw, leaves, old_updated);
 	put_varint(b, 0);
+	if (tw->alarms) {
+		put(b, tw->alarms, tw->alarms_len);
+	}
 }
 
 /* Writes out and changed, reserving their room first (the only place either may grow). */
@@ -524,7 +551,7 @@ static bool write_all(const struct twin *tw, int64_t old_updated, int64_t seen, 
 	/* format byte, 6 header varints, flags, lastSeen, 3 section lengths, the desired text, 2 leaf counts
 	 * and the leaves' varints: at most 10 bytes per varint */
 	if (!twin_buf_reserve(out, 1 + 60 + 1 + 10 + 30 + 2 + 20 + 10 * leaves + tw->attributes_len +
-								   reported_len) ||
+								   reported_len + tw->alarms_len) ||
 			!twin_buf_reserve(changed, object_len(tw, tw->changed, tw->n_changed))) {
 		return false;
 	}
@@ -538,11 +565,48 @@ static bool ts_ok(int64_t ts)
 	return ts >= 0 && ts <= MAX_INT;
 }
 
+struct twin_fast_view {
+	struct twin tw;
+};
+
+void twin_fast_view_attributes(const struct twin_fast_view *v, const char **text, size_t *len)
+{
+	*text = v->tw.attributes;
+	*len = v->tw.attributes_len;
+}
+
+bool twin_fast_view_reported(const struct twin_fast_view *v, const char *key, size_t len,
+		struct twin_fast_member *out, bool *other)
+{
+	size_t hint = 0, i = find(&v->tw, &hint, key, len);
+	*other = false;
+	if (i >= v->tw.n) {
+		return false;
+	}
+	const struct entry *e = &v->tw.e[i];
+	if (e->kind == K_OTHER || e->tree || (e->kind == K_STRING && memchr(e->val, '\\', e->val_len))) {
+		*other = true;
+		return false;
+	}
+	*out = (struct twin_fast_member){e->key, e->val, e->key_len, e->val_len, (enum twin_fast_type)e->kind,
+			e->num};
+	return true;
+}
+
 int twin_fast_apply(const void *old, size_t old_len, int64_t last_version,
 		const struct twin_fast_reading *rs, size_t n, int64_t seen, struct twin_buf *out,
 		struct twin_buf *changed, int64_t *version_out)
 {
-	struct twin tw;
+	return twin_fast_apply_checked(old, old_len, last_version, rs, n, seen, out, changed, version_out, NULL,
+			NULL);
+}
+
+int twin_fast_apply_checked(const void *old, size_t old_len, int64_t last_version,
+		const struct twin_fast_reading *rs, size_t n, int64_t seen, struct twin_buf *out,
+		struct twin_buf *changed, int64_t *version_out, twin_fast_check_fn check, void *check_ctx)
+{
+	struct twin_fast_view view;
+	struct twin *tw = &view.tw;
 	bool any = false;
 	int64_t last_ts = n ? rs[0].ts : 0;
 	if (n == 0 || !ts_ok(seen)) {
@@ -553,9 +617,9 @@ int twin_fast_apply(const void *old, size_t old_len, int64_t last_version,
 			return -1;
 		}
 	}
-	tw.n = tw.n_changed = 0;
+	tw->n = tw->n_changed = 0;
 	if (old) {
-		if (!load(&tw, old, old_len)) {
+		if (!load(tw, old, old_len)) {
 			return -1;
 		}
 	} else {
@@ -563,13 +627,15 @@ int twin_fast_apply(const void *old, size_t old_len, int64_t last_version,
 			return -1;
 		}
 		uint64_t head[6] = {(uint64_t)last_version, (uint64_t)rs[0].ts, (uint64_t)rs[0].ts, 0, 0, 0};
-		memcpy(tw.head, head, sizeof(head));
-		tw.attributes = "{}";
-		tw.attributes_len = 2;
+		memcpy(tw->head, head, sizeof(head));
+		tw->attributes = "{}";
+		tw->attributes_len = 2;
+		tw->alarms = NULL;
+		tw->alarms_len = 0;
 	}
-	int64_t old_updated = (int64_t)tw.head[2];
+	int64_t old_updated = (int64_t)tw->head[2];
 	for (size_t i = 0; i < n; i++) {
-		int c = merge(&tw, &rs[i]);
+		int c = merge(tw, &rs[i]);
 		if (c < 0) {
 			return -1;
 		}
@@ -579,18 +645,18 @@ int twin_fast_apply(const void *old, size_t old_len, int64_t last_version,
 		}
 	}
 	if (any || !old) {
-		if (tw.head[0] >= (uint64_t)MAX_INT || tw.head[4] >= (uint64_t)MAX_INT) {
+		if (tw->head[0] >= (uint64_t)MAX_INT || tw->head[4] >= (uint64_t)MAX_INT) {
 			return -1; /* the slow path's version + 1 would not be exact */
 		}
-		tw.head[0]++;
-		tw.head[4]++;
-		tw.head[2] = (uint64_t)last_ts;
+		tw->head[0]++;
+		tw->head[4]++;
+		tw->head[2] = (uint64_t)last_ts;
 	}
-	if (!write_all(&tw, old_updated, seen, out, changed)) {
+	if ((check && !check(check_ctx, &view)) || !write_all(tw, old_updated, seen, out, changed)) {
 		return -1;
 	}
-	*version_out = (int64_t)tw.head[0];
-	return (int)tw.n_changed;
+	*version_out = (int64_t)tw->head[0];
+	return (int)tw->n_changed;
 }
 
 /* ---- scanning a payload ---- */

@@ -43,12 +43,31 @@ bool twin_fast_scan(const char *payload, size_t len, struct twin_fast_reading *r
  * leaves, each with its last value, in the order of their first change) as compact JSON into changed;
  * *version_out is the twin's version afterwards.
  * Returns the number of changed leaves (0: only lastSeen moved, or a new twin with nothing in it), or
- * -1 when the fast path does not apply (old is not an undamaged format 2 value whose desired is {},
+ * -1 when the fast path does not apply (old is not an undamaged format 2 value whose desired is {} and
+ * whose alarms section, if it has one, is empty,
  * holds something the fast path cannot vouch for, a ts is outside [0, 2^53], or memory ran out); out
  * and changed are then undefined. The twin's id is not needed: the stored value does not hold it. out
  * must not hold old (old is read while out is written); the payloads must outlive the call. */
 int twin_fast_apply(const void *old, size_t old_len, int64_t last_version,
 		const struct twin_fast_reading *rs, size_t n, int64_t seen, struct twin_buf *out,
 		struct twin_buf *changed, int64_t *version_out);
+
+/* The twin as merged, shown to a check before anything is written. */
+struct twin_fast_view;
+/* Its attributes, as stored JSON text. */
+void twin_fast_view_attributes(const struct twin_fast_view *v, const char **text, size_t *len);
+/* Its reported member key after the merge: true with *out set (key, val, type, num) when it is a number,
+ * true, false or a string without escapes; false when absent, or (then *other is set) when it is anything
+ * else. */
+bool twin_fast_view_reported(const struct twin_fast_view *v, const char *key, size_t len,
+		struct twin_fast_member *out, bool *other);
+/* A check of the merged twin: false declines the fast path (twin_fast_apply then returns -1). */
+typedef bool (*twin_fast_check_fn)(void *ctx, const struct twin_fast_view *v);
+
+/* twin_fast_apply, with check (may be NULL) called once the readings are merged, before the result is
+ * written. */
+int twin_fast_apply_checked(const void *old, size_t old_len, int64_t last_version,
+		const struct twin_fast_reading *rs, size_t n, int64_t seen, struct twin_buf *out,
+		struct twin_buf *changed, int64_t *version_out, twin_fast_check_fn check, void *check_ctx);
 
 #endif

@@ -23,6 +23,8 @@
 	X(requests_history)                                                                            \
 	X(requests_search)                                                                             \
 	X(requests_stats)                                                                              \
+	X(requests_ack)                                                                                \
+	X(requests_model)                                                                              \
 	X(answers_200)                                                                                 \
 	X(answers_400)                                                                                 \
 	X(answers_404)                                                                                 \
@@ -37,6 +39,12 @@
 	X(commits)                                                                                     \
 	X(commit_failures)                                                                             \
 	X(store_full)                                                                                  \
+	X(model_invalid)                                                                               \
+	X(model_refused)                                                                               \
+	X(model_missing)                                                                               \
+	X(alarms_raised)                                                                               \
+	X(alarms_cleared)                                                                              \
+	X(alarms_acked)                                                                                \
 	X(commit_us)
 
 struct twin_metrics {

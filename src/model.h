@@ -13,6 +13,7 @@
 #ifndef TWIN_MODEL_H
 #define TWIN_MODEL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <cjson/cJSON.h>
 
@@ -24,6 +25,7 @@
 #define TWIN_MODEL_MAX_NAME   64
 #define TWIN_MODEL_MAX_ALARMS 64
 #define TWIN_MODEL_MAX_FOR_S  86400
+#define TWIN_MODEL_ALARM_MEMBERS 16
 
 enum twin_severity { TWIN_SEV_CRITICAL, TWIN_SEV_MAJOR, TWIN_SEV_MINOR, TWIN_SEV_WARNING };
 extern const char *const twin_severity_names[4];
@@ -43,7 +45,18 @@ struct twin_model {
 	struct twin_schema *sections[TWIN_N_SECTIONS]; /* NULL: that section is not constrained */
 	struct twin_alarm_rule *alarms;
 	int n_alarms;
+	/* When every path the alarms read is reported/<member> (at most TWIN_MODEL_ALARM_MEMBERS of them), those
+	 * members: the writer's fast path decides the alarms from the merged readings. Else n < 0. */
+	int n_alarm_members;
+	char *alarm_members[TWIN_MODEL_ALARM_MEMBERS];
 };
+
+/* Builds one model from the JSON text of a model document (len bytes, no NUL needed): what the loader does
+ * with each file. On failure m is left empty and err (TWIN_ERR_CONFIG; TWIN_ERR_NOMEM) names the JSON
+ * pointer and the rule: "/desired/properties/fanSpeed/maximum: must be a number". */
+enum twin_rc twin_model_parse(const char *json, size_t len, struct twin_model *m, struct twin_error *err);
+/* Frees what m holds and empties it (an empty m may be freed again). */
+void twin_model_free(struct twin_model *m);
 
 struct twin_models;
 
@@ -62,5 +75,21 @@ const struct twin_model *twin_models_find(const struct twin_models *m, const cha
 size_t twin_models_count(const struct twin_models *m);
 /* In name order, i < count. */
 const struct twin_model *twin_models_at(const struct twin_models *m, size_t i);
+
+/* A model or alarm name: 1-64 of [A-Za-z0-9._-]. */
+bool twin_model_name_valid(const char *s, size_t len);
+
+/* The set in force, shared by the broker thread (which swaps it on a reload) and the writer and search
+ * threads (which hold a reference while they use it). */
+struct twin_models_slot {
+	pthread_mutex_t lock;
+	struct twin_models *set;
+};
+void twin_models_slot_init(struct twin_models_slot *slot, struct twin_models *set);
+/* The set in force, retained: release it when done. */
+struct twin_models *twin_models_slot_get(struct twin_models_slot *slot);
+/* Puts set in force (taking the caller's reference) and releases the one it replaces. */
+void twin_models_slot_set(struct twin_models_slot *slot, struct twin_models *set);
+void twin_models_slot_destroy(struct twin_models_slot *slot);
 
 #endif

@@ -443,27 +443,37 @@ static bool ordered(const cJSON *v, const cJSON *ref, enum qop op)
 	return op == Q_GT ? c > 0 : op == Q_GE ? c >= 0 : op == Q_LT ? c < 0 : c <= 0;
 }
 
+static const cJSON *doc_path(const void *doc, const char *path)
+{
+	return twin_query_path(doc, path);
+}
+
 bool twin_query_match(const struct twin_query *q, const cJSON *doc)
 {
-	const cJSON *v = q->path ? twin_query_path(doc, q->path) : NULL;
+	return twin_query_match_with(q, doc_path, doc);
+}
+
+bool twin_query_match_with(const struct twin_query *q, twin_query_get_fn get, const void *ctx)
+{
+	const cJSON *v = q->path ? get(ctx, q->path) : NULL;
 	const cJSON *ref = q->values ? q->values->child : NULL;
 	switch (q->op) {
 		case Q_AND:
 			for (int i = 0; i < q->n_kids; i++) {
-				if (!twin_query_match(q->kids[i], doc)) {
+				if (!twin_query_match_with(q->kids[i], get, ctx)) {
 					return false;
 				}
 			}
 			return true;
 		case Q_OR:
 			for (int i = 0; i < q->n_kids; i++) {
-				if (twin_query_match(q->kids[i], doc)) {
+				if (twin_query_match_with(q->kids[i], get, ctx)) {
 					return true;
 				}
 			}
 			return false;
 		case Q_NOT:
-			return !twin_query_match(q->kids[0], doc);
+			return !twin_query_match_with(q->kids[0], get, ctx);
 		case Q_EXISTS:
 			return v != NULL;
 		case Q_EQ:
@@ -491,6 +501,16 @@ bool twin_query_match(const struct twin_query *q, const cJSON *doc)
 			return ordered(v, ref, q->op);
 	}
 	return false;
+}
+
+void twin_query_paths(const struct twin_query *q, void (*fn)(void *ctx, const char *path), void *ctx)
+{
+	if (q->path) {
+		fn(ctx, q->path);
+	}
+	for (int i = 0; i < q->n_kids; i++) {
+		twin_query_paths(q->kids[i], fn, ctx);
+	}
 }
 
 /* ---- sort ---- */

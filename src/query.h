@@ -16,6 +16,12 @@ struct twin_query;
 struct twin_query *twin_query_parse(const char *filter, struct twin_error *err);
 void twin_query_free(struct twin_query *q);
 bool twin_query_match(const struct twin_query *q, const cJSON *doc);
+/* The same, with values looked up by get(ctx, path) (NULL: absent) instead of in a document: how the
+ * writer's fast path evaluates alarm rules on a twin it never builds as a tree. */
+typedef const cJSON *(*twin_query_get_fn)(const void *ctx, const char *path);
+bool twin_query_match_with(const struct twin_query *q, twin_query_get_fn get, const void *ctx);
+/* Calls fn for every path the query reads, in order (a path read twice is given twice). */
+void twin_query_paths(const struct twin_query *q, void (*fn)(void *ctx, const char *path), void *ctx);
 
 /* like(): a glob with * (any run) and ? (one character) matched against s[0..n), in time linear in n for
  * patterns of * and literals, and at most n x (pattern length) steps with '?' (steps, when not NULL, is

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "presence.h"
+
 struct twin_op *twin_op_new_at(enum twin_op_kind kind, const char *id, size_t id_len,
 		const char *path, size_t path_len, const void *payload, size_t payload_len,
 		struct twin_route *route)
@@ -130,6 +132,7 @@ void twin_out_free(struct twin_out *o)
 		free(o->payload);
 		free(o->corr);
 		twin_op_free(o->op);
+		twin_presence_marks_free(o->marks);
 		free(o);
 	}
 }

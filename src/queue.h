@@ -27,8 +27,11 @@ enum twin_op_kind {
 	TWIN_OP_GATEWAY,   /* a batch of several devices; id: the publishing client, for logs */
 	TWIN_OP_UPDATE,
 	TWIN_OP_DELETE,
+	TWIN_OP_ACK,     /* acknowledges one of the twin's alarms */
 	TWIN_OP_BARRIER, /* a get that must wait until earlier writes to its twin are committed */
 };
+
+struct twin_presence_marks;
 
 enum twin_out_kind { TWIN_OUT_PUBLISH, TWIN_OUT_LOG, TWIN_OUT_RETRY_GET };
 
@@ -48,6 +51,7 @@ struct twin_out {
 	bool retain;
 	enum twin_log_level level;
 	struct twin_op *op; /* RETRY_GET */
+	struct twin_presence_marks *marks; /* a search answer: its `connected` values, set by the broker thread */
 };
 
 /* A simple singly linked list of outbound messages. */

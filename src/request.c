@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "jsonx.h"
-#include "twin_render.h"
 
 #define MAX_FIELDS 64
 
@@ -24,6 +23,8 @@ static const char *allowed_fields(enum twin_verb verb)
 			return "limit, since, fields, token";
 		case TWIN_VERB_SEARCH:
 			return "filter, fields, sort, limit, cursor, count, token";
+		case TWIN_VERB_ACK:
+			return "alarm, token";
 		default:
 			return "token";
 	}
@@ -99,6 +100,11 @@ static enum twin_rc check_member(enum twin_verb verb, const cJSON *m, struct twi
 					name, TWIN_FILTER_MAX_LEN);
 		}
 		*(name[0] == 'f' ? &req->filter : &req->cursor) = m->valuestring;
+	} else if (!strcmp(name, "alarm")) {
+		if (!cJSON_IsString(m) || !m->valuestring[0] || strlen(m->valuestring) > TWIN_MAX_ID_LEN) {
+			return twin_fail(err, TWIN_ERR_BAD_REQUEST, "'alarm' must be the name of one of the twin's alarms");
+		}
+		req->alarm = m->valuestring;
 	} else if (!strcmp(name, "sort")) {
 		req->sort = m;
 	} else if (!strcmp(name, "count")) {
@@ -130,7 +136,8 @@ enum twin_rc twin_request_parse(enum twin_verb verb, const char *payload, size_t
 		return verb == TWIN_VERB_UPDATE
 				? twin_fail(err, TWIN_ERR_BAD_REQUEST,
 						  "update needs a JSON object with desired, attributes or reported")
-				: TWIN_OK;
+				: verb == TWIN_VERB_ACK ? twin_fail(err, TWIN_ERR_BAD_REQUEST, "ack needs {\"alarm\": \"<name>\"}")
+										: TWIN_OK;
 	}
 	if (!twin_json_depth_within(payload, len, max_depth + 1)) {
 		return twin_fail(err, TWIN_ERR_BAD_REQUEST,
@@ -164,6 +171,9 @@ enum twin_rc twin_request_parse(enum twin_verb verb, const char *payload, size_t
 			!req->sections[TWIN_SEC_REPORTED] && !req->sections[TWIN_SEC_DESIRED]) {
 		return twin_fail(err, TWIN_ERR_BAD_REQUEST,
 				"update needs at least one of desired, attributes, reported");
+	}
+	if (verb == TWIN_VERB_ACK && !req->alarm) {
+		return twin_fail(err, TWIN_ERR_BAD_REQUEST, "ack needs {\"alarm\": \"<name>\"}");
 	}
 	return TWIN_OK;
 }
@@ -270,6 +280,7 @@ struct twin_out *twin_request_error_answer(const struct twin_route *r, const str
 	cJSON *body = cJSON_CreateObject();
 	if (body && (!cJSON_AddNumberToObject(body, "status", status) ||
 						!cJSON_AddStringToObject(body, "error", e->msg) ||
+						(e->path[0] && !cJSON_AddStringToObject(body, "path", e->path)) ||
 						(e->retry_after_ms > 0 && !twin_json_add_int64(body, "retryAfterMs", e->retry_after_ms)))) {
 		cJSON_Delete(body);
 		body = NULL;
@@ -318,12 +329,11 @@ struct twin_out *twin_request_get_answer(const struct twin_route *r, const cJSON
 	return twin_json_write(b, doc) && b->len > 0 ? full_answer(r, connected, req->token, b) : NULL;
 }
 
-struct twin_out *twin_request_get_answer_stored(const struct twin_route *r, const char *id,
-		size_t id_len, const void *val, size_t val_len, bool connected, const struct twin_request *req,
-		struct twin_buf *b)
+struct twin_out *twin_request_get_answer_stored(const struct twin_route *r, const struct twin_stored *t,
+		bool connected, const struct twin_request *req, struct twin_buf *b)
 {
 	b->len = 0;
-	return !req->fields && twin_doc_render(id, id_len, val, val_len, b)
+	return !req->fields && twin_doc_render(t, b)
 			? full_answer(r, connected, req->token, b)
 			: NULL;
 }

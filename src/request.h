@@ -14,6 +14,7 @@
 #include "queue.h"
 #include "topic.h"
 #include "twin.h"
+#include "twin_render.h"
 
 struct twin_request {
 	cJSON *root;                               /* owned; NULL for an empty payload */
@@ -29,6 +30,7 @@ struct twin_request {
 	const char *cursor;   /* search */
 	const cJSON *sort;    /* search: checked by twin_sort_parse */
 	bool count;           /* search */
+	const char *alarm;    /* ack: the alarm's name */
 };
 
 #define TWIN_SEARCH_LIMIT_DEFAULT  25
@@ -51,7 +53,7 @@ bool twin_response_topic_valid(const char *topic, struct twin_error *err);
 struct twin_out *twin_answer_json(const struct twin_route *r, cJSON *body, const char *token);
 struct twin_out *twin_answer_raw(const struct twin_route *r, int status, const char *body,
 		size_t len);
-/* $twin's error answer: {"status","error"[,"retryAfterMs"][,"token"]}. twin_answer_error (front.h)
+/* $twin's error answer: {"status","error"[,"path"][,"retryAfterMs"][,"token"]}. twin_answer_error (front.h)
  * gives a request of any front its front's. */
 struct twin_out *twin_request_error_answer(const struct twin_route *r, const struct twin_error *e,
 		const char *token);
@@ -59,12 +61,11 @@ struct twin_out *twin_request_error_answer(const struct twin_route *r, const str
  * for; assembled in b. */
 struct twin_out *twin_request_get_answer(const struct twin_route *r, const cJSON *doc, bool connected,
 		const struct twin_request *req, struct twin_buf *b);
-/* The same answer made from the twin's stored value val without loading it (twin_render.h), so that a
+/* The same answer made from the twin's stored value without loading it (twin_render.h), so that a
  * twin of thousands of keys costs no tree. NULL when it is not made so: a request with fields (selecting
  * takes the document), a value the renderer declines, or no memory; then load the twin and call
  * twin_request_get_answer. */
-struct twin_out *twin_request_get_answer_stored(const struct twin_route *r, const char *id,
-		size_t id_len, const void *val, size_t val_len, bool connected, const struct twin_request *req,
-		struct twin_buf *b);
+struct twin_out *twin_request_get_answer_stored(const struct twin_route *r, const struct twin_stored *t,
+		bool connected, const struct twin_request *req, struct twin_buf *b);
 
 #endif

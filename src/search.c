@@ -11,7 +11,9 @@
  * search runs anyway and its answer says "stale": true), and a scan past the deadline is answered 503
  * (a part of a sorted scan is not a correct page, and its count would be too low). At shutdown the
  * queued searches are dropped and the running one stops at its next check (every CHECK_EVERY twins).
- * Answers: $twin's (request.c): a search comes in on $twin only.
+ * Answers: $twin's (request.c): a search comes in on $twin only. Each item says `"connected":false` (unless
+ * `fields` leaves it out) and the answer carries where: the broker thread, which owns presence, sets the
+ * connected ones when it takes the answer (presence.h), so a page costs it one lookup per item.
  * Thread: the searcher thread; the broker thread only submits. */
 #include "search.h"
 
@@ -21,6 +23,8 @@
 #include <time.h>
 
 #include "jsonx.h"
+#include "model_check.h"
+#include "presence.h"
 #include "query.h"
 #include "request.h"
 #include "twin.h"
@@ -78,6 +82,11 @@ static bool scan_one(void *ctx, const char *id, size_t id_len, const void *val, 
 	if (!(r.doc = twin_doc_load(id, id_len, val, len))) {
 		return true; /* unreadable twins are skipped */
 	}
+	if (!twin_doc_show_model(r.doc, sc->ctx->default_model)) {
+		sc->oom = true;
+		cJSON_Delete(r.doc);
+		return false;
+	}
 	if (!twin_scope_admits(sc->scope, id, id_len, r.doc) ||
 			(sc->filter && !twin_query_match(sc->filter, r.doc))) {
 		cJSON_Delete(r.doc);
@@ -111,35 +120,70 @@ static bool scan_one(void *ctx, const char *id, size_t id_len, const void *val, 
 	return !(sc->early_stop && sc->n_rows == cap);
 }
 
+/* Whether the items carry `connected`: always without `fields`, else when asked for. */
+static bool wants_connected(const cJSON *fields)
+{
+	const cJSON *f;
+	cJSON_ArrayForEach(f, fields)
+	{
+		if (!strcmp(f->valuestring, "connected")) {
+			return true;
+		}
+	}
+	return !fields;
+}
+
+/* One item, written with `"connected":false` last and its place noted for the broker thread, which owns
+ * presence (presence.h). */
+static bool write_item(struct twin_buf *b, cJSON *item, bool connected, const char *id,
+		struct twin_presence_marks **marks)
+{
+	if (!connected) {
+		return twin_json_write(b, item);
+	}
+	return cJSON_AddFalseToObject(item, "connected") && twin_json_write(b, item) &&
+			twin_presence_mark(marks, b->len - (sizeof("false}") - 1), id, strlen(id));
+}
+
+/* The page, written by hand rather than printed from a cJSON tree: the marks need the byte offsets. */
 static struct twin_out *answer_rows(const struct twin_route *route, struct scan *sc,
 		const struct twin_request *req)
 {
-	cJSON *body = cJSON_CreateObject(), *items = body ? cJSON_AddArrayToObject(body, "items") : NULL;
-	bool ok = items != NULL;
+	struct twin_buf b = {0};
+	struct twin_presence_marks *marks = NULL;
+	struct twin_out *o = NULL;
+	bool connected = wants_connected(req->fields);
+	bool ok = twin_buf_put(&b, "{\"items\":[", 10);
 	int n = sc->n_rows < sc->limit ? sc->n_rows : sc->limit;
 	for (int i = 0; ok && i < n; i++) {
-		cJSON *item = req->fields ? twin_doc_select(sc->rows[i].doc, req->fields) : sc->rows[i].doc;
-		if (!req->fields) {
-			sc->rows[i].doc = NULL; /* moved into the answer */
-		}
-		ok = item && cJSON_AddItemToArray(items, item);
+		cJSON *sel = req->fields ? twin_doc_select(sc->rows[i].doc, req->fields) : NULL;
+		cJSON *item = req->fields ? sel : sc->rows[i].doc;
+		ok = item && (i == 0 || twin_buf_put(&b, ",", 1)) &&
+				write_item(&b, item, connected, sc->rows[i].key.id, &marks);
+		cJSON_Delete(sel);
 	}
+	ok = ok && twin_buf_put(&b, "]", 1);
 	if (ok && sc->n_rows > sc->limit) {
 		char *cursor = twin_cursor_encode(sc->sort, &sc->rows[sc->limit - 1].key);
-		ok = cursor && cJSON_AddStringToObject(body, "cursor", cursor);
+		ok = cursor && twin_buf_put(&b, ",\"cursor\":", 10) && twin_json_write_string(&b, cursor);
 		free(cursor);
 	}
 	if (ok && req->count) {
-		ok = twin_json_add_int64(body, "count", sc->count);
+		ok = twin_buf_put(&b, ",\"count\":", 9) && twin_json_write_int(&b, sc->count);
 	}
 	if (ok && sc->ctx->stale) {
-		ok = cJSON_AddTrueToObject(body, "stale") != NULL;
+		ok = twin_buf_put(&b, ",\"stale\":true", 13);
 	}
-	if (!ok) {
-		cJSON_Delete(body);
-		return NULL;
+	if (ok && req->token) {
+		ok = twin_buf_put(&b, ",\"token\":", 9) && twin_json_write_string(&b, req->token);
 	}
-	return twin_answer_json(route, body, req->token);
+	if (ok && twin_buf_put(&b, "}", 1) && (o = twin_answer_raw(route, 200, b.data, b.len))) {
+		o->marks = marks;
+		marks = NULL;
+	}
+	twin_presence_marks_free(marks);
+	twin_buf_free(&b);
+	return o;
 }
 
 int64_t twin_search_clock_ms(void)
@@ -287,6 +331,7 @@ static struct twin_out *run_job(struct twin_searcher *s, const struct job *job)
 			.max_depth = cfg->max_depth,
 			.scope = &scope,
 			.deadline_ms = start + cfg->search_timeout_ms,
+			.default_model = cfg->default_model,
 			.timeout_ms = cfg->search_timeout_ms,
 			.stop = &s->stop,
 	};

@@ -42,6 +42,7 @@ struct twin_search_ctx {
 	int64_t timeout_ms;             /* search_timeout_ms, for the message when the deadline passes */
 	const atomic_bool *stop;        /* set when the broker stops; NULL: never */
 	bool stale;                     /* the wait for earlier writes gave up: the answer says so */
+	const char *default_model;      /* plugin_opt_default_model: rows show the model they follow */
 };
 
 /* One search, synchronously (the thread's body; exposed for unit tests). */

@@ -9,6 +9,11 @@
  * was) with an error that says the disk is full; writes succeed again once there is room.
  * Read-only opens (twinctl beside a running broker) take no lock and open no table for writing; the
  * broker may grow the map meanwhile, which a read-only store adopts when its next snapshot begins.
+ * Format marker: meta's "format" says which twin values a store may hold. "mosquitto-twin 1" (0.1.x): twin
+ * values without an alarms section; "mosquitto-twin 2" (0.2.x, FORMAT_VERSION): they may carry one,
+ * which a 0.1 plugin would refuse twin by twin as damaged, so it must refuse the store as a whole (it does:
+ * the marker must match exactly). A writable open moves a format 1 store to 2 (every format 1 value reads
+ * today) and says so; a read-only open reads both. A newer format is refused, naming what to do.
  * Must never: hold the read snapshot across callbacks (the file would grow), call mdb_txn_abort after
  * mdb_txn_commit (the handle is gone either way). */
 #include "store.h"
@@ -26,8 +31,11 @@
 
 #include <lmdb.h>
 
-#define FORMAT_KEY   "format"
-#define FORMAT_VALUE "mosquitto-twin 1"
+#include "version.h"
+
+#define FORMAT_KEY     "format"
+#define FORMAT_PREFIX  "mosquitto-twin "
+#define FORMAT_VERSION 2 /* written today; 1 is read and moved to it */
 
 struct twin_store {
 	MDB_env *env;
@@ -38,6 +46,7 @@ struct twin_store {
 	size_t map_size, map_size_max;
 	int lock_fd;
 	bool readonly;
+	int migrated_from; /* the format this open moved the store from, 0: none */
 };
 
 const char *const twin_store_table_names[TWIN_N_TABLES] = {"twins", "tombstones", "desired",
@@ -125,7 +134,53 @@ static enum twin_rc take_lock(struct twin_store *s, const char *path, struct twi
 	return TWIN_OK;
 }
 
-/* Opens the tables; refuses a database that has data but is not ours. */
+/* The format a marker names: its number, 0 when it is not a mosquitto-twin marker. */
+static long marker_format(const MDB_val *val)
+{
+	size_t n = strlen(FORMAT_PREFIX);
+	const char *p = val->mv_data;
+	long v = 0;
+	if (val->mv_size <= n || val->mv_size > n + 9 || memcmp(p, FORMAT_PREFIX, n) != 0 || p[n] == '0') {
+		return 0;
+	}
+	for (size_t i = n; i < val->mv_size; i++) {
+		if (p[i] < '0' || p[i] > '9') {
+			return 0;
+		}
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+/* The format of the marker val, or a refusal: not a marker, or a format newer than this code's. */
+static enum twin_rc check_marker(const char *path, const MDB_val *val, long *format,
+		struct twin_error *err)
+{
+	*format = marker_format(val);
+	if (*format > FORMAT_VERSION) {
+		return twin_fail(err, TWIN_ERR_CONFIG,
+				"'%s' holds a twin store of format %ld, written by a newer mosquitto-twin; this one (%s) "
+				"reads formats up to %d. Install the newer version again, or restore a backup made "
+				"before the upgrade (README: Backup and restore)",
+				path, *format, twin_version(), FORMAT_VERSION);
+	}
+	if (*format == 0) {
+		return twin_fail(err, TWIN_ERR_CONFIG, "'%s' holds a twin store of an unknown format '%.*s'",
+				path, (int)(val->mv_size > 64 ? 64 : val->mv_size), (const char *)val->mv_data);
+	}
+	return TWIN_OK;
+}
+
+/* Writes today's marker (a new store, or one of an older format). */
+static int put_marker(MDB_txn *txn, MDB_dbi meta)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), FORMAT_PREFIX "%d", FORMAT_VERSION);
+	MDB_val key = {strlen(FORMAT_KEY), FORMAT_KEY}, val = {(size_t)n, text};
+	return mdb_put(txn, meta, &key, &val, 0);
+}
+
+/* Opens the tables; refuses a database that has data but is not ours, or is of a newer format. */
 static enum twin_rc open_tables(struct twin_store *s, const char *path, struct twin_error *err)
 {
 	MDB_txn *txn;
@@ -152,17 +207,15 @@ static enum twin_rc open_tables(struct twin_store *s, const char *path, struct t
 		rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
 	}
 	if (!rc) {
+		long format = 0;
 		rc = mdb_get(txn, s->meta, &key, &val);
-		if (rc == MDB_NOTFOUND) {
-			val.mv_size = strlen(FORMAT_VALUE);
-			val.mv_data = (void *)FORMAT_VALUE;
-			rc = mdb_put(txn, s->meta, &key, &val, 0);
-		} else if (!rc && (val.mv_size != strlen(FORMAT_VALUE) ||
-								  memcmp(val.mv_data, FORMAT_VALUE, val.mv_size))) {
+		if (!rc && check_marker(path, &val, &format, err) != TWIN_OK) {
 			mdb_txn_abort(txn);
-			return twin_fail(err, TWIN_ERR_CONFIG,
-					"'%s' holds a twin store of an unknown format '%.*s'", path,
-					(int)(val.mv_size > 64 ? 64 : val.mv_size), (const char *)val.mv_data);
+			return TWIN_ERR_CONFIG;
+		}
+		if (rc == MDB_NOTFOUND || (!rc && format < FORMAT_VERSION)) {
+			s->migrated_from = (int)format;
+			rc = put_marker(txn, s->meta);
 		}
 	}
 	if (rc || (rc = mdb_dbi_open(txn, "twins", MDB_CREATE, &s->twins)) ||
@@ -244,9 +297,11 @@ static enum twin_rc open_tables_readonly(struct twin_store *s, const char *path,
 	for (int t = 0; !rc && t < TWIN_N_TABLES; t++) {
 		rc = mdb_dbi_open(txn, twin_store_table_names[t], 0, dbis[t]);
 	}
+	long format;
 	if (!rc && !(rc = mdb_get(txn, s->meta, &key, &val)) &&
-			(val.mv_size != strlen(FORMAT_VALUE) || memcmp(val.mv_data, FORMAT_VALUE, val.mv_size))) {
-		rc = MDB_INCOMPATIBLE;
+			check_marker(path, &val, &format, err) != TWIN_OK) {
+		mdb_txn_abort(txn);
+		return TWIN_ERR_CONFIG;
 	}
 	if (rc) {
 		mdb_txn_abort(txn);
@@ -297,6 +352,11 @@ bool twin_store_lock_held(const char *path)
 	bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
 	close(fd);
 	return held;
+}
+
+int twin_store_migrated_from(const struct twin_store *s)
+{
+	return s->migrated_from;
 }
 
 void twin_store_close(struct twin_store *s)
@@ -415,6 +475,8 @@ enum twin_rc twin_store_stats(struct twin_store *s, struct twin_store_stats *out
 	if (mdb_env_info(s->env, &info)) {
 		return TWIN_ERR_STORE;
 	}
+	MDB_val key = {strlen(FORMAT_KEY), FORMAT_KEY}, val;
+	out->format = mdb_get(s->rtxn, s->meta, &key, &val) ? 0 : (int)marker_format(&val);
 	out->map_size = info.me_mapsize;
 	out->map_used = (info.me_last_pgno + 1) * out->page_size;
 	out->readers = info.me_numreaders;

@@ -12,14 +12,19 @@
 struct twin_store;
 
 /* Opens (creating if needed) the environment in directory path and takes an exclusive lock on it, so a
- * second broker on the same directory is refused. Foreign or corrupt files are refused, never touched. */
+ * second broker on the same directory is refused. Foreign or corrupt files are refused, never touched;
+ * so is a store of a newer format than this code's (the message names this version and what to do). A
+ * store of an older format is moved to today's in the same open. */
 enum twin_rc twin_store_open(const char *path, size_t map_size, size_t map_size_max,
 		struct twin_store **out, struct twin_error *err);
+/* The format the open moved the store from (1), or 0 when it was of today's format or new. */
+int twin_store_migrated_from(const struct twin_store *s);
 void twin_store_close(struct twin_store *s);
 
 /* --- tools (twinctl): reading beside a running broker --- */
 /* Opens an existing store read-only, without the lock (LMDB lets other processes read while the broker
- * writes). Refuses a directory without a mosquitto-twin store. Single-threaded use only. */
+ * writes). Refuses a directory without a mosquitto-twin store, or with one of a newer format; reads an
+ * older format as it is. Single-threaded use only. */
 enum twin_rc twin_store_open_readonly(const char *path, struct twin_store **out,
 		struct twin_error *err);
 /* True when a process (a broker, or a twinctl import) holds the lock of the store in path. */
@@ -40,6 +45,7 @@ struct twin_store_stats {
 	size_t bytes[TWIN_N_TABLES]; /* the table's B-tree pages (branch, leaf, overflow) x page size */
 	size_t page_size, map_size, map_used; /* map_used: pages up to the last one in use */
 	unsigned readers, max_readers;
+	int format; /* of the store's marker (twin_store_open) */
 };
 
 /* --- broker thread: a read snapshot; values from get stay valid until read_end --- */

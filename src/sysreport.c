@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "version.h"
+
 #define SYS_PREFIX  "$SYS/broker/twin/"
 #define PROM_PREFIX "mosquitto_twin_"
 
@@ -28,6 +30,12 @@ static const struct {
 	{"commits", "LMDB write transactions committed."},
 	{"commit_failures", "LMDB commits that failed."},
 	{"store_full", "Writes refused because the map reached map_size_max."},
+	{"model_invalid", "Telemetry messages that broke their twin's model."},
+	{"model_refused", "Updates refused by their twin's model (or because it is not loaded)."},
+	{"model_missing", "Telemetry of twins naming a model that is not loaded, applied unchecked."},
+	{"alarms_raised", "Alarms that became active."},
+	{"alarms_cleared", "Active alarms that cleared."},
+	{"alarms_acked", "Alarms acknowledged."},
 	{"commit_us", "Microseconds spent committing (with fsync); divide by commits for the mean."},
 	{"queue_depth", "Operations waiting for the writer thread."},
 	{"map_size", "LMDB map size in bytes."},
@@ -61,6 +69,14 @@ void twin_sysreport_publish(struct twin_sysreport *r, const struct twin_stats_sn
 		struct twin_out_list *out)
 {
 	char topic[96], value[24];
+	if (!r->sent) { /* the plugin's version, once: it never changes while the broker runs */
+		const char *v = twin_version();
+		struct twin_out *o = twin_out_publish(NULL, SYS_PREFIX "version", v, strlen(v), 0, true);
+		if (!o) {
+			return;
+		}
+		twin_out_list_add(out, o);
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		if (r->sent && r->last[i] == s->item[i].value) {
 			continue;

@@ -70,7 +70,7 @@ static int64_t stored_updated(const struct twin_buf *b)
 
 enum twin_fast_rc twin_fast_entry(struct twin_store *store, const struct twin_config *cfg,
 		const struct twin_op *entry, int64_t twins, struct twin_fast_scratch *s,
-		struct twin_fast_result *res, struct twin_error *err)
+		struct twin_fast_result *res, struct twin_error *err, twin_fast_check_fn check, void *check_ctx)
 {
 	size_t patch_len;
 	const void *old = NULL;
@@ -95,8 +95,8 @@ enum twin_fast_rc twin_fast_entry(struct twin_store *store, const struct twin_co
 	}
 	const struct twin_op *last = entry->more_tail ? entry->more_tail : entry;
 	int64_t version = 0;
-	int leaves = twin_fast_apply(old, old ? old_len : 0, last_version, s->readings, entry->group_msgs,
-			last->ts, &s->stored, &s->changed, &version);
+	int leaves = twin_fast_apply_checked(old, old ? old_len : 0, last_version, s->readings, entry->group_msgs,
+			last->ts, &s->stored, &s->changed, &version, check, check_ctx);
 	if (leaves < 0) {
 		return TWIN_FAST_NOT_HERE;
 	}

@@ -42,8 +42,10 @@ enum twin_fast_rc {
 
 /* Applies entry (its op->more chain included) to twin entry->id in the store's write transaction. twins is
  * how many twins exist; a new twin is left to the general path when max_twins are reached. */
+/* check (may be NULL) sees the merged twin before it is written and may decline (fastmerge.h); the
+ * readings (s->readings, entry->group_msgs of them) are scanned by then. */
 enum twin_fast_rc twin_fast_entry(struct twin_store *store, const struct twin_config *cfg,
 		const struct twin_op *entry, int64_t twins, struct twin_fast_scratch *s,
-		struct twin_fast_result *res, struct twin_error *err);
+		struct twin_fast_result *res, struct twin_error *err, twin_fast_check_fn check, void *check_ctx);
 
 #endif

@@ -119,6 +119,9 @@ static const struct {
 		VERB("history", TWIN_VERB_HISTORY),
 		VERB("stats", TWIN_VERB_STATS),
 		VERB("search", TWIN_VERB_SEARCH),
+		VERB("ack", TWIN_VERB_ACK),
+		VERB("model", TWIN_VERB_MODEL),
+		VERB("models", TWIN_VERB_MODELS),
 #undef VERB
 };
 

@@ -34,13 +34,18 @@ enum twin_verb {
 	TWIN_VERB_HISTORY,
 	TWIN_VERB_STATS,
 	TWIN_VERB_SEARCH,
+	TWIN_VERB_ACK,    /* $twin/{id}/ack: acknowledge an alarm (a write) */
+	TWIN_VERB_MODEL,  /* $twin/{id}/model: the twin's model document */
+	TWIN_VERB_MODELS, /* $twin/models: every loaded model */
 };
 
 /* Sets of verbs, for twin_verb_find: those of $twin/{id}/{verb} and those of $twin/{verb}. */
 #define TWIN_VERB_BIT(v)      (1u << (v))
 #define TWIN_VERBS_OF_TWIN    (TWIN_VERB_BIT(TWIN_VERB_GET) | TWIN_VERB_BIT(TWIN_VERB_UPDATE) | \
-		TWIN_VERB_BIT(TWIN_VERB_DELETE) | TWIN_VERB_BIT(TWIN_VERB_HISTORY))
-#define TWIN_VERBS_OF_SERVICE (TWIN_VERB_BIT(TWIN_VERB_STATS) | TWIN_VERB_BIT(TWIN_VERB_SEARCH))
+		TWIN_VERB_BIT(TWIN_VERB_DELETE) | TWIN_VERB_BIT(TWIN_VERB_HISTORY) | \
+		TWIN_VERB_BIT(TWIN_VERB_ACK) | TWIN_VERB_BIT(TWIN_VERB_MODEL))
+#define TWIN_VERBS_OF_SERVICE (TWIN_VERB_BIT(TWIN_VERB_STATS) | TWIN_VERB_BIT(TWIN_VERB_SEARCH) | \
+		TWIN_VERB_BIT(TWIN_VERB_MODELS))
 
 /* The verb the topic level [name, name + len) names, if it is one of the set (TWIN_VERB_BIT of each),
  * else TWIN_VERB_UNKNOWN. The one table of verb names, for $twin and the fronts. */

@@ -32,6 +32,8 @@ struct twin_error {
 	enum twin_rc rc;
 	int64_t retry_after_ms; /* > 0: tell the client when to retry (set after twin_fail, which clears it) */
 	char msg[TWIN_ERRMSG_LEN];
+	char path[TWIN_MAX_ID_LEN]; /* "": none; else the JSON pointer of what was refused ("/desired/fanSpeed"),
+	                               set after twin_fail, which clears it */
 };
 
 enum twin_log_level { TWIN_LOG_INFO, TWIN_LOG_NOTICE, TWIN_LOG_WARNING, TWIN_LOG_ERR };

@@ -7,6 +7,8 @@
  *   3 x     varint length + compact JSON text of attributes, reported, desired
  *   2 x     for reported, desired: varint leaf count, then per leaf (depth first, in member order) the
  *           zigzag varint of its metadata ts - updated
+ *   if flags bit 1 (the twin has had alarms): varint versions.alarms, varint length + compact JSON text
+ *           of the alarms section
  * The id is the key, and the delta is derived from desired and reported, so neither is stored; the
  * metadata tree mirrors its section, so only its timestamps are. A rack twin with 12 readings takes
  * ~260 bytes instead of ~840 as public JSON.
@@ -25,6 +27,7 @@
 #define FORMAT_JSON1    '\x01'
 #define FORMAT_COMPACT2 TWIN_FORMAT_COMPACT2
 #define FLAG_LAST_SEEN  TWIN_FORMAT_LAST_SEEN
+#define FLAG_ALARMS     TWIN_FORMAT_ALARMS
 #define MAX_INT         TWIN_FORMAT_MAX_INT
 
 /* ---- varints ---- */
@@ -163,8 +166,11 @@ bool twin_doc_store(const cJSON *doc, struct twin_buf *b)
 	for (int s = 0; ok && s < TWIN_N_SECTIONS; s++) {
 		ok = put_varint(b, member_count(versions, twin_section_names[s]));
 	}
-	ok = ok && twin_buf_put(b, seen ? "\x01" : "\x00", 1) &&
-			(!seen || put_zigzag(b, member_int(doc, "lastSeen") - updated));
+	const cJSON *alarms = object_or_null(doc, "alarms");
+	uint64_t alarms_version = member_count(versions, "alarms");
+	bool has_alarms = alarms || alarms_version;
+	char flags = (char)((seen ? FLAG_LAST_SEEN : 0) | (has_alarms ? FLAG_ALARMS : 0));
+	ok = ok && twin_buf_put(b, &flags, 1) && (!seen || put_zigzag(b, member_int(doc, "lastSeen") - updated));
 	for (int s = 0; ok && s < TWIN_N_SECTIONS; s++) {
 		const cJSON *sec = object_or_null(doc, twin_section_names[s]);
 		ok = put_section(b, sec ? sec : &empty);
@@ -174,7 +180,7 @@ bool twin_doc_store(const cJSON *doc, struct twin_buf *b)
 		ok = put_varint(b, count_leaves(sec)) &&
 				(!sec || put_leaf_ts(b, sec, object_or_null(meta, twin_section_names[s]), updated));
 	}
-	return ok;
+	return ok && (!has_alarms || (put_varint(b, alarms_version) && put_section(b, alarms ? alarms : &empty)));
 }
 
 /* ---- reading ---- */
@@ -229,6 +235,18 @@ static bool add_int(cJSON *obj, const char *name, uint64_t v)
 	return v <= (uint64_t)MAX_INT && twin_json_add_int64(obj, name, (int64_t)v);
 }
 
+/* versions.alarms, and the alarms section as the document's last member (where the writer adds it). */
+static bool read_alarms(struct reader *r, cJSON *doc, cJSON *versions)
+{
+	uint64_t v = get_varint(r);
+	cJSON *alarms = r->bad ? NULL : read_section(r);
+	if (alarms && add_int(versions, "alarms", v) && cJSON_AddItemToObject(doc, "alarms", alarms)) {
+		return true;
+	}
+	cJSON_Delete(alarms);
+	return false;
+}
+
 static cJSON *load_compact(const char *id, size_t id_len, struct reader *r)
 {
 	cJSON *doc = NULL, *sec[TWIN_N_SECTIONS] = {NULL}, *versions = NULL, *meta = NULL;
@@ -245,7 +263,7 @@ static cJSON *load_compact(const char *id, size_t id_len, struct reader *r)
 	int64_t updated = head[2] <= (uint64_t)MAX_INT ? (int64_t)head[2] : (r->bad = true, 0);
 	unsigned flags = r->p < r->end ? *r->p++ : (r->bad = true, 0u);
 	int64_t seen = (flags & FLAG_LAST_SEEN) ? get_ts(r, updated) : 0;
-	bool ok = !r->bad && (flags & ~FLAG_LAST_SEEN) == 0 && (doc = cJSON_CreateObject()) &&
+	bool ok = !r->bad && (flags & ~(FLAG_LAST_SEEN | FLAG_ALARMS)) == 0 && (doc = cJSON_CreateObject()) &&
 			cJSON_AddStringToObject(doc, "id", id_str) && add_int(doc, "version", head[0]) &&
 			add_int(doc, "created", head[1]) && add_int(doc, "updated", head[2]);
 	for (int s = 0; ok && s < TWIN_N_SECTIONS; s++) {
@@ -274,6 +292,7 @@ static cJSON *load_compact(const char *id, size_t id_len, struct reader *r)
 		ok = add_int(versions, twin_section_names[s], head[3 + s]);
 	}
 	ok = ok && (!(flags & FLAG_LAST_SEEN) || twin_json_add_int64(doc, "lastSeen", seen));
+	ok = ok && (!(flags & FLAG_ALARMS) || read_alarms(r, doc, versions));
 	for (int s = 0; s < TWIN_N_SECTIONS; s++) {
 		cJSON_Delete(sec[s]);
 	}

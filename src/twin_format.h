@@ -17,6 +17,7 @@ bool twin_doc_store(const cJSON *doc, struct twin_buf *b);
  * twin_render.c (which writes its public JSON without loading it) ---- */
 #define TWIN_FORMAT_COMPACT2  '\x02'
 #define TWIN_FORMAT_LAST_SEEN 0x01u                /* the flags byte: lastSeen follows */
+#define TWIN_FORMAT_ALARMS    0x02u                /* the flags byte: the alarms section ends the value */
 #define TWIN_FORMAT_MAX_INT   ((int64_t)1 << 53)   /* integers beyond it are not exact in JSON */
 
 /* Inline: the fast path calls them for every member of a twin. */

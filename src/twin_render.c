@@ -1,6 +1,7 @@
 /* twin_render.c - a stored twin's public JSON from its stored bytes (see twin_render.h; the layout of
  * format 2 is at the top of twin_format.c). Thread: any (a get's, on the broker thread); no state.
- * Must never write a byte twin_json_write(twin_doc_load(...)) would not: when in doubt it returns false.
+ * Must never write a byte that writing the loaded twin (with its `model` shown) would not: when in
+ * doubt it returns false.
  *
  * Loading a twin of thousands of keys costs a cJSON node per value (parse, then free), its metadata a
  * node pair per leaf, and writing prints every number again; here each section is read onto a tape
@@ -10,7 +11,9 @@
  *   - the metadata mirrors reported and desired, member by member, with {"ts":N} for each leaf taken
  *     from the stored timestamps, as loading builds it;
  *   - the delta is twin_delta_compute's, on the tapes: reported members found through the tape's index,
- *     values compared as cJSON_Compare does (twin_tape_equal), desired values copied as texts.
+ *     values compared as cJSON_Compare does (twin_tape_equal), desired values copied as texts;
+ *   - the alarms section (stored after the timestamps) is copied like the others, and `model` is
+ *     attributes.model when a string, else the default model, as twin_doc_show_model sets it.
  * Every check loading makes (ranges, counts, the exact end) is made here too, so a value loading refuses
  * is refused here; the differential fuzz target fuzz_render checks both give the same bytes. */
 #include "twin_render.h"
@@ -24,14 +27,17 @@
 /* Deeper sections go the loading way (a twin's nesting is bounded by max_depth, at most 64). */
 #define MAX_DEPTH 128
 #define MAX_INT   TWIN_FORMAT_MAX_INT
+#define ALARMS    TWIN_N_SECTIONS /* the alarms section's text and tape follow the three sections' */
 
-/* The parts of a stored value: header, section texts, and where the leaves' timestamps start. */
+/* The parts of a stored value: header, section texts (and the alarms section's, read after the
+ * timestamps), and where the leaves' timestamps start. */
 struct stored {
 	uint64_t head[6]; /* version, created, updated, versions.attributes, .reported, .desired */
-	bool has_seen;
+	bool has_seen, has_alarms;
 	int64_t seen;
-	const char *text[TWIN_N_SECTIONS];
-	size_t len[TWIN_N_SECTIONS];
+	uint64_t alarms_version;
+	const char *text[TWIN_N_SECTIONS + 1];
+	size_t len[TWIN_N_SECTIONS + 1];
 	const unsigned char *p, *end;
 };
 
@@ -46,6 +52,19 @@ struct stamps {
 	char text[48]; /* {"ts":last} */
 };
 
+/* A varint length and that many bytes of text at *p. */
+static bool read_text(const unsigned char **p, const unsigned char *end, const char **text, size_t *len)
+{
+	uint64_t n;
+	if (!twin_format_get_varint(p, end, &n) || n > (uint64_t)(end - *p)) {
+		return false;
+	}
+	*text = (const char *)*p;
+	*len = (size_t)n;
+	*p += n;
+	return true;
+}
+
 static bool read_head(struct stored *s, const void *val, size_t len)
 {
 	const unsigned char *p = val, *end = p + len;
@@ -57,25 +76,30 @@ static bool read_head(struct stored *s, const void *val, size_t len)
 			return false;
 		}
 	}
-	if (p == end || (*p & ~TWIN_FORMAT_LAST_SEEN)) {
+	if (p == end || (*p & ~(TWIN_FORMAT_LAST_SEEN | TWIN_FORMAT_ALARMS))) {
 		return false;
 	}
+	s->has_alarms = *p & TWIN_FORMAT_ALARMS;
 	s->has_seen = *p++ & TWIN_FORMAT_LAST_SEEN;
 	if (s->has_seen && !twin_format_get_ts(&p, end, (int64_t)s->head[2], &s->seen)) {
 		return false;
 	}
 	for (int i = 0; i < TWIN_N_SECTIONS; i++) {
-		uint64_t n;
-		if (!twin_format_get_varint(&p, end, &n) || n > (uint64_t)(end - p)) {
+		if (!read_text(&p, end, &s->text[i], &s->len[i])) {
 			return false;
 		}
-		s->text[i] = (const char *)p;
-		s->len[i] = (size_t)n;
-		p += n;
 	}
 	s->p = p;
 	s->end = end;
 	return true;
+}
+
+/* After the timestamps: versions.alarms and the alarms section's text. */
+static bool read_alarms(struct stored *s)
+{
+	return twin_format_get_varint(&s->p, s->end, &s->alarms_version) &&
+			s->alarms_version <= (uint64_t)MAX_INT &&
+			read_text(&s->p, s->end, &s->text[ALARMS], &s->len[ALARMS]);
 }
 
 /* twin_buf_put, inline when b has room (twin_doc_render reserves what the twin takes up front). Texts of
@@ -203,14 +227,47 @@ static bool put_int(struct twin_buf *b, const char *member, uint64_t v)
 	return put(b, member) && twin_json_write_int(b, (int64_t)v);
 }
 
-/* The document in load_compact's member order. */
-static bool put_doc(struct twin_buf *b, const char *id, size_t id_len, struct stored *s,
+/* A section's text read onto its tape: a canonical object. */
+static bool read_section(struct twin_tape *tape, const char *text, size_t len)
+{
+	return twin_tape_read(tape, text, len, MAX_DEPTH) && tape->item[0].kind == TWIN_TAPE_OBJECT;
+}
+
+/* `model` as twin_doc_show_model sets it: attributes.model when a string, else the default (if any). */
+static bool put_model(struct twin_buf *b, const struct twin_tape *attributes, const char *default_model)
+{
+	static const char key[] = "\"model\"";
+	uint32_t hint = 1;
+	uint32_t m = twin_tape_find(attributes, 0, key, sizeof(key) - 1, &hint);
+	if (m != TWIN_TAPE_NONE && attributes->item[m].kind == TWIN_TAPE_STRING) {
+		return put(b, ",\"model\":") && put_n(b, attributes->item[m].val, attributes->item[m].val_len);
+	}
+	return !default_model || (put(b, ",\"model\":") && twin_json_write_string(b, default_model));
+}
+
+/* versions, lastSeen, alarms and model, and the closing brace. */
+static bool put_tail(struct twin_buf *b, const struct twin_stored *t, const struct stored *s,
 		const struct twin_tape *tapes)
+{
+	bool ok = put(b, ",\"versions\":{");
+	for (int sec = 0; ok && sec < TWIN_N_SECTIONS; sec++) {
+		ok = put(b, sec ? ",\"" : "\"") && put(b, twin_section_names[sec]) &&
+				put_int(b, "\":", s->head[3 + sec]);
+	}
+	return ok && (!s->has_alarms || put_int(b, ",\"alarms\":", s->alarms_version)) && put_n(b, "}", 1) &&
+			(!s->has_seen || (put(b, ",\"lastSeen\":") && twin_json_write_int(b, s->seen))) &&
+			(!s->has_alarms || (put(b, ",\"alarms\":") && put_n(b, s->text[ALARMS], s->len[ALARMS]))) &&
+			put_model(b, &tapes[TWIN_SEC_ATTRIBUTES], t->default_model) && put_n(b, "}", 1);
+}
+
+/* The document in load_compact's member order, then `model`. */
+static bool put_doc(struct twin_buf *b, const struct twin_stored *t, struct stored *s,
+		struct twin_tape *tapes)
 {
 	char id_str[TWIN_MAX_ID_LEN + 1];
 	bool any;
-	memcpy(id_str, id, id_len);
-	id_str[id_len] = '\0';
+	memcpy(id_str, t->id, t->id_len);
+	id_str[t->id_len] = '\0';
 	bool ok = put(b, "{\"id\":") && twin_json_write_string(b, id_str) &&
 			put_int(b, ",\"version\":", s->head[0]) && put_int(b, ",\"created\":", s->head[1]) &&
 			put_int(b, ",\"updated\":", s->head[2]);
@@ -218,16 +275,12 @@ static bool put_doc(struct twin_buf *b, const char *id, size_t id_len, struct st
 		ok = put(b, ",\"") && put(b, twin_section_names[sec]) && put(b, "\":") &&
 				put_n(b, s->text[sec], s->len[sec]);
 	}
-	ok = ok && put(b, ",\"delta\":") &&
+	return ok && put(b, ",\"delta\":") &&
 			put_delta(b, &tapes[TWIN_SEC_DESIRED], 0, &tapes[TWIN_SEC_REPORTED], 0, &any) &&
-			put_metadata(b, s, tapes) && put(b, ",\"versions\":{");
-	for (int sec = 0; ok && sec < TWIN_N_SECTIONS; sec++) {
-		ok = put(b, sec ? ",\"" : "\"") && put(b, twin_section_names[sec]) &&
-				put_int(b, "\":", s->head[3 + sec]);
-	}
-	ok = ok && put_n(b, "}", 1) &&
-			(!s->has_seen || (put(b, ",\"lastSeen\":") && twin_json_write_int(b, s->seen)));
-	return ok && put_n(b, "}", 1) && s->p == s->end;
+			put_metadata(b, s, tapes) &&
+			(!s->has_alarms ||
+					(read_alarms(s) && read_section(&tapes[ALARMS], s->text[ALARMS], s->len[ALARMS]))) &&
+			put_tail(b, t, s, tapes) && s->p == s->end;
 }
 
 /* About what the document takes, at most: its members' texts, the delta (a part of desired), and the
@@ -238,19 +291,18 @@ static size_t room(size_t id_len, const struct stored *s, const struct twin_tape
 			3 * s->len[TWIN_SEC_DESIRED] + 24 * (tapes[TWIN_SEC_REPORTED].n + tapes[TWIN_SEC_DESIRED].n);
 }
 
-bool twin_doc_render(const char *id, size_t id_len, const void *val, size_t len, struct twin_buf *b)
+bool twin_doc_render(const struct twin_stored *t, struct twin_buf *b)
 {
 	struct stored s = {.has_seen = false};
-	struct twin_tape tapes[TWIN_N_SECTIONS] = {{0}};
+	struct twin_tape tapes[TWIN_N_SECTIONS + 1] = {{0}};
 	size_t start = b->len;
-	bool ok = id_len <= TWIN_MAX_ID_LEN && read_head(&s, val, len);
+	bool ok = t->id_len <= TWIN_MAX_ID_LEN && read_head(&s, t->val, t->len);
 	for (int sec = 0; ok && sec < TWIN_N_SECTIONS; sec++) {
-		ok = twin_tape_read(&tapes[sec], s.text[sec], s.len[sec], MAX_DEPTH) &&
-				tapes[sec].item[0].kind == TWIN_TAPE_OBJECT;
+		ok = read_section(&tapes[sec], s.text[sec], s.len[sec]);
 	}
-	ok = ok && twin_buf_reserve(b, room(id_len, &s, tapes)) && put_doc(b, id, id_len, &s, tapes);
-	for (int sec = 0; sec < TWIN_N_SECTIONS; sec++) {
-		twin_tape_free(&tapes[sec]);
+	ok = ok && twin_buf_reserve(b, room(t->id_len, &s, tapes)) && put_doc(b, t, &s, tapes);
+	for (int i = 0; i <= ALARMS; i++) {
+		twin_tape_free(&tapes[i]);
 	}
 	if (!ok) {
 		b->len = start;

@@ -24,11 +24,14 @@
 #include <time.h>
 #include <uthash.h>
 
+#include "alarm.h"
 #include "front.h"
 #include "front_aws.h"
 #include "front_azure.h"
 #include "ingest.h"
 #include "jsonx.h"
+#include "model_check.h"
+#include "model_fast.h"
 #include "request.h"
 #include "telemetry_fast.h"
 #include "twin.h"
@@ -56,6 +59,10 @@ struct twin_writer {
 	struct twin_buf previous; /* AWS update/documents: the shadow before the update being applied */
 	struct twin_readings readings; /* the readings of the telemetry being applied */
 	struct twin_fast_scratch fast; /* the fast path's buffers */
+	struct twin_alarm_holds *holds; /* alarms whose raise condition holds, waiting for their for_s */
+	struct twin_alarm_plan plan;   /* what a twin's alarms do after the change being applied */
+	struct twin_alarm_change alarm_changes[TWIN_MODEL_MAX_ALARMS * 2];
+	struct twin_model_fast model_fast; /* the fast path's model check */
 	size_t ops_since_trim;   /* operations processed since memory was last handed back */
 };
 
@@ -81,6 +88,9 @@ struct batch {
 	enum twin_rc store_rc; /* a write made while applying (the fast path) failed: the batch fails */
 	struct twin_error store_err;
 	int64_t twins; /* how many twins exist once this batch commits */
+	struct twin_models *models; /* the models in force when the batch started */
+	uint64_t model_invalid, model_refused, model_missing, alarms_raised, alarms_cleared, alarms_acked;
+	struct twin_out_list events; /* alarms raised by the timer (for_s), released with the commit */
 };
 
 static void wlog(struct twin_writer *w, enum log_kind kind, enum twin_log_level level,
@@ -121,7 +131,7 @@ static struct entry *get_entry(struct twin_writer *w, struct batch *b, const cha
 	if (e) {
 		return e;
 	}
-	if (!(e = calloc(1, sizeof(*e) + len))) {
+	if (!(e = calloc(1, sizeof(*e) + len + 1))) { /* id ends in NUL */
 		return NULL;
 	}
 	memcpy(e->id, id, len);
@@ -307,6 +317,104 @@ static void add_error_event(struct twin_writer *w, struct twin_out_list *events,
 	}
 }
 
+/* ---- models and alarms ---- */
+
+static bool models_in_use(const struct twin_writer *w, const struct batch *b)
+{
+	return twin_models_count(b->models) > 0 || w->d.cfg->default_model;
+}
+
+/* The model doc follows; NULL when none, or when the one it names is not loaded (*name then names it). */
+static const struct twin_model *model_of(const struct twin_writer *w, const struct batch *b,
+		const cJSON *doc, const char **name)
+{
+	*name = twin_model_name_of(doc, w->d.cfg->default_model);
+	return *name ? twin_models_find(b->models, *name, strlen(*name)) : NULL;
+}
+
+static const cJSON *doc_value(const void *doc, const char *path)
+{
+	return twin_query_path(doc, path);
+}
+
+/* What e's alarms do after a change at ts, applied to its document: returns the number of alarm changes
+ * (described in w->alarm_changes), -1 when memory ran out. A twin whose model is not loaded keeps its
+ * alarms as they are. */
+static int eval_alarms(struct twin_writer *w, struct batch *b, struct entry *e, int64_t ts)
+{
+	const char *name;
+	const struct twin_model *m = model_of(w, b, e->doc, &name);
+	const cJSON *alarms = cJSON_GetObjectItemCaseSensitive(e->doc, "alarms");
+	if (name && !m) {
+		twin_alarm_holds_forget(w->holds, e->id, e->id_len);
+		return 0;
+	}
+	if ((!m || !m->n_alarms) && !(alarms && alarms->child)) {
+		return 0;
+	}
+	twin_alarms_decide(m, doc_value, e->doc, alarms, w->holds, e->id, e->id_len, ts, &w->plan);
+	int n = twin_alarms_apply(e->doc, &w->plan, ts, w->alarm_changes);
+	for (int i = 0; i < n; i++) {
+		*(w->alarm_changes[i].active ? &b->alarms_raised : &b->alarms_cleared) += 1;
+	}
+	return n;
+}
+
+/* {"id","version","ts","type":"alarm","name","severity","active","acked","since"[,"cleared"]} for each of
+ * the n alarm changes in w->alarm_changes. */
+static void add_alarm_events(struct twin_writer *w, struct twin_out_list *list, const char *id,
+		int64_t ts, int64_t version, int n)
+{
+	for (int i = 0; w->d.cfg->events && i < n; i++) {
+		if (event_begin(w, id, ts, version, "alarm") &&
+				twin_alarm_event_members(&w->scratch, &w->alarm_changes[i]) &&
+				twin_buf_put(&w->scratch, "}", 1)) {
+			twin_out_list_add(list, event_message(id, strlen(id), &w->scratch));
+		}
+	}
+}
+
+/* {"id","ts","type":"invalid","path","error"}: telemetry that breaks its twin's model. */
+static void add_invalid_event(struct twin_writer *w, struct twin_out_list *events, const char *id,
+		int64_t ts, const struct twin_error *err)
+{
+	struct twin_buf *b = &w->scratch;
+	if (w->d.cfg->events && event_begin(w, id, ts, -1, "invalid") &&
+			twin_buf_put(b, ",\"path\":", 8) && twin_json_write_string(b, err->path) &&
+			twin_buf_put(b, ",\"error\":", 9) && twin_json_write_string(b, err->msg) &&
+			twin_buf_put(b, "}", 1)) {
+		twin_out_list_add(events, event_message(id, strlen(id), b));
+	}
+}
+
+/* Checks readings against the model of e's twin before they are applied: true when they may be applied
+ * (they conform, or model_reported is warn: then with an `invalid` event). Counted. */
+static bool readings_conform(struct twin_writer *w, struct batch *b, struct entry *e,
+		const struct twin_readings *rs, struct twin_out_list *events, int64_t ts)
+{
+	const char *name;
+	const struct twin_model *m = model_of(w, b, e->doc, &name);
+	struct twin_error err;
+	if (name && !m) {
+		b->model_missing++;
+		return true;
+	}
+	const cJSON *reported = cJSON_GetObjectItemCaseSensitive(e->doc, "reported");
+	for (size_t i = 0; m && i < rs->n; i++) {
+		if (!twin_model_check_reading(m, reported, rs->r[i].patch, &err)) {
+			b->model_invalid++;
+			add_invalid_event(w, events, e->id, ts, &err);
+			bool reject = w->d.cfg->model_reported == TWIN_MODEL_REPORTED_REJECT;
+			if (reject) {
+				b->invalid++;
+				wlog(w, LOG_INVALID, TWIN_LOG_WARNING, "telemetry for '%s' rejected: %s", e->id, err.msg);
+			}
+			return !reject;
+		}
+	}
+	return true;
+}
+
 /* ---- applying operations ---- */
 
 /* Telemetry for twin id, arrived at ts, that cannot be applied: counted, logged, and an error event of that
@@ -395,8 +503,10 @@ static size_t change_end(struct twin_writer *w, struct batch *b, const char *id,
 		struct telemetry_change *tc, int64_t seen, struct twin_out_list *events)
 {
 	struct entry *e = tc->e;
-	bool bump = tc->changed || tc->created;
-	if (bump && twin_doc_bump(e->doc, 1u << TWIN_SEC_REPORTED, tc->last_ts) < 0) {
+	bool changed = tc->changed || tc->created;
+	int alarms = eval_alarms(w, b, e, tc->last_ts);
+	if (alarms < 0 || ((changed || alarms) &&
+							  twin_doc_bump(e->doc, changed ? 1u << TWIN_SEC_REPORTED : 0, tc->last_ts) < 0)) {
 		change_cancel(tc);
 		return SIZE_MAX;
 	}
@@ -409,11 +519,12 @@ static size_t change_end(struct twin_writer *w, struct batch *b, const char *id,
 	}
 	e->dirty = true;
 	b->twins += tc->created;
-	if (bump) {
+	if (changed) {
 		add_event(w, events, id, tc->last_ts, tc->created ? "created" : "updated",
 				twin_doc_version(e->doc), &tc->c);
 		e->fresh = false;
 	}
+	add_alarm_events(w, events, id, tc->last_ts, twin_doc_version(e->doc), alarms);
 	changes_free(&tc->c);
 	return 0;
 }
@@ -425,6 +536,10 @@ static void apply_readings(struct twin_writer *w, struct batch *b, struct twin_o
 {
 	struct telemetry_change tc;
 	if (!change_begin(w, b, id, id_len, rs->r[0].ts, patch_len, 1, &tc)) {
+		return;
+	}
+	if (!readings_conform(w, b, tc.e, rs, &op->events, op->ts)) {
+		change_cancel(&tc);
 		return;
 	}
 	if (change_apply(&tc, rs) < 0) {
@@ -522,7 +637,7 @@ static bool apply_run(struct twin_writer *w, struct batch *b, struct twin_op *he
 	struct twin_reading one_reading = {0, NULL};
 	struct twin_readings one = {&one_reading, 1, 1};
 	struct twin_out_list events = {0};
-	uint64_t changed = 0, unchanged = 0, invalid_before = b->invalid;
+	uint64_t changed = 0, unchanged = 0, invalid_before = b->invalid, model_invalid_before = b->model_invalid;
 	struct twin_out *events_before = head->events.tail; /* error events of a run that is undone */
 	size_t patch_len = 0;
 	bool begun = false, change_made;
@@ -543,6 +658,10 @@ static bool apply_run(struct twin_writer *w, struct batch *b, struct twin_op *he
 			cJSON_Delete(root);
 			return true; /* every message left is dropped (counted) */
 		}
+		if (!readings_conform(w, b, tc.e, rs, &head->events, m->ts)) {
+			cJSON_Delete(root);
+			continue;
+		}
 		int k = change_apply(&tc, rs);
 		cJSON_Delete(root);
 		if (k < 0) {
@@ -561,6 +680,7 @@ static bool apply_run(struct twin_writer *w, struct batch *b, struct twin_op *he
 	size_t too_big = change_end(w, b, head->id, &tc, seen, &events);
 	if (too_big && n > 1) {
 		b->invalid = invalid_before; /* applied again one by one, and reported then */
+		b->model_invalid = model_invalid_before;
 		twin_out_list_truncate(&head->events, events_before);
 		return false;
 	}
@@ -590,7 +710,13 @@ static bool apply_fast(struct twin_writer *w, struct batch *b, struct twin_op *o
 	if (cached || b->store_rc) {
 		return false;
 	}
-	switch (twin_fast_entry(w->d.store, w->d.cfg, op, b->twins, &w->fast, &res, &b->store_err)) {
+	struct twin_model_fast *mf = &w->model_fast;
+	const struct twin_op *last = op->more_tail ? op->more_tail : op;
+	*mf = (struct twin_model_fast){.models = b->models, .default_model = w->d.cfg->default_model,
+			.holds = w->holds, .plan = &w->plan, .id = op->id, .id_len = op->id_len, .now = last->ts,
+			.rs = &w->fast.readings, .n = op->group_msgs};
+	switch (twin_fast_entry(w->d.store, w->d.cfg, op, b->twins, &w->fast, &res, &b->store_err,
+			models_in_use(w, b) ? twin_model_fast_check : NULL, mf)) {
 		case TWIN_FAST_NOT_HERE:
 			return false;
 		case TWIN_FAST_STORE_FAIL:
@@ -715,6 +841,20 @@ static struct twin_out *update_answer(struct twin_writer *w, struct entry *e, st
 	return ok ? twin_answer_raw(op->route, 200, b->data, b->len) : NULL;
 }
 
+/* Parses op's request in its front's form; false when it is refused (answered). */
+static bool parse_request(struct twin_writer *w, struct batch *b, struct twin_op *op, enum twin_verb verb,
+		struct twin_request *req)
+{
+	struct twin_error err;
+	if (twin_request_parse_for(op->route, verb, op->payload, op->payload_len, w->d.cfg->max_depth, req,
+				&err) == TWIN_OK) {
+		return true;
+	}
+	answer_error(b, op, &err, req->token);
+	twin_request_free(req);
+	return false;
+}
+
 /* Shared checks of update and delete: readable twin, conditional version. */
 static bool check_target(struct entry *e, struct twin_op *op, const struct twin_request *req,
 		struct twin_error *err)
@@ -731,6 +871,20 @@ static bool check_target(struct entry *e, struct twin_op *op, const struct twin_
 		twin_fail(err, TWIN_ERR_CONFLICT,
 				"version conflict: twin '%s' is at version %lld, the request expected %lld",
 				op->id, (long long)current, (long long)req->version);
+		return false;
+	}
+	return true;
+}
+
+/* check_target, and the twin must exist (else 404). */
+static bool check_existing(struct entry *e, struct twin_op *op, const struct twin_request *req,
+		struct twin_error *err)
+{
+	if (!check_target(e, op, req, err)) {
+		return false;
+	}
+	if (!exists(e)) {
+		twin_fail(err, TWIN_ERR_NOT_FOUND, "twin '%s' not found", op->id);
 		return false;
 	}
 	return true;
@@ -766,15 +920,37 @@ static struct twin_out *front_update_answer(struct twin_writer *w, struct entry 
 								: update_answer(w, e, op, req);
 }
 
+/* The model check of an update, on the twin as the update leaves it: the sections in mask, every section
+ * when the update changed which model the twin follows. False with err (400, counted) when it refuses. */
+static bool update_conforms(struct twin_writer *w, struct batch *b, struct entry *e, unsigned mask,
+		const char *model_before, struct twin_error *err)
+{
+	const char *name;
+	const struct twin_model *m = model_of(w, b, e->doc, &name);
+	if (name && !m) {
+		b->model_refused++;
+		twin_fail(err, TWIN_ERR_BAD_REQUEST,
+				"twin '%s' names model '%s', which is not loaded (see $twin/models); nothing was changed",
+				e->id, name);
+		snprintf(err->path, sizeof(err->path), "/attributes/model");
+		return false;
+	}
+	if (m && strcmp(model_before, name)) {
+		mask = (1u << TWIN_N_SECTIONS) - 1;
+	}
+	if (m && !twin_model_check_sections(m, e->doc, mask, err)) {
+		b->model_refused++;
+		return false;
+	}
+	return true;
+}
+
 static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op *op)
 {
 	struct twin_request req;
 	struct twin_error err;
 	struct size_guard g;
-	if (twin_request_parse_for(op->route, TWIN_VERB_UPDATE, op->payload, op->payload_len,
-				w->d.cfg->max_depth, &req, &err) != TWIN_OK) {
-		answer_error(b, op, &err, req.token);
-		twin_request_free(&req);
+	if (!parse_request(w, b, op, TWIN_VERB_UPDATE, &req)) {
 		return;
 	}
 	struct entry *e = get_entry(w, b, op->id, op->id_len);
@@ -806,6 +982,19 @@ static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op 
 	int n = 0;
 	struct changes c;
 	bool created = e->fresh;
+	char model_before[TWIN_MODEL_MAX_NAME + 2];
+	cJSON *before = NULL; /* the twin before the update, to restore if its model refuses it */
+	if (models_in_use(w, b)) {
+		const char *name = twin_model_name_of(e->doc, w->d.cfg->default_model);
+		snprintf(model_before, sizeof(model_before), "%s", name ? name : "");
+		if (!(before = cJSON_Duplicate(e->doc, 1))) {
+			guard_cancel(e, &g);
+			twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
+			answer_error(b, op, &err, req.token);
+			twin_request_free(&req);
+			return;
+		}
+	}
 	changes_init(w, &c, (1u << TWIN_N_SECTIONS) - 1);
 	for (int s = 0; s < TWIN_N_SECTIONS && n >= 0; s++) {
 		n = req.clear[s] ? twin_doc_clear(e->doc, (enum twin_section)s, op->ts, c.sections[s]) : 0;
@@ -817,14 +1006,27 @@ static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op 
 			mask |= 1u << s;
 		}
 	}
-	if (n < 0 || (mask && twin_doc_bump(e->doc, mask, op->ts) < 0)) {
+	bool conforms = n < 0 || !before || update_conforms(w, b, e, mask, model_before, &err);
+	int alarms = n < 0 || !conforms ? 0 : eval_alarms(w, b, e, op->ts);
+	if (n < 0 || !conforms || alarms < 0 ||
+			((mask || alarms) && twin_doc_bump(e->doc, mask, op->ts) < 0)) {
 		changes_free(&c);
 		guard_cancel(e, &g);
-		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
+		if (!g.backup && before) {
+			cJSON_Delete(e->doc);
+			e->doc = before;
+			before = NULL;
+		}
+		e->fresh = created;
+		cJSON_Delete(before);
+		if (conforms) {
+			twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
+		}
 		answer_error(b, op, &err, req.token);
 		twin_request_free(&req);
 		return;
 	}
+	cJSON_Delete(before);
 	size_t too_big = guard_end(w, e, &g);
 	if (too_big) {
 		changes_free(&c);
@@ -843,6 +1045,8 @@ static void apply_update(struct twin_writer *w, struct batch *b, struct twin_op 
 				twin_doc_version(e->doc), &c);
 		front_messages(w, e, op, &req, mask, &c);
 	}
+	e->dirty = e->dirty || alarms;
+	add_alarm_events(w, &op->events, op->id, op->ts, twin_doc_version(e->doc), alarms);
 	changes_free(&c);
 	op->answer = front_update_answer(w, e, op, &req);
 	twin_request_free(&req);
@@ -852,20 +1056,17 @@ static void apply_delete(struct twin_writer *w, struct batch *b, struct twin_op 
 {
 	struct twin_request req;
 	struct twin_error err;
-	if (twin_request_parse_for(op->route, TWIN_VERB_DELETE, op->payload, op->payload_len,
-				w->d.cfg->max_depth, &req, &err) != TWIN_OK) {
-		answer_error(b, op, &err, req.token);
-		twin_request_free(&req);
+	if (!parse_request(w, b, op, TWIN_VERB_DELETE, &req)) {
 		return;
 	}
 	struct entry *e = get_entry(w, b, op->id, op->id_len);
-	if (!check_target(e, op, &req, &err) ||
-			(!exists(e) && twin_fail(&err, TWIN_ERR_NOT_FOUND, "twin '%s' not found", op->id))) {
+	if (!check_existing(e, op, &req, &err)) {
 		answer_error(b, op, &err, req.token);
 		twin_request_free(&req);
 		return;
 	}
 	e->last_version = twin_doc_version(e->doc) + 1;
+	twin_alarm_holds_forget(w->holds, e->id, e->id_len);
 	b->twins--;
 	cJSON_Delete(e->doc);
 	e->doc = NULL;
@@ -885,6 +1086,79 @@ static void apply_delete(struct twin_writer *w, struct batch *b, struct twin_op 
 	}
 	op->answer = twin_answer_json(op->route, body, req.token);
 	twin_request_free(&req);
+}
+
+/* $twin/{id}/ack {"alarm": name}: answered {"id","version","alarms"} (the section after it). */
+static void apply_ack(struct twin_writer *w, struct batch *b, struct twin_op *op)
+{
+	struct twin_request req;
+	struct twin_error err;
+	if (!parse_request(w, b, op, TWIN_VERB_ACK, &req)) {
+		return;
+	}
+	struct entry *e = get_entry(w, b, op->id, op->id_len);
+	int n = 0;
+	if (!check_existing(e, op, &req, &err)) {
+		n = -3;
+	} else if ((n = twin_alarms_ack(e->doc, req.alarm, w->alarm_changes)) == -1) {
+		twin_fail(&err, TWIN_ERR_NOT_FOUND, "twin '%s' has no alarm '%.64s'", op->id, req.alarm);
+	} else if (n == 1 && twin_doc_bump(e->doc, 0, op->ts) < 0) {
+		n = -2;
+	}
+	if (n == -2) {
+		e->broken = true; /* half changed: not written */
+		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
+	}
+	if (n < 0) {
+		answer_error(b, op, &err, req.token);
+		twin_request_free(&req);
+		return;
+	}
+	if (n == 1) {
+		e->dirty = true;
+		b->alarms_acked++;
+		add_alarm_events(w, &op->events, op->id, op->ts, twin_doc_version(e->doc), 1);
+	}
+	struct twin_buf *a = &w->scratch;
+	static const cJSON empty = {.type = cJSON_Object};
+	const cJSON *alarms = cJSON_GetObjectItemCaseSensitive(e->doc, "alarms");
+	a->len = 0;
+	bool ok = twin_buf_put(a, "{\"id\":", 6) && twin_json_write_string(a, op->id) &&
+			twin_buf_put(a, ",\"version\":", 11) && twin_json_write_int(a, twin_doc_version(e->doc)) &&
+			put_member(a, "alarms", alarms ? alarms : &empty) &&
+			(!req.token || (twin_buf_put(a, ",\"token\":", 9) && twin_json_write_string(a, req.token))) &&
+			twin_buf_put(a, "}", 1);
+	op->answer = ok ? twin_answer_raw(op->route, 200, a->data, a->len) : NULL;
+	twin_request_free(&req);
+}
+
+/* The alarms whose for_s has run out since the last change of their twin: raised now if their raise
+ * condition still holds. Their events go with the batch. */
+static void apply_due_alarms(struct twin_writer *w, struct batch *b)
+{
+	char *ids[256];
+	int64_t now = twin_now_ms();
+	if (twin_alarm_holds_next_due(w->holds) > now) {
+		return;
+	}
+	size_t n = twin_alarm_holds_due(w->holds, now, ids, sizeof(ids) / sizeof(ids[0]));
+	for (size_t i = 0; i < n; i++) {
+		struct entry *e = get_entry(w, b, ids[i], strlen(ids[i]));
+		if (!e || !exists(e) || e->broken) {
+			twin_alarm_holds_forget(w->holds, ids[i], strlen(ids[i]));
+			free(ids[i]);
+			continue;
+		}
+		int alarms = eval_alarms(w, b, e, now);
+		if (alarms > 0 && twin_doc_bump(e->doc, 0, now) >= 0) {
+			e->dirty = true;
+			e->size_bound += TWIN_SIZE_SLACK;
+			add_alarm_events(w, &b->events, e->id, now, twin_doc_version(e->doc), alarms);
+		} else if (alarms != 0) {
+			e->broken = true; /* half changed: not written */
+		}
+		free(ids[i]);
+	}
 }
 
 static void apply(struct twin_writer *w, struct batch *b, struct twin_op *op)
@@ -909,6 +1183,9 @@ static void apply(struct twin_writer *w, struct batch *b, struct twin_op *op)
 		case TWIN_OP_DELETE:
 			apply_delete(w, b, op);
 			break;
+		case TWIN_OP_ACK:
+			apply_ack(w, b, op);
+			break;
 		case TWIN_OP_BARRIER:
 			break;
 	}
@@ -921,7 +1198,7 @@ static bool nonempty(const cJSON *obj)
 	return obj && obj->child;
 }
 
-/* A history entry: {"version","ts","attributes","reported","desired"} as of this commit. */
+/* A history entry: {"version","ts","attributes","reported","desired"[,"alarms"]} as of this commit. */
 static enum twin_rc add_history(struct twin_writer *w, struct entry *e, struct twin_error *err)
 {
 	const struct twin_config *cfg = w->d.cfg;
@@ -936,6 +1213,8 @@ static enum twin_rc add_history(struct twin_writer *w, struct entry *e, struct t
 				twin_buf_put(b, ":", 1) &&
 				twin_json_write(b, twin_doc_section(e->doc, (enum twin_section)s));
 	}
+	const cJSON *alarms = cJSON_GetObjectItemCaseSensitive(e->doc, "alarms");
+	ok = ok && (!alarms || put_member(b, "alarms", alarms));
 	if (!ok || !twin_buf_put(b, "}", 1)) {
 		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 	}
@@ -1038,6 +1317,7 @@ static enum twin_rc apply_and_commit(struct twin_writer *w, struct batch *b, str
 	for (struct twin_op *op = ops; op; op = op->next) {
 		apply(w, b, op);
 	}
+	apply_due_alarms(w, b);
 	if (b->store_rc) {
 		*err = b->store_err;
 		twin_store_abort(w->d.store);
@@ -1058,8 +1338,11 @@ static enum twin_rc apply_and_commit(struct twin_writer *w, struct batch *b, str
 
 static void reset_batch(struct batch *b, struct twin_op *ops)
 {
+	struct twin_models *models = b->models;
 	free_entries(b);
+	twin_out_list_free(&b->events);
 	memset(b, 0, sizeof(*b));
+	b->models = models;
 	for (struct twin_op *op = ops; op; op = op->next) {
 		twin_out_free(op->answer);
 		twin_out_list_free(&op->events);
@@ -1070,7 +1353,7 @@ static void reset_batch(struct batch *b, struct twin_op *ops)
 void twin_writer_process(struct twin_writer *w, struct twin_op *ops, uint64_t done,
 		struct twin_out_list *out)
 {
-	struct batch b = {0};
+	struct batch b = {.models = w->d.models ? twin_models_slot_get(w->d.models) : NULL};
 	struct twin_error err = {.rc = TWIN_OK};
 	struct twin_metrics *m = w->d.metrics;
 	enum twin_rc rc;
@@ -1115,6 +1398,7 @@ void twin_writer_process(struct twin_writer *w, struct twin_op *ops, uint64_t do
 		twin_op_free(op);
 	}
 	if (rc == TWIN_OK) {
+		twin_out_list_concat(out, &b.events);
 		desired_messages(w, &b, out);
 	}
 	twin_metric_add(m, telemetry_applied, b.applied);
@@ -1124,7 +1408,15 @@ void twin_writer_process(struct twin_writer *w, struct twin_op *ops, uint64_t do
 	twin_metric_add(m, telemetry_dropped, b.dropped);
 	twin_metric_add(m, requests_failed, b.failed);
 	twin_metric_add(m, twins_refused, b.refused);
+	twin_metric_add(m, model_invalid, b.model_invalid);
+	twin_metric_add(m, model_refused, b.model_refused);
+	twin_metric_add(m, model_missing, b.model_missing);
+	twin_metric_add(m, alarms_raised, b.alarms_raised);
+	twin_metric_add(m, alarms_cleared, b.alarms_cleared);
+	twin_metric_add(m, alarms_acked, b.alarms_acked);
 	free_entries(&b);
+	twin_out_list_free(&b.events);
+	twin_models_release(b.models);
 	twin_out_list_concat(out, &w->logs);
 	if (done) {
 		atomic_store_explicit(w->d.done_seq, done, memory_order_release);
@@ -1187,13 +1479,16 @@ static void deadline(struct timespec *ts, int64_t ms)
 }
 
 /* Takes the next batch; *taken is its message count, *done what it completes (see twin_opq_detach_locked),
- * *drained whether it emptied the queue. */
+ * *drained whether it emptied the queue. With nothing queued, returns NULL with *alarms_due set when an
+ * alarm's for_s has run out (an empty batch then raises it), or clear when the writer is to stop. */
 static struct twin_op *wait_for_batch(struct twin_writer *w, size_t *taken, uint64_t *done,
-		bool *drained)
+		bool *drained, bool *alarms_due)
 {
 	struct twin_opq *q = w->d.in;
+	*alarms_due = false;
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
+		int64_t hold_due = twin_alarm_holds_next_due(w->holds);
 		if (q->head) {
 			int64_t due = q->oldest_ms + w->d.cfg->commit_interval_ms;
 			if (q->urgent || q->stop || q->count >= q->cap / 2 || q->bytes >= q->bytes_cap / 2 ||
@@ -1205,6 +1500,14 @@ static struct twin_op *wait_for_batch(struct twin_writer *w, size_t *taken, uint
 			pthread_cond_timedwait(&q->cond, &q->lock, &ts);
 		} else if (q->stop) {
 			break;
+		} else if (hold_due != INT64_MAX) {
+			if (twin_now_ms() >= hold_due) {
+				*alarms_due = true;
+				break;
+			}
+			struct timespec ts;
+			deadline(&ts, hold_due);
+			pthread_cond_timedwait(&q->cond, &q->lock, &ts);
 		} else {
 			pthread_cond_wait(&q->cond, &q->lock);
 		}
@@ -1240,9 +1543,9 @@ static void *writer_main(void *arg)
 	struct twin_op *ops;
 	size_t n;
 	uint64_t done;
-	bool drained;
+	bool drained, alarms_due;
 	republish_desired(w);
-	while ((ops = wait_for_batch(w, &n, &done, &drained)) != NULL) {
+	while ((ops = wait_for_batch(w, &n, &done, &drained, &alarms_due)) != NULL || alarms_due) {
 		struct twin_out_list out = {0};
 		/* answers and events wait for the broker thread: never more than queue_bytes of them */
 		twin_outq_wait_room(w->d.out, w->d.cfg->queue_bytes);
@@ -1261,6 +1564,10 @@ struct twin_writer *twin_writer_new(const struct twin_writer_deps *deps)
 	struct twin_writer *w = calloc(1, sizeof(*w));
 	if (w) {
 		w->d = *deps;
+		if (!(w->holds = twin_alarm_holds_new())) {
+			free(w);
+			return NULL;
+		}
 	}
 	return w;
 }
@@ -1276,6 +1583,7 @@ void twin_writer_free(struct twin_writer *w)
 	twin_buf_free(&w->scratch);
 	twin_buf_free(&w->stored);
 	twin_buf_free(&w->previous);
+	twin_alarm_holds_free(w->holds);
 	free(w);
 }
 

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "model.h"
 #include "queue.h"
 #include "store.h"
 
@@ -17,6 +18,7 @@ struct twin_writer_deps {
 	struct twin_outq *out;
 	struct twin_metrics *metrics;
 	_Atomic uint64_t *done_seq;   /* every op with seq <= this is committed (or failed) */
+	struct twin_models_slot *models; /* the models in force (each batch takes the set of its start) */
 	void (*wake)(void *wake_ctx); /* called after outbound messages were queued */
 	void *wake_ctx;
 };

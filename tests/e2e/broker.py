@@ -15,7 +15,9 @@ Environment:
                  in it (see check_valgrind)
   TWIN_KEEP_TMP  1 = keep every broker's temp dir (config, log, db)
 """
+import functools
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -58,6 +60,21 @@ def mosquitto_binary():
     return shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
+@functools.lru_cache(maxsize=None)
+def mosquitto_version():
+    """The broker binary's version, e.g. (2, 0, 11) (`mosquitto -h` prints it, and exits 3)."""
+    out = subprocess.run([mosquitto_binary(), "-h"], capture_output=True, text=True).stdout
+    m = re.search(r"^mosquitto version (\d+)\.(\d+)\.(\d+)", out, re.M)
+    assert m, "%s -h: no version" % mosquitto_binary()
+    return tuple(int(x) for x in m.groups())
+
+
+def broker_refuses_response_topic(topic):
+    """From 2.0.20 on, Mosquitto checks a PUBLISH's response topic itself: an empty one or one with a
+    wildcard is a protocol error, and the client is disconnected before any plugin sees the message."""
+    return mosquitto_version() >= (2, 0, 20) and (topic == "" or "+" in topic or "#" in topic)
+
+
 def wrapper():
     return shlex.split(os.environ.get("TWIN_BROKER_WRAPPER", ""))
 
@@ -97,20 +114,24 @@ def free_port():
 
 
 # LeakSanitizer suppressions for a broker with a websockets listener (see the file)
-LSAN_WEBSOCKETS = os.path.join(HERE, "lsan_websockets.supp")
+LSAN_MOSQUITTO = os.path.join(HERE, "lsan_mosquitto.supp")
 
 
-def broker_env(websockets=False):
+def broker_env(websockets=False, per_listener=False):
     """The environment a broker runs in: TWIN_PRELOAD as its LD_PRELOAD (the sanitizer run), with
-    Mosquitto's own websockets leak suppressed when it has a websockets listener."""
+    Mosquitto's own leaks suppressed when it has a websockets listener or per_listener_settings (whose
+    leak is recognised by a frame that only full stacks show)."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     pre = os.environ.get("TWIN_PRELOAD")
     if pre:
         env["LD_PRELOAD"] = pre
-        if websockets:
-            env["LSAN_OPTIONS"] = ":".join(filter(None, [env.get("LSAN_OPTIONS"),
-                                                         "suppressions=" + LSAN_WEBSOCKETS]))
+        options = [env.get("LSAN_OPTIONS")]
+        if websockets or per_listener:
+            options.append("suppressions=" + LSAN_MOSQUITTO)
+        if per_listener:
+            options.append("fast_unwind_on_malloc=0")
+        env["LSAN_OPTIONS"] = ":".join(filter(None, options))
     return env
 
 
@@ -128,7 +149,7 @@ class Broker:
     plugin options."""
 
     def __init__(self, opts=None, extra_conf=(), tmpdir=None, port=None, with_plugin=True,
-                 db_path=None, name="broker", max_queued=1000000):
+                 db_path=None, name="broker", max_queued=1000000, layout=None):
         self.tmp = tmpdir or tempfile.mkdtemp(prefix="twin-e2e-")
         self.own_tmp = tmpdir is None
         self.port = port or free_port()
@@ -138,6 +159,9 @@ class Broker:
         self.db_path = db_path or os.path.join(self.tmp, "db")
         self.name = name
         self.max_queued = max_queued
+        # layout(broker) -> the whole config as lines, for set-ups the default head cannot express
+        # (per_listener_settings must come first); it places plugin_lines() where it wants them
+        self.layout = layout
         self.websockets = False    # set when extra_conf adds a websockets listener
         self.conf_path = os.path.join(self.tmp, "mosquitto.conf")
         self.log_path = os.path.join(self.tmp, "broker.log")
@@ -151,7 +175,20 @@ class Broker:
         REGISTRY.append(self)
 
     # ---------------------------------------------------------------- config
+    def plugin_lines(self, options=True):
+        """The plugin line and, when options, its plugin_opt_* lines (db_path first)."""
+        plugin = plugin_path() if self.with_plugin else None
+        if not plugin:
+            return []
+        lines = ["plugin %s" % plugin]
+        if options:
+            lines.append("plugin_opt_db_path %s" % self.db_path)
+            lines += ["plugin_opt_%s %s" % (k, v) for k, v in self.opts.items()]
+        return lines
+
     def conf_text(self):
+        if self.layout:
+            return "\n".join(self.layout(self)) + "\n"
         lines = [
             "listener %d 127.0.0.1" % self.port,
             "allow_anonymous true",
@@ -166,12 +203,7 @@ class Broker:
         if os.geteuid() == 0:
             lines.append("user root")
         lines += ["log_dest stdout", "log_type all"]
-        plugin = plugin_path() if self.with_plugin else None
-        if plugin:
-            lines.append("plugin %s" % plugin)
-            lines.append("plugin_opt_db_path %s" % self.db_path)
-            for k, v in self.opts.items():
-                lines.append("plugin_opt_%s %s" % (k, v))
+        lines += self.plugin_lines()
         lines += self.extra_conf
         return "\n".join(lines) + "\n"
 
@@ -197,7 +229,8 @@ class Broker:
                          "--log-file=" + self.valgrind_path("log"), "--keep-debuginfo=yes"]
         cmd = ["stdbuf", "-oL"] + wrap + [mosquitto_binary(), "-c", self.conf_path]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=broker_env(self.websockets),
+                                     stdin=subprocess.DEVNULL, env=broker_env(self.websockets,
+                                                    "per_listener_settings true" in self.conf_text()),
                                      cwd=self.tmp, start_new_session=True)
         log.close()
         self.returncode = None

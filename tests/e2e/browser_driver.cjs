@@ -5,7 +5,8 @@
 //
 // Requests: {"id", "op": "open", "url", "context": {viewport, isMobile, ...}} (a new context and page;
 // the previous one is closed), {"id", "op": "call", "method", "args"} (page[method](...args), e.g.
-// click, fill, waitForSelector, waitForFunction, evaluate, screenshot), {"id", "op": "logs"} (console
+// click, fill, waitForSelector, waitForFunction, evaluate, screenshot; or of an object of the page:
+// "keyboard.press"), {"id", "op": "logs"} (console
 // messages and page errors so far), {"id", "op": "close"}.
 // Answers: {"id", "ok": true, "value"} or {"id", "ok": false, "error"}.
 'use strict';
@@ -50,7 +51,11 @@ async function handle(req) {
 		// string as an expression, which would yield the function itself
 		if (FUNCTION_FIRST.includes(req.method) && typeof args[0] === 'string')
 			args[0] = new Function(`return (${args[0]});`)(); // eslint-disable-line no-new-func
-		const value = await page[req.method](...args);
+		// a dotted method is one of the page's objects' ("keyboard.press", "mouse.click")
+		const path = req.method.split('.');
+		const name = path.pop();
+		const target = path.reduce((o, k) => o[k], page);
+		const value = await target[name](...args);
 		// handles (waitForSelector, waitForFunction) do not cross the pipe
 		return value && typeof value === 'object' && typeof value.dispose === 'function' ? true : value;
 	}

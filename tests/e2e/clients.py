@@ -92,21 +92,24 @@ def corr_of(msg):
 
 
 class Client:
-    """A connected paho client (loop_start) that queues every message it receives."""
+    """A connected paho client (loop_start) that queues every message it receives; transport
+    "websockets" for a websockets listener, tls=(CA, certificate, key) for a mutual TLS one."""
 
     def __init__(self, port, client_id=None, v5=True, clean=True, keepalive=60, username=None,
-                 password=None):
+                 password=None, transport="tcp", tls=None):
         self.port = port
         self.client_id = client_id if client_id is not None else uniq("c")
         self.v5 = v5
         if v5:
-            self.c = mqtt.Client(client_id=self.client_id, protocol=mqtt.MQTTv5)
+            self.c = mqtt.Client(client_id=self.client_id, protocol=mqtt.MQTTv5, transport=transport)
         else:
             self.c = mqtt.Client(client_id=self.client_id, clean_session=clean,
-                                 protocol=mqtt.MQTTv311)
+                                 protocol=mqtt.MQTTv311, transport=transport)
         self.c.reconnect_delay_set(0.1, 1)
         if username is not None:       # acl_file users need no password (no password_file)
             self.c.username_pw_set(username, password)
+        if tls is not None:            # (CA, client certificate, key): mutual TLS
+            self.c.tls_set(ca_certs=tls[0], certfile=tls[1], keyfile=tls[2])
         self.q = queue.Queue()
         self.all = []           # every message ever received
         self._cond = threading.Condition()

@@ -60,7 +60,8 @@ def test_requests_with_an_invalid_response_topic_are_rate_limited_too(brokers):
     flooder = brokers.track(Requester5(b.port))
     topic = "$twin/%s/get" % uniq("rl-badrt")
     for _ in range(30):
-        flooder.send(topic, b"", response_topic="replies/#")     # a wildcard: invalid
+        # over 1 KiB: invalid (a wildcard is too, but Mosquitto 2.0.20 and later refuse that themselves)
+        flooder.send(topic, b"", response_topic="r/" + "x" * 1023)
     got = [flooder.client.get(lambda m: m.topic == topic + "/rejected", desc="answer on rejected")
            for _ in range(30)]
     statuses = [int(dict(m.properties.UserProperty)["status"]) for m in got]

@@ -12,7 +12,9 @@ SYS = "$SYS/broker/twin/"
 
 
 def sys_values(sub):
-    return {m.topic[len(SYS):]: int(m.payload) for m in sub.messages() if m.topic.startswith(SYS)}
+    """The figures of the $SYS tree ($SYS/broker/twin/version is the one text, like $twin/stats' version)."""
+    return {m.topic[len(SYS):]: m.payload.decode() if m.topic == SYS + "version" else int(m.payload)
+            for m in sub.messages() if m.topic.startswith(SYS)}
 
 
 def prom_values(path):

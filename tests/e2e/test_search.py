@@ -394,7 +394,7 @@ def test_fields(broker, rr5, ds):
                               "delta": {"x": 1}, "versions": {"desired": 1}}]
     full = search(rr5, filter=within(ds, 'eq(id,"%s-a")' % ds))["items"][0]
     assert set(full) == {"id", "version", "created", "updated", "attributes", "reported",
-                         "desired", "delta", "metadata", "versions"}
+                         "desired", "delta", "metadata", "versions", "connected"}
     assert full["attributes"] == DATA["a"]["attributes"]
     assert full["reported"] == DATA["a"]["reported"]
     assert full["metadata"]["reported"]["env"]["hum"]["ts"] == full["created"]
@@ -403,20 +403,28 @@ def test_fields(broker, rr5, ds):
         assert "fields" in err, err
 
 
-def test_search_results_have_no_connected(broker, rr5):
-    tid = uniq("srch-pres")
+def test_search_results_say_who_is_connected(broker, rr5):
+    """`connected` as get says it: live presence, filled in by the broker thread, in full items and
+    when `fields` asks for it."""
+    tid, other = uniq("srch-pres"), uniq("srch-pres")
     dev = Device(broker.port, tid)
     try:
         dev.telemetry({"t": 1})
+        rr5.ok("$twin/%s/update" % other, {"reported": {"t": 2}})
         assert rr5.twin(tid)["connected"] is True
-        item = search(rr5, filter='eq(id,"%s")' % tid)["items"]
-        assert len(item) == 1
-        assert "connected" not in item[0]
-        assert item[0]["lastSeen"] > 0 and item[0]["reported"] == {"t": 1}
+        both = 'or(eq(id,"%s"),eq(id,"%s"))' % (tid, other)
+        items = {i["id"]: i for i in search(rr5, filter=both)["items"]}
+        assert items[tid]["connected"] is True and items[other]["connected"] is False
+        assert items[tid]["lastSeen"] > 0 and items[tid]["reported"] == {"t": 1}
         sel = search(rr5, filter='eq(id,"%s")' % tid, fields=["connected", "reported"])
+        assert sel["items"] == [{"id": tid, "version": 1, "reported": {"t": 1}, "connected": True}]
+        sel = search(rr5, filter='eq(id,"%s")' % tid, fields=["reported"])
         assert sel["items"] == [{"id": tid, "version": 1, "reported": {"t": 1}}]
     finally:
         dev.close()
+    wait_until(lambda: rr5.twin(tid)["connected"] is False, msg="the device gone")
+    item = search(rr5, filter='eq(id,"%s")' % tid, fields=["connected"])["items"][0]
+    assert item == {"id": tid, "version": 1, "connected": False}
 
 
 def test_token_echo_v5(broker, rr5, ds):

@@ -1,4 +1,7 @@
 """$twin/stats counters (README "Observability")."""
+import os
+import re
+
 from clients import Device, publish_as, uniq, wait_until
 
 KEYS = {"twins", "telemetry_received", "telemetry_applied", "telemetry_unchanged", "telemetry_merged",
@@ -7,12 +10,21 @@ KEYS = {"twins", "telemetry_received", "telemetry_applied", "telemetry_unchanged
         "requests_get", "requests_update", "requests_delete", "requests_history", "requests_search",
         "requests_stats", "answers_200", "answers_400", "answers_404", "answers_409", "answers_413",
         "answers_429", "answers_500", "answers_503", "answers_507",
-        "commit_failures", "store_full", "commit_us", "queue_depth", "map_size", "db_bytes"}
+        "commit_failures", "store_full", "commit_us", "queue_depth", "map_size", "db_bytes",
+        "requests_ack", "requests_model", "model_invalid", "model_refused", "model_missing",
+        "alarms_raised", "alarms_cleared", "alarms_acked", "version"}
+
+
+def cmake_version():
+    """The project version that CMakeLists.txt sets: the one place the release is written."""
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "CMakeLists.txt")) as f:
+        return re.search(r"project\(mosquitto_twin VERSION (\S+)", f.read()).group(1)
 
 
 def test_stats_keys(broker, rr5, rr311):
     s = rr5.stats()
     assert set(s) == KEYS
+    assert s["version"] == cmake_version()
     b = rr311("$twin/stats")
     assert b.outcome == "accepted" and set(b.body) == KEYS
 
@@ -49,7 +61,7 @@ def test_telemetry_counters(broker, rr5):
         s2 = rr5.stats()
     finally:
         d.close()
-    diff = {k: s2[k] - s1[k] for k in KEYS if k not in ("map_size", "queue_depth", "db_bytes")}
+    diff = {k: s2[k] - s1[k] for k in KEYS if k not in ("map_size", "queue_depth", "db_bytes", "version")}
     assert diff["telemetry_received"] == 4
     assert diff["telemetry_applied"] == 2
     assert diff["telemetry_unchanged"] == 1

@@ -1,8 +1,10 @@
 """twinctl against real databases: the read-only commands on the live database of a running broker,
 import refused while it runs (and a broker refused while an import runs), an export imported into a
-fresh directory and read back through a new broker, versions continued on re-import, Ditto things
-imported and read over MQTT, bad records reported with their lines, damage found by check, the
-progress bar.
+fresh directory and read back through a new broker (alarms included), versions continued on
+re-import, Ditto things imported and read over MQTT (their definitions made the twins' models with
+--models), bad records reported with their lines, damage found by check, the progress bar; a WoT Thing
+Model converted into a model that a broker loads and that Ditto things whose definition is its URL
+follow.
 
 The binary: $TWINCTL, else `twinctl` next to the plugin (TWIN_PLUGIN's directory; the build puts
 both in the build directory)."""
@@ -220,10 +222,39 @@ def test_export_imports_into_a_fresh_directory_and_reads_back(brokers, tmp_path)
     assert "1 skipped (0 unchanged, 1 existing kept)" in p.stdout
 
 
+def test_a_backup_keeps_alarms(brokers, tmp_path):
+    """export, then import into a fresh directory: a modelled twin's alarms come back (the `model`
+    member of a get is derived, so the restored broker, with the same models, answers it again), and
+    the restored alarm can be acknowledged."""
+    models = {"models_dir": os.path.join(HERE, "..", "..", "examples", "models"), "default_model": "rack-th"}
+    a = brokers(opts=models)
+    r = brokers.track(Requester5(a.port))
+    d = brokers.track(Device(a.port, "hot-rack"))
+    d.telemetry({"tempTop": 35.0})
+    wait_until(lambda: "hot-top" in r.twin("hot-rack").get("alarms", {}), msg="the hot-top alarm")
+    before = public(r.twin("hot-rack"))
+    assert before["model"] == "rack-th" and before["versions"]["alarms"] == 1
+    export = tmp_path / "backup.jsonl"
+    ctl(a.db_path, "export", str(export))
+
+    fresh = str(tmp_path / "restored")
+    assert "1 imported (1 new" in ctl(fresh, "import", str(export)).stdout
+    assert "1 skipped (1 unchanged" in ctl(fresh, "import", str(export)).stdout
+    b = brokers(db_path=fresh, opts=models)
+    rb = brokers.track(Requester5(b.port))
+    assert public(rb.twin("hot-rack")) == before
+    acked = rb.ok("$twin/hot-rack/ack", {"alarm": "hot-top"})
+    assert acked["version"] == before["version"] + 1
+
+
 def test_import_of_ditto_things_reads_back_over_mqtt(brokers, tmp_path):
     db = str(tmp_path / "ditto-db")
     p = ctl(db, "import", "--from", "ditto", os.path.join(DATA, "ditto_racks.json"))
     assert p.stdout.startswith("import: 4 imported (4 new")
+    assert p.stdout.rstrip().endswith(
+        "; definitions: 0 as attributes.model, 2 kept as attributes.definition")
+    assert p.stderr == ("twinctl: line 2: definition 'org.acme:rack:1.2.0' kept as "
+                        "attributes.definition: no --models DIR given\n")  # once per definition
     p = ctl(db, "import", "--from", "ditto", "-",
             stdin=open(os.path.join(DATA, "ditto_search_page.json")).read())
     assert p.stdout.startswith("import: 2 imported (2 new")
@@ -233,7 +264,8 @@ def test_import_of_ditto_things_reads_back_over_mqtt(brokers, tmp_path):
 
     t = r.twin("org.acme.dc1:rack-a01")
     assert t["attributes"] == {"site": "dc1", "row": "A", "position": 1,
-                               "location": {"building": "north", "floor": 2}}
+                               "location": {"building": "north", "floor": 2},
+                               "definition": "org.acme:rack:1.2.0"}  # no --models: kept
     assert t["reported"]["tempTop"] == {"value": 24.1, "unit": "°C"}
     assert t["reported"]["humidityBottom"] == {"value": 45, "unit": "%"}
     assert t["desired"] == {"fan": {"speed": 3}} and t["delta"] == {"fan": {"speed": 3}}
@@ -319,6 +351,7 @@ def test_usage_errors_and_missing_databases(tmp_path):
     assert "usage: twinctl get ID" in ctl(missing, "get", rc=2).stderr
     p = subprocess.run([twinctl_path(), "--help"], capture_output=True, text=True)
     assert p.returncode == 0 and "import" in p.stdout and "--from ditto" in p.stdout
+    assert "--models DIR" in p.stdout and "model from-wot [--name NAME] FILE|-" in p.stdout
 
 
 def test_progress_bar_only_on_a_terminal(tmp_path):
@@ -348,3 +381,128 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
     assert p.returncode == 0 and len(lines) == 3000
     assert all(l.startswith('{"id":"p-') for l in lines)
     assert b"\rexport [" in err and b"exported 3000 twins" in err
+
+
+def test_import_with_models_makes_definitions_the_models_of_the_twins(brokers, tmp_path):
+    # a model of the rack things as Ditto holds them: each feature's values under it
+    reading = {"type": "object", "properties": {"value": {"type": "number", "minimum": -40, "maximum": 125},
+                                                "unit": {"type": "string"}}}
+    rack = {"name": "rack", "title": "Rack of org.acme:rack:1.x",
+            "reported": {"type": "object", "properties": {"tempTop": reading, "tempBottom": reading}},
+            "desired": {"type": "object", "additionalProperties": False, "properties": {
+                "fan": {"type": "object", "properties": {"speed": {"type": "integer", "minimum": 0,
+                                                                   "maximum": 5}}}}}}
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "rack.json").write_text(json.dumps(rack))
+    db = str(tmp_path / "db")
+    p = ctl(db, "import", "--from", "ditto", "--models", str(models), os.path.join(DATA, "ditto_racks.json"))
+    assert p.stdout.strip() == (
+        "import: 4 imported (4 new, 0 replaced), 0 skipped (0 unchanged, 0 existing kept), 0 errors; "
+        "definitions: 2 as attributes.model, 0 kept as attributes.definition")
+    assert p.stderr == ""
+    assert "--models needs --from ditto" in ctl(db, "import", "--models", str(models), rc=2).stderr
+    assert "models_dir: cannot open" in ctl(db, "import", "--from", "ditto", "--models",
+                                            str(tmp_path / "none"), rc=1).stderr
+
+    b = brokers(opts={"models_dir": str(models)}, db_path=db)
+    r = brokers.track(Requester5(b.port))
+    t = r.twin("org.acme.dc1:rack-a01")  # definition org.acme:rack:1.2.0: rack-1.2.0, else rack
+    assert t["model"] == "rack" and t["attributes"]["model"] == "rack"
+    assert "definition" not in t["attributes"]
+    assert r.ok("$twin/org.acme.dc1:rack-a01/model") == rack
+    assert "model" not in r.twin("org.acme.dc2:rack-b07")  # no definition
+    a = r.update("org.acme.dc1:rack-a02", {"desired": {"fan": {"speed": 9}}})
+    assert a.status == 400 and a.body["error"] == "desired/fan/speed: 9 is above the maximum 5 (model rack)"
+    assert r.ok("$twin/org.acme.dc1:rack-a02/update", {"desired": {"fan": {"speed": 4}}})["version"] == 18
+
+
+RACK_TM = os.path.join(DATA, "rack-th-1.0.0.tm.jsonld")
+RACK_TM_URL = "https://models.acme.com/rack-th-1.0.0.tm.jsonld"
+
+
+def test_model_from_wot_loads_in_a_broker_and_imported_things_follow_it(brokers, tmp_path):
+    p = subprocess.run([twinctl_path(), "model", "from-wot", RACK_TM], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    model = parse_json(p.stdout)
+    assert model["name"] == "rack-th" and model["version"] == "1.0.0"  # named after the file
+    assert model["reported"]["properties"]["tempTop"] == {
+        "title": "Temperature, top", "type": "number", "minimum": -40, "maximum": 125, "unit": "°C"}
+    assert set(model["desired"]["properties"]) == {"fanSpeed", "mode", "label", "thresholds",
+                                                    "resetAlarms"}
+    notes = p.stderr.splitlines()
+    assert "twinctl: from-wot: left out observable at /properties/tempTop/observable, " \
+        "/properties/tempBottom/observable, /properties/humidityTop/observable and 2 more: " \
+        "how a property is read, not what it holds" in notes
+    assert "twinctl: from-wot: left out maximum at /properties/maxPowerW/maximum: a Thing Model " \
+        "placeholder: put the value in the model" in notes
+    assert len(notes) == 9
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "rack-th.json").write_text(p.stdout)
+
+    # Ditto things whose definition is the Thing Model's URL: the twins that conform follow the model
+    things = [
+        {"thingId": "org.acme.dc4:rack-d01", "definition": RACK_TM_URL, "attributes": {"site": "dc4"}},
+        {"thingId": "org.acme.dc4:rack-d02", "definition": RACK_TM_URL,
+         "features": {"tempTop": {"properties": {"value": 24.5}}}},  # Ditto's shape: not the model's
+        {"thingId": "org.acme.dc4:rack-d03", "definition": "org.acme:rack-th:1.0.0"},
+        {"thingId": "org.acme.dc4:pdu-1", "definition": "org.acme:pdu:2.0.0"},
+    ]
+    db = str(tmp_path / "db")
+    p = ctl(db, "import", "--from", "ditto", "--models", str(models),
+            stdin="\n".join(json.dumps(t) for t in things) + "\n")
+    assert p.stdout.strip() == (
+        "import: 4 imported (4 new, 0 replaced), 0 skipped (0 unchanged, 0 existing kept), 0 errors; "
+        "definitions: 2 as attributes.model, 2 kept as attributes.definition")
+    assert p.stderr.splitlines() == [
+        "twinctl: line 2: definition '%s' kept as attributes.definition: it does not conform: "
+        "reported/tempTop: expected a number, got an object (model rack-th)" % RACK_TM_URL,
+        "twinctl: line 4: definition 'org.acme:pdu:2.0.0' kept as attributes.definition: no model "
+        "pdu-2.0.0 or pdu in --models"]
+
+    b = brokers(opts={"models_dir": str(models)}, db_path=db)
+    r = brokers.track(Requester5(b.port))
+    assert r.ok("$twin/models")["models"] == [model]
+    for tid in ("org.acme.dc4:rack-d01", "org.acme.dc4:rack-d03"):
+        assert r.twin(tid)["model"] == "rack-th"
+        assert r.twin(tid)["attributes"]["model"] == "rack-th"
+    assert r.ok("$twin/org.acme.dc4:rack-d01/model") == model
+    kept = r.twin("org.acme.dc4:rack-d02")
+    assert "model" not in kept and kept["attributes"] == {"definition": RACK_TM_URL}
+    found = r.ok("$twin/search", {"filter": "exists(attributes/definition)", "fields": ["id"]})
+    assert sorted(i["id"] for i in found["items"]) == ["org.acme.dc4:pdu-1", "org.acme.dc4:rack-d02"]
+
+    # the model checks what the Thing Model says
+    tid = "org.acme.dc4:rack-d01"
+    a = r.update(tid, {"desired": {"fanSpeed": 9}})
+    assert a.status == 400 and a.body["error"] == "desired/fanSpeed: 9 is above the maximum 5 (model rack-th)"
+    a = r.update(tid, {"desired": {"tempTop": 20}})  # readOnly: not in desired, which is closed
+    assert a.status == 400 and a.body["path"] == "/desired/tempTop"
+    a = r.update(tid, {"desired": {"mode": "turbo"}})
+    assert a.status == 400 and a.body["path"] == "/desired/mode"
+    assert r.ok("$twin/%s/update" % tid, {"desired": {"fanSpeed": 3, "label": "Row D 1"}})["version"] == 2
+
+
+def test_model_from_wot_usage_and_refusals(tmp_path):
+    def run(*args, stdin=None):
+        return subprocess.run([twinctl_path(), "model"] + list(args), input=stdin, capture_output=True,
+                              text=True, timeout=60)
+    tm = open(RACK_TM).read()
+    p = run("from-wot", "--name", "rack-x", "-", stdin=tm)
+    assert p.returncode == 0 and parse_json(p.stdout)["name"] == "rack-x"
+    p = run("from-wot", "-", stdin=tm)
+    assert p.returncode == 2 and "give the model a name with --name NAME" in p.stderr
+    p = run("from-wot", "--name", "a b", RACK_TM)
+    assert p.returncode == 2 and "a model name is 1-64 of A-Z a-z 0-9 . _ -" in p.stderr
+    for args in ([], ["to-wot", RACK_TM], ["from-wot"], ["from-wot", RACK_TM, RACK_TM]):
+        p = run(*args)
+        assert p.returncode == 2 and "usage: twinctl model from-wot [--name NAME] FILE|-" in p.stderr
+    bad = tmp_path / "bad.tm.jsonld"
+    bad.write_text(json.dumps({"title": "x", "properties": {"a": {"readOnly": True, "writeOnly": True}}}))
+    p = run("from-wot", str(bad))
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr == "twinctl: %s: /properties/a: readOnly and writeOnly are both true\n" % bad
+    p = run("from-wot", "--name", "x", "-", stdin="{")
+    assert p.returncode == 1 and p.stderr.startswith("twinctl: standard input: ")

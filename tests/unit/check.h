@@ -68,5 +68,10 @@ extern int check_n_tests, check_failed_now;
 /* A fresh temporary directory (malloc'd path) and its removal, for store tests. */
 char *check_tmpdir(void);
 void check_rmdir(const char *path);
+/* Writes text into the file dir/name. */
+void check_write_file(const char *dir, const char *name, const char *text);
+/* The file name of tests/data (TWIN_TEST_DATA: its directory), NUL-terminated (malloc'd), at most 1 MiB;
+ * NULL when it cannot be read. */
+char *check_fixture(const char *name, size_t *len);
 
 #endif

@@ -27,6 +27,32 @@ void check_rmdir(const char *path)
 	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void check_write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+char *check_fixture(const char *name, size_t *len)
+{
+	char path[1024];
+	const char *dir = getenv("TWIN_TEST_DATA");
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/data", name);
+	FILE *f = fopen(path, "rb");
+	char *buf = f ? malloc(1 << 20) : NULL;
+	*len = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+	if (f) {
+		fclose(f);
+	}
+	if (buf) {
+		buf[*len] = '\0';
+	}
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	int passed = 0, failed = 0;

@@ -1,4 +1,4 @@
-/* test_config.c - option parsing: defaults, ranges, unknown options. */
+/* test_config.c - option parsing: defaults, ranges, unknown options; the description of the ready line. */
 #include "check.h"
 #include "config.h"
 
@@ -178,5 +178,33 @@ TEST(config_should_refuse_unsafe_or_malformed_search_scopes)
 	twin_config_free(&cfg);
 	CHECK_INT(parse(&cfg, "search_timeout_ms", "600001", &err), TWIN_ERR_CONFIG);
 	CHECK_CONTAINS(err.msg, "plugin_opt_search_timeout_ms");
+	twin_config_free(&cfg);
+}
+
+TEST(config_should_describe_every_option_with_its_value)
+{
+	struct twin_config cfg;
+	struct twin_error err;
+	char text[8192];
+	const char *keys[] = {"history_max", "telemetry_topic", "telemetry_topic", "acl_fallback",
+			"max_depth", "map_size", "events", "search_scope"};
+	const char *values[] = {"25", "a/+/t", "b/+/t", "defer", "9", "2097152", "false", "id:%u:"};
+	CHECK_INT(twin_config_parse(&cfg, keys, values, 8, &err), TWIN_OK);
+	twin_config_describe(&cfg, text, sizeof(text));
+	const char *start = "db_path=/var/lib/mosquitto/twin telemetry_topic=a/+/t,b/+/t ";
+	CHECK(strncmp(text, start, strlen(start)) == 0);
+	const char *expected[] = {" history_max=25 ", " history_max_age_s=0 ", " acl_fallback=defer ",
+			" max_depth=9 ", " map_size=2097152 ", " map_size_max=17179869184 ", " events=false ",
+			" search_scope=id:%u: ", " gateway_topic=(none) ", " commit_interval_ms=100 ",
+			" telemetry_rate=50 ", " metrics_file=(none) ", " aws_shadow=false ",
+			" search_timeout_ms=10000 ", " models_dir=(none) "};
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+		CHECK_CONTAINS(text, expected[i]);
+	}
+	CHECK(strstr(text, " model_reported=warn") && text[strlen(text) - 1] == 'n'); /* the last */
+	/* cut short, never over the end */
+	char small[40];
+	twin_config_describe(&cfg, small, sizeof(small));
+	CHECK_INT(strlen(small), sizeof(small) - 1);
 	twin_config_free(&cfg);
 }

@@ -311,6 +311,32 @@ TEST(fastmerge_should_decline_twins_it_cannot_vouch_for)
 	twin_buf_free(&old);
 }
 
+/* A stored twin with an alarms section (alarms: its JSON text) at versions.alarms 4. */
+static struct twin_buf with_alarms(const char *alarms)
+{
+	const char *init[] = {"{\"t\":20,\"h\":40}"};
+	struct twin_buf b = stored("{\"model\":\"rack\"}", init, 1, NULL);
+	cJSON *doc = twin_doc_load("dev-1", 5, b.data, b.len);
+	cJSON_AddItemToObject(doc, "alarms", cJSON_Parse(alarms));
+	twin_json_set_int64(cJSON_GetObjectItem(doc, "versions"), "alarms", 4);
+	twin_doc_store(doc, &b);
+	cJSON_Delete(doc);
+	return b;
+}
+
+TEST(fastmerge_should_keep_an_empty_alarms_section_and_decline_alarms)
+{
+	const char *p[] = {"{\"t\":21}", "{\"h\":41}"};
+	struct twin_buf old = with_alarms("{}");
+	struct fm_case c = make_case(&old, p, 2);
+	CHECK_INT(run(&c, NULL, 0), 2); /* equal to the slow path, which keeps the alarms part */
+	twin_buf_free(&old);
+	old = with_alarms("{\"hot\":{\"severity\":\"critical\",\"active\":true,\"acked\":false,\"since\":1}}");
+	c = make_case(&old, p, 1);
+	CHECK_INT(run(&c, NULL, 0), -1); /* an alarm: its rules need the whole twin */
+	twin_buf_free(&old);
+}
+
 TEST(fastmerge_should_reencode_long_varints)
 {
 	/* a stored varint may take more bytes than needed (it loads); what is stored back is minimal */

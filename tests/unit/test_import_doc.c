@@ -1,5 +1,6 @@
 /* test_import_doc.c - imported twin documents: an exported twin comes back the same, defaults for what is
- * missing, refusals with reasons, versions continued past a stored twin or tombstone, unchanged twins. */
+ * missing, refusals with reasons, versions continued past a stored twin or tombstone, unchanged twins,
+ * alarms kept. */
 #include "check.h"
 #include "import_doc.h"
 #include "jsonx.h"
@@ -137,4 +138,50 @@ TEST(import_doc_should_tell_an_unchanged_twin)
 	cJSON_Delete(same);
 	cJSON_Delete(newer);
 	cJSON_Delete(later_ts);
+}
+
+TEST(import_doc_should_keep_alarms_and_leave_out_the_model)
+{
+	struct twin_error err;
+	/* an export line of a twin with a model and alarms (one active, one cleared but not acknowledged) */
+	const char *exported = "{\"id\":\"r1\",\"version\":4,\"updated\":100,\"reported\":{\"tempTop\":35},"
+						   "\"versions\":{\"attributes\":0,\"reported\":2,\"desired\":0,\"alarms\":3},"
+						   "\"alarms\":{\"hot-top\":{\"severity\":\"critical\",\"active\":true,\"acked\":false,"
+						   "\"since\":90},\"humid\":{\"severity\":\"major\",\"active\":false,\"acked\":false,"
+						   "\"since\":10,\"cleared\":50}},\"model\":\"rack-th\",\"connected\":true}";
+	cJSON *in = cJSON_Parse(exported), *doc = import(exported, &err);
+	CHECK(doc);
+	CHECK(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(doc, "alarms"),
+			cJSON_GetObjectItemCaseSensitive(in, "alarms"), 1));
+	CHECK_INT(int_at(doc, "versions", "alarms"), 3);
+	CHECK(!cJSON_GetObjectItemCaseSensitive(doc, "model"));
+	/* replaced by an import whose alarms differ: their counter moves past the stored one */
+	cJSON *acked = import("{\"id\":\"r1\",\"version\":4,\"updated\":100,\"reported\":{\"tempTop\":35},"
+						  "\"versions\":{\"alarms\":3},\"alarms\":{}}",
+			&err);
+	CHECK(!ctl_import_same(acked, doc));
+	CHECK(ctl_import_continue(acked, doc, 0));
+	CHECK_INT(int_at(acked, "versions", "alarms"), 4);
+	CHECK_INT(int_at(acked, "version", NULL), 5);
+	/* without an alarms section: none, and no alarms counter either */
+	cJSON *plain = import("{\"id\":\"r1\",\"reported\":{\"tempTop\":20}}", &err);
+	CHECK(ctl_import_continue(plain, doc, 0));
+	CHECK(!cJSON_GetObjectItemCaseSensitive(plain, "alarms"));
+	CHECK_INT(int_at(plain, "versions", "alarms"), -1);
+	cJSON_Delete(in);
+	cJSON_Delete(doc);
+	cJSON_Delete(acked);
+	cJSON_Delete(plain);
+
+	const char *bad[] = {"{\"id\":\"a\",\"alarms\":[]}",
+			"{\"id\":\"a\",\"alarms\":{\"x\":{\"severity\":\"huge\",\"active\":true,\"acked\":false,\"since\":1}}}",
+			"{\"id\":\"a\",\"alarms\":{\"x\":{\"severity\":\"minor\",\"active\":1,\"acked\":false,\"since\":1}}}",
+			"{\"id\":\"a\",\"alarms\":{\"x\":{\"severity\":\"minor\",\"active\":true,\"acked\":false}}}",
+			"{\"id\":\"a\",\"alarms\":{\"x\":{\"severity\":\"minor\",\"active\":true,\"acked\":false,\"since\":1,"
+			"\"note\":\"\"}}}",
+			"{\"id\":\"a\",\"alarms\":{\"x y\":{\"severity\":\"minor\",\"active\":true,\"acked\":false,\"since\":1}}}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(!import(bad[i], &err));
+		CHECK_CONTAINS(err.msg, i ? "as the plugin writes it" : "'alarms' must be an object");
+	}
 }

@@ -22,6 +22,26 @@ static int matches(const char *filter)
 	return m;
 }
 
+static int lookups;
+
+static const cJSON *lookup(const void *ctx, const char *path)
+{
+	(void)ctx;
+	lookups++;
+	static cJSON num = {.type = cJSON_Number, .valuedouble = 33};
+	return strcmp(path, "reported/t") ? NULL : &num;
+}
+
+TEST(query_should_evaluate_through_a_getter)
+{
+	struct twin_error err;
+	struct twin_query *q = twin_query_parse("and(gt(reported/t,32),not(exists(reported/x)))", &err);
+	lookups = 0;
+	CHECK(twin_query_match_with(q, lookup, NULL));
+	CHECK_INT(lookups, 2);
+	twin_query_free(q);
+}
+
 TEST(query_should_evaluate_every_operator)
 {
 	CHECK_INT(matches("eq(attributes/site,\"dc1\")"), 1);

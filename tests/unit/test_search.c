@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "presence.h"
 #include "search.h"
 #include "twin.h"
 #include "twin_format.h"
@@ -110,6 +111,44 @@ TEST(search_should_page_by_id_and_select_fields)
 	CHECK_STR(item_id(b, 0), "t3");
 	cJSON_Delete(a);
 	cJSON_Delete(b);
+	twin_store_close(s);
+	check_rmdir(dir);
+	free(dir);
+}
+
+TEST(search_should_leave_connected_to_the_broker_thread)
+{
+	char *dir = check_tmpdir();
+	struct twin_store *s;
+	struct twin_error err;
+	struct twin_search_ctx ctx = {.max_depth = 16};
+	struct twin_presence *present = NULL;
+	twin_store_open(dir, 1 << 22, 1 << 22, &s, &err);
+	put_twin(s, "r1", "dc1", 20);
+	put_twin(s, "r2", "dc1", 21);
+	put_twin(s, "r3", "dc2", 22);
+	twin_presence_set(&present, "r2", 2);
+	static const char body[] = "{\"fields\":[\"connected\",\"attributes/site\"],\"token\":\"t\"}";
+	struct twin_out *o = twin_search_run(s, &route, body, strlen(body), &ctx);
+	CHECK_CONTAINS(o->payload, "\"id\":\"r2\",\"version\":1,\"attributes\":{\"site\":\"dc1\"},\"connected\":false}");
+	twin_presence_fill(present, o->payload, o->marks); /* as the broker thread does */
+	cJSON *a = cJSON_Parse(o->payload);
+	cJSON *items = cJSON_GetObjectItem(a, "items");
+	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 0), "connected")));
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 1), "connected")));
+	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 2), "connected")));
+	CHECK_STR(cJSON_GetObjectItem(a, "token")->valuestring, "t");
+	cJSON_Delete(a);
+	twin_out_free(o);
+	/* a full twin has it last; a selection without it has none and no marks */
+	o = twin_search_run(s, &route, "{\"limit\":1}", 11, &ctx);
+	CHECK_CONTAINS(o->payload, "},\"connected\":false}],\"cursor\":");
+	CHECK(o->marks != NULL);
+	twin_out_free(o);
+	o = twin_search_run(s, &route, "{\"fields\":[\"reported\"]}", 23, &ctx);
+	CHECK(!strstr(o->payload, "connected") && !o->marks);
+	twin_out_free(o);
+	twin_presence_free(&present);
 	twin_store_close(s);
 	check_rmdir(dir);
 	free(dir);

@@ -1,7 +1,9 @@
 /* test_store.c - the LMDB store: round trip, tombstones, desired index, exclusive lock, foreign files,
- * map full and growth, read-only opens beside the writer (twinctl). */
+ * map full and growth, read-only opens beside the writer (twinctl), the format marker (older moved,
+ * newer refused). */
 #include "check.h"
 #include "store.h"
+#include "version.h"
 
 #include <fcntl.h>
 #include <lmdb.h>
@@ -293,6 +295,100 @@ TEST(store_should_refuse_a_read_only_open_of_what_is_not_a_store)
 	make_foreign_db(dir);
 	CHECK_INT(twin_store_open_readonly(dir, &r, &err), TWIN_ERR_CONFIG);
 	CHECK_CONTAINS(err.msg, "does not hold a mosquitto-twin store");
+	check_rmdir(dir);
+	free(dir);
+}
+
+/* Replaces the store's format marker, as an older or a newer release would have written it. */
+static void set_marker(const char *dir, const char *marker)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta;
+	MDB_val k = {6, "format"}, v = {strlen(marker), (void *)marker};
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 8);
+	mdb_env_open(env, dir, 0, 0640);
+	mdb_txn_begin(env, NULL, 0, &txn);
+	mdb_dbi_open(txn, "meta", 0, &meta);
+	mdb_put(txn, meta, &k, &v, 0);
+	mdb_txn_commit(txn);
+	mdb_env_close(env);
+}
+
+/* The store's format as twinctl stats reads it (a read-only open), -1 when that open is refused. */
+static int format_read_only(const char *dir, struct twin_error *err)
+{
+	struct twin_store *r;
+	struct twin_store_stats st;
+	if (twin_store_open_readonly(dir, &r, err)) {
+		return -1;
+	}
+	twin_store_read_begin(r);
+	enum twin_rc rc = twin_store_stats(r, &st);
+	twin_store_read_end(r);
+	twin_store_close(r);
+	return rc ? -2 : st.format;
+}
+
+TEST(store_should_move_a_format_1_store_to_format_2_and_refuse_a_newer_one)
+{
+	char *dir = check_tmpdir();
+	struct twin_store *s;
+	struct twin_error err;
+	const void *val;
+	size_t len;
+	/* new: format 2 at once, nothing moved */
+	CHECK_INT(twin_store_open(dir, 1 << 20, 1 << 20, &s, &err), TWIN_OK);
+	CHECK_INT(twin_store_migrated_from(s), 0);
+	CHECK_INT(put_commit(s, "a", "\001{}", 3), TWIN_OK);
+	twin_store_close(s);
+	CHECK_INT(format_read_only(dir, &err), 2);
+
+	/* as 0.1 left it: read as it is by a read-only open, moved to 2 by a writable one, twins kept */
+	set_marker(dir, "mosquitto-twin 1");
+	CHECK_INT(format_read_only(dir, &err), 1);
+	CHECK_INT(twin_store_open(dir, 1 << 20, 1 << 20, &s, &err), TWIN_OK);
+	CHECK_INT(twin_store_migrated_from(s), 1);
+	twin_store_read_begin(s);
+	CHECK_INT(twin_store_get(s, "a", 1, &val, &len), TWIN_OK);
+	twin_store_read_end(s);
+	twin_store_close(s);
+	CHECK_INT(format_read_only(dir, &err), 2);
+	CHECK_INT(twin_store_open(dir, 1 << 20, 1 << 20, &s, &err), TWIN_OK);
+	CHECK_INT(twin_store_migrated_from(s), 0); /* once */
+	twin_store_close(s);
+
+	/* a newer release's store: refused by both opens, naming this version and what to do, untouched */
+	set_marker(dir, "mosquitto-twin 3");
+	CHECK_INT(twin_store_open(dir, 1 << 20, 1 << 20, &s, &err), TWIN_ERR_CONFIG);
+	CHECK_CONTAINS(err.msg, "format 3, written by a newer mosquitto-twin");
+	CHECK_CONTAINS(err.msg, twin_version());
+	CHECK_CONTAINS(err.msg, "reads formats up to 2");
+	CHECK_CONTAINS(err.msg, "restore a backup made before the upgrade");
+	CHECK_INT(format_read_only(dir, &err), -1);
+	CHECK_CONTAINS(err.msg, "written by a newer mosquitto-twin");
+	set_marker(dir, "mosquitto-twin 12");
+	CHECK_INT(twin_store_open(dir, 1 << 20, 1 << 20, &s, &err), TWIN_ERR_CONFIG);
+	CHECK_CONTAINS(err.msg, "format 12,");
+
+	/* not a marker of ours at all */
+	const char *unknown[] = {"mosquitto-twin", "mosquitto-twin 2b", "mosquitto-twin 02",
+			"mosquitto-twin -1", "other 2", "mosquitto-twin 1234567890"};
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		set_marker(dir, unknown[i]);
+		CHECK_INT(twin_store_open(dir, 1 << 20, 1 << 20, &s, &err), TWIN_ERR_CONFIG);
+		CHECK_CONTAINS(err.msg, "unknown format");
+		CHECK_INT(format_read_only(dir, &err), -1);
+	}
+	/* refusals changed nothing: the twin is still there once a known marker is back */
+	set_marker(dir, "mosquitto-twin 2");
+	CHECK_INT(twin_store_open(dir, 1 << 20, 1 << 20, &s, &err), TWIN_OK);
+	twin_store_read_begin(s);
+	CHECK_INT(twin_store_get(s, "a", 1, &val, &len), TWIN_OK);
+	CHECK_INT(len, 3);
+	twin_store_read_end(s);
+	twin_store_close(s);
 	check_rmdir(dir);
 	free(dir);
 }

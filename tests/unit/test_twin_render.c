@@ -1,11 +1,13 @@
 /* test_twin_render.c - a get rendered straight from the stored bytes is byte for byte the loaded twin
- * written (what get answered before): hand-picked twins (nested objects, arrays, escapes and unicode,
- * number edges, empty sections, desired without reported, 2000 keys), thousands of random ones, and
- * values it must decline (the older form, texts the writer never makes, damaged bytes). */
+ * written with its model shown (what get answered before): hand-picked twins (nested objects, arrays,
+ * escapes and unicode, number edges, empty sections, desired without reported, 2000 keys, models and
+ * alarms), thousands of random ones, and values it must decline (the older form, texts the writer never
+ * makes, damaged bytes). */
 #include <math.h>
 #include <string.h>
 
 #include "check.h"
+#include "model_check.h"
 #include "twin.h"
 #include "twin_format.h"
 #include "twin_render.h"
@@ -15,17 +17,20 @@
 
 enum outcome { SAME, DECLINED, DIFFERENT };
 
+static const char *default_model; /* the model shown for a twin whose attributes name none */
+
 /* Renders the stored value both ways; on DIFFERENT prints both. */
 static enum outcome both_ways(const char *val, size_t len)
 {
 	struct twin_buf fast = {0}, slow = {0};
+	struct twin_stored t = {ID, sizeof(ID) - 1, val, len, default_model};
 	twin_buf_put(&fast, "x", 1); /* rendering appends */
-	bool rendered = twin_doc_render(ID, sizeof(ID) - 1, val, len, &fast);
+	bool rendered = twin_doc_render(&t, &fast);
 	cJSON *doc = twin_doc_load(ID, sizeof(ID) - 1, val, len);
 	enum outcome o = DECLINED;
 	if (rendered) {
-		bool same = doc && twin_json_write(&slow, doc) && fast.len == slow.len + 1 &&
-				memcmp(fast.data + 1, slow.data, slow.len) == 0;
+		bool same = doc && twin_doc_show_model(doc, default_model) && twin_json_write(&slow, doc) &&
+				fast.len == slow.len + 1 && memcmp(fast.data + 1, slow.data, slow.len) == 0;
 		o = same ? SAME : DIFFERENT;
 	} else if (fast.len != 1) {
 		o = DIFFERENT; /* a refusal leaves the buffer as it was */
@@ -57,6 +62,16 @@ static cJSON *make_twin(const cJSON *attributes, const cJSON *reported, const cJ
 		twin_doc_seen(doc, T0 + 99999);
 	}
 	return doc;
+}
+
+/* The alarms section as the writer keeps it, at this version (json NULL: only the version, as a twin
+ * keeps it once its last alarm is gone). */
+static void add_alarms(cJSON *doc, const char *json, int64_t version)
+{
+	twin_json_set_int64(cJSON_GetObjectItemCaseSensitive(doc, "versions"), "alarms", version);
+	if (json) {
+		twin_json_set(doc, "alarms", cJSON_Parse(json));
+	}
 }
 
 static enum outcome stored_both_ways(const cJSON *doc)
@@ -120,6 +135,46 @@ TEST(render_should_match_loading_for_hand_picked_twins)
 	}
 }
 
+TEST(render_should_show_the_model_and_the_alarms)
+{
+	static const struct {
+		const char *attributes, *alarms, *default_model;
+	} cases[] = {
+			{"{\"model\":\"rack-th\"}", NULL, NULL},
+			{"{\"model\":\"rack-th\"}", NULL, "dflt"},
+			{"{\"model\":5}", NULL, "dflt"},
+			{"{\"model\":{\"name\":\"x\"}}", NULL, NULL},
+			{"{\"site\":\"dc1\",\"model\":\"a\\\"b\\u00e9\\n\"}", NULL, "dflt"},
+			{NULL, NULL, "d\"f\\lt\x01"},
+			{"{\"model\":\"rack-th\"}",
+					"{\"overTemp\":{\"active\":true,\"since\":1763884800000,\"severity\":\"major\","
+					"\"value\":31.5,\"ack\":null,\"tags\":[\"hot\",{\"b\":1,\"a\":2}]}}",
+					NULL},
+			{NULL, "{}", "dflt"},
+			{NULL, "", NULL}, /* only versions.alarms: the section is stored as {} */
+	};
+	cJSON *r = cJSON_Parse("{\"t\":24.1,\"door\":{\"open\":false}}"), *d = cJSON_Parse("{\"t\":22}");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *a = cases[i].attributes ? cJSON_Parse(cases[i].attributes) : NULL;
+		cJSON *doc = make_twin(a, r, NULL, d, i % 2);
+		if (cases[i].alarms) {
+			add_alarms(doc, *cases[i].alarms ? cases[i].alarms : NULL, 3);
+		}
+		default_model = cases[i].default_model;
+		enum outcome o = stored_both_ways(doc);
+		default_model = NULL;
+		cJSON_Delete(doc);
+		cJSON_Delete(a);
+		if (o != SAME) {
+			cJSON_Delete(r);
+			cJSON_Delete(d);
+			CHECK_FAIL("case %zu: %d", i, o);
+		}
+	}
+	cJSON_Delete(r);
+	cJSON_Delete(d);
+}
+
 /* {"p0000":v,...}: n keys (the bench's big twin: every odd one + odd), members of a wide object in the
  * other order when reversed. */
 static cJSON *keys_object(int n, int odd, bool reversed)
@@ -147,7 +202,9 @@ TEST(render_should_match_loading_for_big_twins)
 	CHECK_INT(stored_both_ways(doc), SAME);
 	CHECK_INT(stored_both_ways(doc2), SAME);
 	struct twin_buf val = {0}, out = {0};
-	CHECK(twin_doc_store(doc, &val) && twin_doc_render(ID, sizeof(ID) - 1, val.data, val.len, &out));
+	CHECK(twin_doc_store(doc, &val));
+	struct twin_stored t = {ID, sizeof(ID) - 1, val.data, val.len, NULL};
+	CHECK(twin_doc_render(&t, &out));
 	twin_buf_put(&out, "", 1);
 	cJSON *back = cJSON_Parse(out.data);
 	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(back, "delta")), 500);
@@ -307,11 +364,24 @@ static cJSON *random_desired(const cJSON *reported)
 TEST(render_should_match_loading_for_random_twins)
 {
 	int declined = 0;
+	static const char *const defaults[] = {NULL, "dflt"};
 	for (int i = 0; i < 3000; i++) {
 		cJSON *a = random_object(1), *r = random_object(1), *r2 = random_object(1);
 		cJSON *d = random_desired(r);
+		if (rnd(3) == 0) {
+			cJSON_AddItemToObject(a, "model", rnd(2) ? cJSON_CreateString("rack-th") : random_value(2));
+		}
 		cJSON *doc = make_twin(rnd(2) ? a : NULL, r, rnd(2) ? r2 : NULL, rnd(4) ? d : NULL, rnd(2));
+		if (rnd(4) == 0) {
+			cJSON *alarms = random_object(1);
+			char *text = cJSON_PrintUnformatted(alarms);
+			add_alarms(doc, rnd(4) ? text : NULL, 1 + rnd(5));
+			cJSON_free(text);
+			cJSON_Delete(alarms);
+		}
+		default_model = defaults[rnd(2)];
 		enum outcome o = stored_both_ways(doc);
+		default_model = NULL;
 		declined += o == DECLINED;
 		cJSON_Delete(doc);
 		cJSON_Delete(a);

@@ -31,7 +31,7 @@ static void setup(struct fixture *f, const char *key, const char *value)
 	f->dir = check_tmpdir();
 	twin_config_parse(&f->cfg, keys, values, key ? 2 : 1, &err);
 	twin_store_open(f->dir, f->cfg.map_size, f->cfg.map_size_max, &f->store, &err);
-	struct twin_writer_deps d = {f->store, &f->cfg, NULL, NULL, &f->metrics, &f->done_seq, no_wake, NULL};
+	struct twin_writer_deps d = {f->store, &f->cfg, NULL, NULL, &f->metrics, &f->done_seq, NULL, no_wake, NULL};
 	f->w = twin_writer_new(&d);
 }
 
@@ -215,7 +215,7 @@ TEST(writer_should_answer_507_when_the_store_cannot_grow)
 	f.dir = check_tmpdir();
 	twin_config_parse(&f.cfg, keys, values, 2, &err);
 	twin_store_open(f.dir, f.cfg.map_size, f.cfg.map_size_max, &f.store, &err);
-	struct twin_writer_deps d = {f.store, &f.cfg, NULL, NULL, &f.metrics, &f.done_seq, no_wake, NULL};
+	struct twin_writer_deps d = {f.store, &f.cfg, NULL, NULL, &f.metrics, &f.done_seq, NULL, no_wake, NULL};
 	f.w = twin_writer_new(&d);
 	char *body = malloc(60000);
 	strcpy(body, "{\"attributes\":{\"blob\":\"");

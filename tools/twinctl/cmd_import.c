@@ -5,6 +5,9 @@
  * tombstone counts too), so no version is ever reused; one whose content is already stored is skipped
  * (re-importing a file changes nothing). A bad record is reported with its line and skipped; --strict
  * stops at the first one instead (the batch it is in is not written; earlier batches were).
+ * With --models, a Ditto thing's definition makes the twin follow the model it stands for (ditto.h); the
+ * summary counts the definitions that did and those kept as attributes.definition, and each of the
+ * latter gets one note on stderr saying why.
  * Writing needs the store's lock: with a broker running on the directory, import refuses; while it
  * imports, a broker cannot start on it. */
 #include "twinctl.h"
@@ -23,6 +26,7 @@
 
 #define DEFAULT_BATCH  1000
 #define LISTED_ERRORS  10 /* error lines named in the summary */
+#define NOTED_DEFS     100 /* definitions kept as attributes.definition that get a note */
 #define MAP_SIZE       ((size_t)1 << 30) /* the plugin's map_size and map_size_max defaults */
 #define MAP_SIZE_MAX   ((size_t)16 << 30)
 #define LOCKED_MESSAGE "the database is in use by a running broker (lock held); stop the broker or " \
@@ -32,6 +36,7 @@ struct import_opts {
 	bool ditto, strict, keep_existing;
 	long long batch;
 	struct ctl_import_limits lim;
+	const char *models_dir;
 	const char *path;
 };
 
@@ -39,12 +44,21 @@ struct counts {
 	uint64_t created, replaced, unchanged, kept;
 };
 
+/* What became of the things' definitions; the first NOTED_DEFS kept ones got a note on stderr. */
+struct definitions {
+	uint64_t model, kept;
+	char *noted[NOTED_DEFS];
+	size_t n_noted;
+};
+
 struct import {
 	struct import_opts o;
+	struct twin_models *models; /* --models; NULL: none */
 	struct twin_store *store;
 	cJSON **docs; /* the batch */
 	size_t n_docs;
 	struct counts done;
+	struct definitions defs;
 	uint64_t errors;
 	long error_lines[LISTED_ERRORS];
 	struct twin_buf stored;
@@ -53,11 +67,14 @@ struct import {
 static int parse_opts(int argc, char **argv, struct import_opts *o)
 {
 	long long n;
-	*o = (struct import_opts){false, false, false, DEFAULT_BATCH, {65536, 16}, NULL};
+	*o = (struct import_opts){false, false, false, DEFAULT_BATCH, {65536, 16}, NULL, NULL};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--from") && next && !strcmp(next, "ditto")) {
 			o->ditto = true;
+			i++;
+		} else if (!strcmp(a, "--models") && next) {
+			o->models_dir = next;
 			i++;
 		} else if (!strcmp(a, "--strict")) {
 			o->strict = true;
@@ -72,13 +89,13 @@ static int parse_opts(int argc, char **argv, struct import_opts *o)
 			o->lim.max_depth = (int)n;
 			i++;
 		} else if ((a[0] == '-' && a[1]) || o->path) {
-			return ctl_usage("usage: twinctl import [--from ditto] [--strict] [--keep-existing] "
-							 "[--batch N] [--max-twin-bytes N] [--max-depth N] [FILE|-]");
+			return ctl_usage("usage: twinctl import [--from ditto [--models DIR]] [--strict] "
+							 "[--keep-existing] [--batch N] [--max-twin-bytes N] [--max-depth N] [FILE|-]");
 		} else {
 			o->path = a;
 		}
 	}
-	return CTL_OK;
+	return o->models_dir && !o->ditto ? ctl_usage("--models needs --from ditto") : CTL_OK;
 }
 
 static void record_error(struct import *im, long line, const struct twin_error *err)
@@ -90,10 +107,35 @@ static void record_error(struct import *im, long line, const struct twin_error *
 	ctl_fail("line %ld: %s", line, err->msg);
 }
 
+/* Counts what became of a thing's definition; notes the first time each one is kept, and why. */
+static void record_definition(struct import *im, long line, const struct ctl_definition *def)
+{
+	struct definitions *d = &im->defs;
+	if (def->outcome == CTL_DEF_MODEL) {
+		d->model++;
+		return;
+	}
+	if (def->outcome != CTL_DEF_KEPT) {
+		return;
+	}
+	d->kept++;
+	for (size_t i = 0; i < d->n_noted; i++) {
+		if (!strcmp(d->noted[i], def->text)) {
+			return;
+		}
+	}
+	if (d->n_noted == NOTED_DEFS || !(d->noted[d->n_noted] = strdup(def->text))) {
+		return;
+	}
+	ctl_note("line %ld: definition '%.200s' kept as attributes.definition: %s%s", line, def->text, def->why,
+			++d->n_noted == NOTED_DEFS ? " (further definitions get no note)" : "");
+}
+
 /* The twin a record becomes, or NULL with err. */
-static cJSON *record_doc(const struct import *im, const struct ctl_record *rec, int64_t now,
+static cJSON *record_doc(struct import *im, const struct ctl_record *rec, int64_t now,
 		struct twin_error *err)
 {
+	struct ctl_definition def;
 	/* sections may nest max_depth levels; a document adds up to 3 around them (metadata) */
 	if (!twin_json_depth_within(rec->text, rec->len, im->o.lim.max_depth + 3)) {
 		twin_fail(err, TWIN_ERR_BAD_REQUEST, "nested deeper than max_depth=%d levels",
@@ -101,13 +143,16 @@ static cJSON *record_doc(const struct import *im, const struct ctl_record *rec, 
 		return NULL;
 	}
 	cJSON *in = twin_json_parse(rec->text, rec->len, err);
-	if (in && im->o.ditto) {
-		cJSON *mapped = ctl_ditto_thing(in, err);
-		cJSON_Delete(in);
-		in = mapped;
+	cJSON *thing = im->o.ditto ? in : NULL; /* def borrows from it */
+	if (thing) {
+		in = ctl_ditto_thing(thing, im->models, &def, err);
 	}
 	cJSON *doc = in ? ctl_import_doc(in, now, &im->o.lim, err) : NULL;
+	if (doc && thing) {
+		record_definition(im, rec->line, &def);
+	}
 	cJSON_Delete(in);
+	cJSON_Delete(thing);
 	return doc;
 }
 
@@ -235,6 +280,10 @@ static void summary(const struct import *im, bool stopped)
 	if (im->errors) {
 		printf("%s)", im->errors > LISTED_ERRORS ? ", ..." : "");
 	}
+	if (im->defs.model || im->defs.kept) {
+		printf("; definitions: %" PRIu64 " as attributes.model, %" PRIu64 " kept as attributes.definition",
+				im->defs.model, im->defs.kept);
+	}
 	printf("%s\n", stopped ? "; stopped at the first error (--strict)" : "");
 }
 
@@ -248,11 +297,16 @@ int ctl_cmd_import(const struct ctl *c, int argc, char **argv)
 	if (rc) {
 		return rc;
 	}
+	if (im.o.models_dir && twin_models_load(im.o.models_dir, &im.models, &err)) {
+		return ctl_fail("%s", err.msg);
+	}
 	if (twin_store_lock_held(c->db)) {
+		twin_models_release(im.models);
 		return ctl_fail(LOCKED_MESSAGE);
 	}
 	FILE *in = ctl_open_file(im.o.path, "r");
 	if (!in) {
+		twin_models_release(im.models);
 		return CTL_FAIL;
 	}
 	struct ctl_stream *stream =
@@ -278,6 +332,10 @@ int ctl_cmd_import(const struct ctl *c, int argc, char **argv)
 		cJSON_Delete(im.docs[i]);
 	}
 	free(im.docs);
+	for (size_t i = 0; i < im.defs.n_noted; i++) {
+		free(im.defs.noted[i]);
+	}
+	twin_models_release(im.models);
 	twin_buf_free(&im.stored);
 	twin_store_close(im.store);
 	ctl_stream_close(stream);

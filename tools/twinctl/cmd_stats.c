@@ -1,5 +1,5 @@
 /* cmd_stats.c - `twinctl stats [--json]`: the number of twins and what each table takes (LMDB's own
- * statistics, from one read snapshot), and how much of the map is in use. */
+ * statistics, from one read snapshot), how much of the map is in use, and the store's format. */
 #include "twinctl.h"
 
 #include <string.h>
@@ -24,6 +24,7 @@ static void print_text(const struct twin_store_stats *st)
 	printf("map used          %zu (%.1f MiB, %.1f %%)\n", st->map_used, mib(st->map_used),
 			st->map_size ? 100.0 * (double)st->map_used / (double)st->map_size : 0.0);
 	printf("readers           %u of %u\n", st->readers, st->max_readers);
+	printf("store format      %d\n", st->format);
 }
 
 static void print_json(const struct twin_store_stats *st)
@@ -36,8 +37,8 @@ static void print_json(const struct twin_store_stats *st)
 				st->entries[t], st->bytes[t]);
 	}
 	printf("},\"page_size\":%zu,\"map_size\":%zu,\"map_used\":%zu,\"readers\":%u,"
-		   "\"max_readers\":%u}\n",
-			st->page_size, st->map_size, st->map_used, st->readers, st->max_readers);
+		   "\"max_readers\":%u,\"format\":%d}\n",
+			st->page_size, st->map_size, st->map_used, st->readers, st->max_readers, st->format);
 }
 
 int ctl_cmd_stats(const struct ctl *c, int argc, char **argv)

@@ -3,13 +3,20 @@
  * Ditto ids are "namespace:name" with at most 256 characters; the name may hold any character but '/'
  * and control characters, so ':' stays (it is allowed in twin ids) and only what an MQTT topic level
  * cannot carry ('+', '#') is percent-encoded, with '%' itself, so the mapping can be undone. The result
- * is checked like every other imported document (import_doc.c) afterwards. */
+ * is checked like every other imported document (import_doc.c) afterwards.
+ *
+ * A definition names a WoT Thing Model or a "namespace:name:version"; the twin follows the model that it
+ * stands for only when the twin conforms to it, as the broker would check it on a change of model, so an
+ * import never makes a twin that its model refuses. Otherwise, and without models, the definition stays
+ * in the twin as attributes.definition: nothing of the thing is dropped unsaid. */
 #include "ditto.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "jsonx.h"
+#include "model_check.h"
+#include "model_name.h"
 #include "topic.h"
 
 bool ctl_ditto_twin_id(const char *thing_id, char *out, struct twin_error *err)
@@ -153,12 +160,93 @@ static bool map_meta(const cJSON *thing, cJSON *doc, struct twin_error *err)
 	return true;
 }
 
-cJSON *ctl_ditto_thing(const cJSON *thing, struct twin_error *err)
+/* The model of models that def->text stands for, or NULL with def->why. */
+static const struct twin_model *find_model(const struct twin_models *models, struct ctl_definition *def)
+{
+	char names[CTL_MODEL_NAMES][TWIN_MODEL_MAX_NAME + 1];
+	int n = ctl_model_names(def->text, names);
+	for (int i = 0; models && i < n; i++) {
+		const struct twin_model *m = twin_models_find(models, names[i], strlen(names[i]));
+		if (m) {
+			return m;
+		}
+	}
+	if (!models) {
+		snprintf(def->why, sizeof(def->why), "no --models DIR given");
+	} else if (n == 0) {
+		snprintf(def->why, sizeof(def->why), "it stands for no valid model name");
+	} else {
+		snprintf(def->why, sizeof(def->why), "no model %s%s%s in --models", names[0], n > 1 ? " or " : "",
+				n > 1 ? names[1] : "");
+	}
+	return NULL;
+}
+
+/* Sets attrs.model to m when the twin doc conforms to m; else says why in def. */
+static bool follow(cJSON *doc, cJSON *attrs, const struct twin_model *m, struct ctl_definition *def,
+		struct twin_error *err)
+{
+	struct twin_error cerr;
+	if (!twin_json_set(attrs, "model", cJSON_CreateString(m->name))) {
+		twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+		return false;
+	}
+	if (twin_model_check_sections(m, doc, (1u << TWIN_N_SECTIONS) - 1, &cerr)) {
+		def->outcome = CTL_DEF_MODEL;
+		snprintf(def->model, sizeof(def->model), "%s", m->name);
+		return true;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(attrs, "model");
+	snprintf(def->why, sizeof(def->why), "it does not conform: %.280s", cerr.msg);
+	return true;
+}
+
+/* Makes the thing's definition attributes.model or attributes.definition of doc. */
+static bool map_definition(const cJSON *thing, cJSON *doc, const struct twin_models *models,
+		struct ctl_definition *def, struct twin_error *err)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(thing, "definition");
+	cJSON *attrs = cJSON_GetObjectItemCaseSensitive(doc, "attributes");
+	const struct twin_model *m = NULL;
+	if (!d) {
+		return true;
+	}
+	if (!cJSON_IsString(d)) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST, "definition is not a string");
+		return false;
+	}
+	def->text = d->valuestring;
+	if (cJSON_GetObjectItemCaseSensitive(attrs, "model")) {
+		snprintf(def->why, sizeof(def->why), "attributes.model is set already");
+	} else if ((m = find_model(models, def)) && !follow(doc, attrs, m, def, err)) {
+		return false;
+	}
+	if (def->outcome == CTL_DEF_MODEL) {
+		return true;
+	}
+	const cJSON *taken = cJSON_GetObjectItemCaseSensitive(attrs, "definition");
+	if (taken && !cJSON_Compare(taken, d, 1)) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST,
+				"attributes.definition holds something else: cannot keep the definition '%.64s' there",
+				d->valuestring);
+		return false;
+	}
+	if (!taken && !twin_json_set(attrs, "definition", cJSON_CreateString(d->valuestring))) {
+		twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+		return false;
+	}
+	def->outcome = CTL_DEF_KEPT;
+	return true;
+}
+
+cJSON *ctl_ditto_thing(const cJSON *thing, const struct twin_models *models, struct ctl_definition *def,
+		struct twin_error *err)
 {
 	char id[TWIN_MAX_ID_LEN + 1];
 	const cJSON *thing_id = cJSON_GetObjectItemCaseSensitive(thing, "thingId");
 	const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(thing, "attributes");
 	const cJSON *features = cJSON_GetObjectItemCaseSensitive(thing, "features");
+	*def = (struct ctl_definition){CTL_DEF_NONE, NULL, "", ""};
 	if (!cJSON_IsObject(thing) || !cJSON_IsString(thing_id)) {
 		twin_fail(err, TWIN_ERR_BAD_REQUEST, "not a Ditto thing (an object with a thingId)");
 		return NULL;
@@ -180,7 +268,8 @@ cJSON *ctl_ditto_thing(const cJSON *thing, struct twin_error *err)
 		twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 	}
 	ok = ok && map_features(features, "properties", reported, err) &&
-			map_features(features, "desiredProperties", desired, err) && map_meta(thing, doc, err);
+			map_features(features, "desiredProperties", desired, err) && map_meta(thing, doc, err) &&
+			map_definition(thing, doc, models, def, err);
 	if (!ok) {
 		cJSON_Delete(doc);
 		return NULL;

@@ -8,12 +8,18 @@
 #include <string.h>
 
 #include "jsonx.h"
+#include "model.h"
 #include "topic.h"
 #include "twin.h"
 #include "twin_format.h"
 
 static const char *const known_members[] = {"id", "version", "created", "updated", "lastSeen",
-		"connected", "attributes", "reported", "desired", "delta", "metadata", "versions"};
+		"connected", "attributes", "reported", "desired", "delta", "metadata", "versions", "alarms",
+		"model"};
+
+/* What has a counter in `versions`: the sections, and the alarms section of a twin that has had alarms. */
+static const char *const versioned[] = {"attributes", "reported", "desired", "alarms"};
+#define N_VERSIONED (sizeof(versioned) / sizeof(versioned[0]))
 
 static bool known(const char *name)
 {
@@ -115,6 +121,62 @@ static bool add_sections(cJSON *doc, const cJSON *in, const struct ctl_import_li
 	return ok;
 }
 
+/* One alarm of the alarms section as the plugin writes it: {"severity", "active", "acked", "since",
+ * "cleared"?}. */
+static bool alarm_valid(const cJSON *a, struct twin_error *err)
+{
+	const cJSON *severity = cJSON_GetObjectItemCaseSensitive(a, "severity");
+	int64_t v = 0;
+	bool known_severity = false;
+	for (int i = 0; cJSON_IsString(severity) && i < 4; i++) {
+		known_severity |= !strcmp(severity->valuestring, twin_severity_names[i]);
+	}
+	int n = 0;
+	for (const cJSON *m = cJSON_IsObject(a) ? a->child : NULL; m; m = m->next) {
+		n++;
+	}
+	bool cleared = cJSON_GetObjectItemCaseSensitive(a, "cleared") != NULL;
+	if (!twin_model_name_valid(a->string, strlen(a->string)) || !known_severity ||
+			!cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(a, "active")) ||
+			!cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(a, "acked")) ||
+			!count_member(a, "since", &v, err) || !count_member(a, "cleared", &v, err) ||
+			!cJSON_GetObjectItemCaseSensitive(a, "since") || n != 4 + cleared) {
+		twin_fail(err, TWIN_ERR_BAD_REQUEST,
+				"alarm '%.64s' is not {\"severity\", \"active\", \"acked\", \"since\", \"cleared\"?} as the "
+				"plugin writes it",
+				a->string);
+		return false;
+	}
+	return true;
+}
+
+/* The alarms section, when in has one (a twin that has had alarms), and its counter in versions. */
+static bool add_alarms(cJSON *doc, const cJSON *in, struct twin_error *err)
+{
+	const cJSON *alarms, *versions_in = cJSON_GetObjectItemCaseSensitive(in, "versions");
+	if (!object_member(in, "alarms", "alarms", &alarms, err)) {
+		return false;
+	}
+	if (!alarms) {
+		return true;
+	}
+	int64_t ver = alarms->child ? 1 : 0;
+	for (const cJSON *a = alarms->child; a; a = a->next) {
+		if (!alarm_valid(a, err)) {
+			return false;
+		}
+	}
+	if (!count_member(versions_in, "alarms", &ver, err)) {
+		return false;
+	}
+	if (!add_copy(doc, "alarms", alarms) ||
+			!twin_json_add_int64(cJSON_GetObjectItemCaseSensitive(doc, "versions"), "alarms", ver)) {
+		twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+		return false;
+	}
+	return true;
+}
+
 /* The document built from in's accepted members (not yet canonical). */
 static cJSON *build(const cJSON *in, int64_t now, const struct ctl_import_limits *lim,
 		struct twin_error *err)
@@ -150,7 +212,7 @@ static cJSON *build(const cJSON *in, int64_t now, const struct ctl_import_limits
 		twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	if (!add_sections(doc, in, lim, err)) {
+	if (!add_sections(doc, in, lim, err) || !add_alarms(doc, in, err)) {
 		cJSON_Delete(doc);
 		return NULL;
 	}
@@ -192,11 +254,18 @@ cJSON *ctl_import_doc(const cJSON *in, int64_t now, const struct ctl_import_limi
 	return canon;
 }
 
-static int64_t section_version(const cJSON *doc, int s)
+/* Whether member name is the same in a and b (absent from both counts as the same). */
+static bool same_member(const cJSON *a, const cJSON *b, const char *name)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, name);
+	const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, name);
+	return (!x && !y) || cJSON_Compare(x, y, 1);
+}
+
+static int64_t section_version(const cJSON *doc, const char *name)
 {
 	int64_t v = 0;
-	twin_json_int64(cJSON_GetObjectItemCaseSensitive(
-							cJSON_GetObjectItemCaseSensitive(doc, "versions"), twin_section_names[s]),
+	twin_json_int64(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "versions"), name),
 			&v);
 	return v;
 }
@@ -208,12 +277,13 @@ bool ctl_import_continue(cJSON *doc, const cJSON *existing, int64_t tombstone)
 		return false;
 	}
 	cJSON *versions = cJSON_GetObjectItemCaseSensitive(doc, "versions");
-	for (int s = 0; existing && s < TWIN_N_SECTIONS; s++) {
-		const char *name = twin_section_names[s];
-		bool changed = !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(doc, name),
-				cJSON_GetObjectItemCaseSensitive(existing, name), 1);
-		int64_t floor = section_version(existing, s) + (changed ? 1 : 0);
-		if (section_version(doc, s) < floor && !twin_json_set_int64(versions, name, floor)) {
+	for (size_t s = 0; existing && s < N_VERSIONED; s++) {
+		const char *name = versioned[s];
+		int64_t floor = section_version(existing, name) + (same_member(doc, existing, name) ? 0 : 1);
+		/* the alarms counter is kept only beside an alarms section (the stored form has no other) */
+		if ((s < TWIN_N_SECTIONS || cJSON_GetObjectItemCaseSensitive(doc, name)) &&
+				section_version(doc, name) < floor &&
+				!twin_json_set_int64(versions, name, floor)) {
 			return false;
 		}
 	}
@@ -222,15 +292,10 @@ bool ctl_import_continue(cJSON *doc, const cJSON *existing, int64_t tombstone)
 
 bool ctl_import_same(const cJSON *doc, const cJSON *existing)
 {
-	static const char *const compared[] = {"attributes", "reported", "desired", "metadata"};
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(doc, "lastSeen");
-	const cJSON *b = cJSON_GetObjectItemCaseSensitive(existing, "lastSeen");
-	if ((a || b) && !(a && b && cJSON_Compare(a, b, 1))) {
-		return false;
-	}
+	static const char *const compared[] = {"attributes", "reported", "desired", "metadata", "alarms",
+			"lastSeen"};
 	for (size_t i = 0; i < sizeof(compared) / sizeof(compared[0]); i++) {
-		if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(doc, compared[i]),
-					cJSON_GetObjectItemCaseSensitive(existing, compared[i]), 1)) {
+		if (!same_member(doc, existing, compared[i])) {
 			return false;
 		}
 	}

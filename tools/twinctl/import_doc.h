@@ -16,8 +16,9 @@ struct ctl_import_limits {
 
 /* The twin document in as the store will hold it (metadata mirroring reported and desired, delta
  * derived), or NULL with err when in is not an acceptable twin. Kept from in: id, attributes, reported,
- * desired and, when present, version, created, updated, lastSeen, metadata timestamps and versions;
- * `delta` and `connected` are ignored, any other member is refused. Defaults: version 1, updated now,
+ * desired and, when present, version, created, updated, lastSeen, metadata timestamps, versions and the
+ * alarms section (each alarm as the plugin writes it); `delta`, `connected` and `model` (derived from
+ * attributes.model and the broker's default_model) are ignored, any other member is refused. Defaults: version 1, updated now,
  * created = updated, a leaf without a timestamp gets `updated`, a section's version 1 when it has
  * content. */
 cJSON *ctl_import_doc(const cJSON *in, int64_t now, const struct ctl_import_limits *lim,
@@ -25,11 +26,12 @@ cJSON *ctl_import_doc(const cJSON *in, int64_t now, const struct ctl_import_limi
 
 /* Moves doc's versions past what the store already had under its id: `existing` (the stored twin, or
  * NULL) or else `tombstone` (the last version of a deleted twin, 0 when none). version becomes
- * max(its own, previous + 1), each section's version likewise when a twin existed, so no version is
- * ever reused. False on allocation failure. */
+ * max(its own, previous + 1), each section's version (alarms included) likewise when a twin existed, so
+ * no version is ever reused. False on allocation failure. */
 bool ctl_import_continue(cJSON *doc, const cJSON *existing, int64_t tombstone);
 
-/* True when doc holds what existing holds (sections, their timestamps, lastSeen): nothing to import. */
+/* True when doc holds what existing holds (sections, their timestamps, alarms, lastSeen): nothing to
+ * import. */
 bool ctl_import_same(const cJSON *doc, const cJSON *existing);
 
 #endif

@@ -22,6 +22,14 @@ int ctl_fail(const char *fmt, ...)
 	return CTL_FAIL;
 }
 
+void ctl_note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+}
+
 int ctl_usage(const char *fmt, ...)
 {
 	va_list ap;

@@ -3,13 +3,17 @@
  * twinctl works on a mosquitto-twin database directory directly, with the same core (twin_core) the
  * plugin uses, and no broker involved. The read-only commands open the store read-only and take no lock,
  * so they work beside a running broker (LMDB lets other processes read while one writes); import writes
- * and therefore needs the store's lock, which a running broker holds. */
+ * and therefore needs the store's lock, which a running broker holds. `model from-wot` converts a file and
+ * opens no store. */
 #include "twinctl.h"
 
 #include <string.h>
 
+#include "version.h"
+
 static const char help[] =
 		"usage: twinctl [-d DB_DIR] COMMAND [ARGS]\n"
+		"       twinctl --version | --help\n"
 		"\n"
 		"Reads and writes a mosquitto-twin database directory (plugin_opt_db_path; default\n"
 		"-d " CTL_DEFAULT_DB ").\n"
@@ -27,6 +31,12 @@ static const char help[] =
 		"  import [FILE|-]      JSON Lines of twin documents (as export writes them)\n"
 		"    --from ditto       Eclipse Ditto things instead: a JSON array (GET /api/2/things), a\n"
 		"                       search answer {\"items\": [...]}, or JSON Lines of things\n"
+		"    --models DIR       with --from ditto: the broker's model files (plugin_opt_models_dir).\n"
+		"                       A thing's definition becomes attributes.model when it stands for a\n"
+		"                       model of DIR and the twin conforms to it: org.acme:rack-th:1.2.0 and\n"
+		"                       .../rack-th-1.2.0.tm.jsonld stand for rack-th-1.2.0, else rack-th.\n"
+		"                       Otherwise (and without --models) it is kept as attributes.definition,\n"
+		"                       with a note on stderr saying why\n"
 		"    --keep-existing    skip twins that exist (default: replace them, versions continuing)\n"
 		"    --strict           stop at the first bad record (default: report it, go on)\n"
 		"    --batch N          records per transaction (default 1000)\n"
@@ -36,7 +46,16 @@ static const char help[] =
 		"An imported twin that exists is replaced: its version, and that of each section that\n"
 		"changed, continues after the stored one (or after a deleted twin's tombstone), so no\n"
 		"version is ever reused. A twin whose content is already stored is skipped. Every import\n"
-		"ends with a summary line: imported, skipped (why), errors (their lines).\n"
+		"ends with a summary line: imported, skipped (why), errors (their lines), and what became\n"
+		"of the Ditto things' definitions.\n"
+		"\n"
+		"Models (no database involved):\n"
+		"  model from-wot [--name NAME] FILE|-\n"
+		"                       a W3C WoT Thing Model as a model file on stdout: readOnly properties\n"
+		"                       go to reported, writeOnly ones to desired, writable ones to both;\n"
+		"                       what the model subset lacks is left out and listed on stderr. NAME\n"
+		"                       defaults to the file's name without version and extension\n"
+		"                       (rack-th-1.0.0.tm.jsonld: rack-th), as import --models looks it up\n"
 		"\n"
 		"Run twinctl as the user the broker runs as (sudo -u mosquitto twinctl ...): readers\n"
 		"write LMDB's lock file, and the files an import creates must be the broker's.\n"
@@ -54,6 +73,7 @@ static const struct {
 		{"stats", ctl_cmd_stats},
 		{"compact", ctl_cmd_compact},
 		{"check", ctl_cmd_check},
+		{"model", ctl_cmd_model},
 };
 
 int main(int argc, char **argv)
@@ -63,6 +83,10 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(help, stdout);
+			return CTL_OK;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("twinctl (mosquitto-twin) %s\n", twin_version());
 			return CTL_OK;
 		}
 		if (!strcmp(argv[i], "-d") && i + 1 < argc) {

@@ -28,10 +28,13 @@ int ctl_cmd_import(const struct ctl *c, int argc, char **argv);
 int ctl_cmd_stats(const struct ctl *c, int argc, char **argv);
 int ctl_cmd_compact(const struct ctl *c, int argc, char **argv);
 int ctl_cmd_check(const struct ctl *c, int argc, char **argv);
+int ctl_cmd_model(const struct ctl *c, int argc, char **argv);
 
 /* "twinctl: <message>" on stderr; return CTL_FAIL / CTL_USAGE. */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int ctl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "twinctl: <message>" on stderr: something to know that is no failure. */
+void ctl_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* s as a decimal integer within [min, max]. */
 bool ctl_parse_int(const char *s, long long min, long long max, long long *out);

@@ -1,0 +1,328 @@
+/* cluster_nats.c - NATS request/reply for the cluster (see cluster_nats.h), on libnats's async API.
+ *
+ * Threads: the caller's (broker thread) only queues; this file's thread connects, subscribes and
+ * publishes the queue; libnats's global delivery thread runs the handlers. Requests carry the reply
+ * subject <inbox>.<key>, so one wildcard subscription on <inbox>.* receives every answer and the key
+ * says which request it answers. Connection is requested with no_responders (libnats's default), so a
+ * request to a slot nobody serves is answered at once by the server with a "503 no responders" status.
+ * Must never: block a caller, or call back into the caller with a lock of its own held. */
+#include "cluster_nats.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nats/nats.h>
+
+#define RETRY_MS 250   /* between connection attempts */
+#define MAX_SERVERS 16 /* in plugin_opt_cluster_nats */
+
+struct outgoing {
+	struct outgoing *next;
+	char subject[256];
+	char reply[128]; /* empty: none */
+	void *data;
+	size_t len;
+};
+
+struct twin_nats {
+	struct twin_nats_handlers h;
+	char *urls, *name, *subject;
+	struct twin_slot_set slots; /* a copy: the thread subscribes from it */
+	natsConnection *nc;
+	natsSubscription **subs;
+	size_t n_subs;
+	natsSubscription *inbox_sub;
+	char inbox[96];
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct outgoing *head, *tail;
+	bool stop;
+};
+
+static void log_status(struct twin_nats *n, enum twin_log_level level, const char *what, natsStatus s)
+{
+	char msg[256];
+	snprintf(msg, sizeof(msg), "mosquitto_twin: cluster: %s: %s", what, natsStatus_GetText(s));
+	n->h.log(n->h.ctx, level, msg);
+}
+
+static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	struct twin_nats *n = closure;
+	(void)nc;
+	(void)sub;
+	const char *reply = natsMsg_GetReply(msg);
+	if (reply && strlen(reply) < sizeof(((struct outgoing *)0)->subject)) {
+		n->h.request(n->h.ctx, reply, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
+	}
+	natsMsg_Destroy(msg);
+}
+
+static void on_answer(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	struct twin_nats *n = closure;
+	(void)nc;
+	(void)sub;
+	const char *subject = natsMsg_GetSubject(msg);
+	const char *dot = strrchr(subject, '.');
+	char *end;
+	uint64_t key = dot ? strtoull(dot + 1, &end, 10) : 0;
+	if (dot && *end == '\0') {
+		n->h.answer(n->h.ctx, key, natsMsg_IsNoResponders(msg), natsMsg_GetData(msg),
+				(size_t)natsMsg_GetDataLength(msg));
+	}
+	natsMsg_Destroy(msg);
+}
+
+static void on_connected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	((struct twin_nats *)closure)->h.log(((struct twin_nats *)closure)->h.ctx, TWIN_LOG_NOTICE,
+			"mosquitto_twin: cluster: connected to NATS");
+}
+
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	((struct twin_nats *)closure)->h.log(((struct twin_nats *)closure)->h.ctx, TWIN_LOG_WARNING,
+			"mosquitto_twin: cluster: disconnected from NATS; reconnecting");
+}
+
+/* natsOptions_SetURL with a comma-separated list fails to connect in libnats 3.4.1 whenever one of the
+ * servers is down (checked), so the list is split here. */
+static natsStatus set_servers(natsOptions *opts, const char *urls)
+{
+	const char *list[MAX_SERVERS];
+	int n = 0;
+	char *copy = strdup(urls), *save = NULL;
+	if (!copy) {
+		return NATS_NO_MEMORY;
+	}
+	for (char *u = strtok_r(copy, ", ", &save); u && n < MAX_SERVERS; u = strtok_r(NULL, ", ", &save)) {
+		list[n++] = u;
+	}
+	natsStatus s = n ? natsOptions_SetServers(opts, list, n) : NATS_INVALID_ARG;
+	free(copy);
+	return s;
+}
+
+/* Connects, retrying every RETRY_MS until it works or close is called (libnats reconnects by itself once
+ * it was connected once); false: closing. */
+static bool connect_until_stopped(struct twin_nats *n, natsOptions *opts)
+{
+	natsStatus s, last = NATS_OK;
+	while ((s = natsConnection_Connect(&n->nc, opts)) != NATS_OK) {
+		if (s != last) {
+			log_status(n, TWIN_LOG_WARNING, "cannot connect to NATS yet, retrying", s);
+			last = s;
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += RETRY_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_mutex_lock(&n->lock);
+		if (!n->stop) {
+			pthread_cond_timedwait(&n->cond, &n->lock, &until);
+		}
+		bool stop = n->stop;
+		pthread_mutex_unlock(&n->lock);
+		if (stop) {
+			return false;
+		}
+	}
+	on_connected(n->nc, n);
+	return true;
+}
+
+static natsStatus connect_and_subscribe(struct twin_nats *n)
+{
+	natsOptions *opts = NULL;
+	natsStatus s = natsOptions_Create(&opts);
+	if (s == NATS_OK) s = set_servers(opts, n->urls);
+	if (s == NATS_OK) s = natsOptions_SetName(opts, n->name);
+	if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
+	if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, RETRY_MS);
+	if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(opts, true);
+	if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, on_disconnected, n);
+	if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, on_connected, n);
+	if (s == NATS_OK && !connect_until_stopped(n, opts)) {
+		s = NATS_NOT_YET_CONNECTED;
+	}
+	natsOptions_Destroy(opts);
+	char subject[256];
+	for (unsigned slot = 0; s == NATS_OK && slot < n->slots.nslots; slot++) {
+		if (twin_slot_set_has(&n->slots, slot)) {
+			snprintf(subject, sizeof(subject), "%s.slot.%u", n->subject, slot);
+			s = natsConnection_Subscribe(&n->subs[n->n_subs], n->nc, subject, on_request, n);
+			n->n_subs += s == NATS_OK;
+		}
+	}
+	if (s == NATS_OK) {
+		snprintf(subject, sizeof(subject), "%s.*", n->inbox);
+		s = natsConnection_Subscribe(&n->inbox_sub, n->nc, subject, on_answer, n);
+	}
+	if (s == NATS_OK) { /* the server has the subscriptions before this shard counts as serving */
+		s = natsConnection_FlushTimeout(n->nc, 5000);
+	}
+	return s;
+}
+
+static void *run(void *arg)
+{
+	struct twin_nats *n = arg;
+	natsStatus s = connect_and_subscribe(n);
+	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+		log_status(n, TWIN_LOG_ERR, "cannot subscribe on NATS, forwarding is off", s);
+	}
+	pthread_mutex_lock(&n->lock);
+	for (;;) {
+		while (!n->head && !n->stop) {
+			pthread_cond_wait(&n->cond, &n->lock);
+		}
+		struct outgoing *list = n->head;
+		n->head = n->tail = NULL;
+		bool stop = n->stop;
+		pthread_mutex_unlock(&n->lock);
+		for (struct outgoing *next; list; list = next) {
+			next = list->next;
+			if (s == NATS_OK) { /* else dropped: forwarded requests time out (503) */
+				natsStatus ps = list->reply[0]
+						? natsConnection_PublishRequest(n->nc, list->subject, list->reply, list->data,
+								  (int)list->len)
+						: natsConnection_Publish(n->nc, list->subject, list->data, (int)list->len);
+				if (ps != NATS_OK) {
+					log_status(n, TWIN_LOG_WARNING, "publish failed", ps);
+				}
+			}
+			free(list->data);
+			free(list);
+		}
+		if (stop) {
+			break;
+		}
+		pthread_mutex_lock(&n->lock);
+	}
+	if (n->nc) {
+		natsConnection_FlushTimeout(n->nc, 500);
+	}
+	return NULL;
+}
+
+static enum twin_rc queue(struct twin_nats *n, const char *subject, const char *reply, void *data,
+		size_t len)
+{
+	struct outgoing *o = calloc(1, sizeof(*o));
+	if (!o || strlen(subject) >= sizeof(o->subject) || strlen(reply) >= sizeof(o->reply)) {
+		free(o);
+		free(data);
+		return TWIN_ERR_NOMEM;
+	}
+	strcpy(o->subject, subject);
+	strcpy(o->reply, reply);
+	o->data = data;
+	o->len = len;
+	pthread_mutex_lock(&n->lock);
+	if (n->tail) {
+		n->tail->next = o;
+	} else {
+		n->head = o;
+	}
+	n->tail = o;
+	pthread_cond_signal(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+	return TWIN_OK;
+}
+
+enum twin_rc twin_nats_request(struct twin_nats *n, unsigned slot, uint64_t key, void *data,
+		size_t len)
+{
+	char subject[256], reply[128];
+	snprintf(subject, sizeof(subject), "%s.slot.%u", n->subject, slot);
+	snprintf(reply, sizeof(reply), "%s.%" PRIu64, n->inbox, key);
+	return queue(n, subject, reply, data, len);
+}
+
+enum twin_rc twin_nats_reply(struct twin_nats *n, const char *reply, void *data, size_t len)
+{
+	return queue(n, reply, "", data, len);
+}
+
+static void nats_free(struct twin_nats *n)
+{
+	free(n->urls);
+	free(n->name);
+	free(n->subject);
+	free(n->subs);
+	twin_slot_set_free(&n->slots);
+	free(n);
+}
+
+enum twin_rc twin_nats_open(const char *urls, const char *name, const char *subject,
+		const struct twin_slot_set *slots, const struct twin_nats_handlers *h,
+		struct twin_nats **out, struct twin_error *err)
+{
+	struct twin_nats *n = calloc(1, sizeof(*n));
+	natsInbox *inbox = NULL;
+	if (!n) {
+		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+	}
+	n->h = *h;
+	n->urls = strdup(urls);
+	n->name = strdup(name);
+	n->subject = strdup(subject);
+	n->slots.nslots = slots->nslots;
+	n->slots.owned = slots->owned;
+	n->slots.bits = malloc((slots->nslots + 7) / 8);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, so sizeof(*subs) is meant */
+	n->subs = calloc(slots->owned + 1, sizeof(*n->subs));
+	if (!n->urls || !n->name || !n->subject || !n->slots.bits || !n->subs) {
+		nats_free(n);
+		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+	}
+	memcpy(n->slots.bits, slots->bits, (slots->nslots + 7) / 8);
+	if (natsInbox_Create(&inbox) != NATS_OK || strlen(inbox) >= sizeof(n->inbox)) {
+		natsInbox_Destroy(inbox);
+		nats_free(n);
+		return twin_fail(err, TWIN_ERR_NOMEM, "cannot make a NATS inbox");
+	}
+	strcpy(n->inbox, inbox);
+	natsInbox_Destroy(inbox);
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->cond, NULL);
+	if (pthread_create(&n->thread, NULL, run, n) != 0) {
+		pthread_mutex_destroy(&n->lock);
+		pthread_cond_destroy(&n->cond);
+		nats_free(n);
+		return twin_fail(err, TWIN_ERR_NOMEM, "cannot start the NATS thread");
+	}
+	*out = n;
+	return TWIN_OK;
+}
+
+void twin_nats_close(struct twin_nats *n)
+{
+	if (!n) {
+		return;
+	}
+	pthread_mutex_lock(&n->lock);
+	n->stop = true;
+	pthread_cond_signal(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+	pthread_join(n->thread, NULL);
+	for (size_t i = 0; i < n->n_subs; i++) {
+		natsSubscription_Destroy(n->subs[i]);
+	}
+	natsSubscription_Destroy(n->inbox_sub);
+	natsConnection_Close(n->nc);
+	natsConnection_Destroy(n->nc);
+	nats_CloseAndWait(2000); /* libnats's threads are gone: no handler runs after this returns */
+	pthread_mutex_destroy(&n->lock);
+	pthread_cond_destroy(&n->cond);
+	nats_free(n);
+}

@@ -1,0 +1,91 @@
+/* cluster_slot.c - the slot function shared with HAProxy and a shard's set of owned slots (see
+ * cluster_slot.h). HAProxy's `crc32` converter is hash_crc32() in its src/hash.c: the bitwise zlib CRC-32,
+ * reproduced here bit by bit (ids are short); tests/e2e/test_cluster_routing.py checks that both agree on
+ * many ids through a real HAProxy. Pure functions: any thread. */
+#include "cluster_slot.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint32_t twin_cluster_crc32(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint32_t c = 0xFFFFFFFFu;
+	for (size_t i = 0; i < len; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++) {
+			c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+		}
+	}
+	return ~c;
+}
+
+unsigned twin_cluster_slot(const char *id, size_t len, unsigned nslots)
+{
+	return (unsigned)(twin_cluster_crc32(id, len) % nslots);
+}
+
+static bool parse_slot(const char *s, char **end, unsigned nslots, unsigned *out)
+{
+	errno = 0;
+	unsigned long v = strtoul(s, end, 10);
+	if (*end == s || errno || v >= nslots || *s == '-' || *s == '+' || *s == ' ') {
+		return false;
+	}
+	*out = (unsigned)v;
+	return true;
+}
+
+enum twin_rc twin_slot_set_parse(struct twin_slot_set *s, const char *spec, unsigned nslots,
+		struct twin_error *err)
+{
+	memset(s, 0, sizeof(*s));
+	if (nslots == 0 || nslots > TWIN_CLUSTER_MAX_SLOTS) {
+		return twin_fail(err, TWIN_ERR_CONFIG, "cluster_slot_count %u is not in 1..%d", nslots,
+				TWIN_CLUSTER_MAX_SLOTS);
+	}
+	if (!(s->bits = calloc((nslots + 7) / 8, 1))) {
+		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+	}
+	s->nslots = nslots;
+	for (const char *p = spec; *p;) {
+		char *end;
+		unsigned lo, hi;
+		if (!parse_slot(p, &end, nslots, &lo)) {
+			twin_slot_set_free(s);
+			return twin_fail(err, TWIN_ERR_CONFIG,
+					"cluster_slots '%.100s': expected a slot in 0..%u at '%.20s'", spec, nslots - 1, p);
+		}
+		hi = lo;
+		if (*end == '-' && !parse_slot(end + 1, &end, nslots, &hi)) {
+			twin_slot_set_free(s);
+			return twin_fail(err, TWIN_ERR_CONFIG,
+					"cluster_slots '%.100s': a range needs an end slot in 0..%u", spec, nslots - 1);
+		}
+		if (hi < lo || (*end && *end != ',')) {
+			twin_slot_set_free(s);
+			return twin_fail(err, TWIN_ERR_CONFIG,
+					"cluster_slots '%.100s': write slots and ranges as \"0-341,500\"", spec);
+		}
+		for (unsigned i = lo; i <= hi; i++) {
+			if (!twin_slot_set_has(s, i)) {
+				s->bits[i / 8] = (uint8_t)(s->bits[i / 8] | (1u << (i % 8)));
+				s->owned++;
+			}
+		}
+		p = *end ? end + 1 : end;
+	}
+	return TWIN_OK;
+}
+
+bool twin_slot_set_has(const struct twin_slot_set *s, unsigned slot)
+{
+	return slot < s->nslots && (s->bits[slot / 8] >> (slot % 8)) & 1;
+}
+
+void twin_slot_set_free(struct twin_slot_set *s)
+{
+	free(s->bits);
+	memset(s, 0, sizeof(*s));
+}
