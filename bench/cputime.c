@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "common.h"
 
 static double thread_secs(pid_t pid, pid_t tid)
 {
@@ -61,6 +64,36 @@ int cpu_snap_take(pid_t pid, struct cpu_snap *s)
 	}
 	closedir(d);
 	return s->n > 0 ? 0 : -1;
+}
+
+static double total_secs(const struct cpu_snap *s)
+{
+	double t = 0;
+	for (int i = 0; i < s->n; i++) {
+		t += s->secs[i];
+	}
+	return t;
+}
+
+int cpu_wait_idle(pid_t pid, double timeout)
+{
+	struct cpu_snap a, b;
+	double end = mono_now() + timeout;
+	if (cpu_snap_take(pid, &a) != 0) {
+		return -1;
+	}
+	while (mono_now() < end) {
+		struct timespec ts = {0, 200000000};
+		nanosleep(&ts, NULL);
+		if (cpu_snap_take(pid, &b) != 0) {
+			return -1;
+		}
+		if (total_secs(&b) - total_secs(&a) < 0.004) {
+			return 0;
+		}
+		a = b;
+	}
+	return -1;
 }
 
 static double secs_of(const struct cpu_snap *s, pid_t tid)

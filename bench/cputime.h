@@ -19,6 +19,9 @@ struct cpu_use { /* CPU seconds between two snapshots */
 };
 
 int cpu_snap_take(pid_t pid, struct cpu_snap *s);
+/* Waits until pid's threads together use under 2 % of a CPU over 200 ms; -1 when not within timeout s.
+ * A settled plugin may still be busy: its writer frees a batch after publishing the batch's counters. */
+int cpu_wait_idle(pid_t pid, double timeout);
 void cpu_use_between(pid_t pid, const struct cpu_snap *before, const struct cpu_snap *after, struct cpu_use *u);
 
 #endif

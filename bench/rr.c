@@ -176,7 +176,7 @@ static int issue(const struct rr_opts *o, struct client *c, int slot, uint64_t *
 {
 	static unsigned fan;
 	char topic[96], payload[256];
-	unsigned dev = (unsigned)(xorshift(rng) % o->ndev);
+	unsigned dev = o->first + (unsigned)(xorshift(rng) % o->ndev);
 	switch (o->op) {
 		case RR_ECHO:
 			memset(payload, 'x', 200);

@@ -18,7 +18,8 @@ struct rr_opts {
 	enum rr_op op;
 	int clients;           /* connections */
 	int inflight;          /* requests outstanding per connection */
-	unsigned ndev;         /* ids are drawn at random from dev-0000000 .. ndev-1 */
+	unsigned ndev;         /* ids are drawn at random from dev-{first} .. first + ndev - 1 */
+	unsigned first;
 	unsigned max_samples;  /* stop after this many answers (0 = no limit) */
 	double seconds;        /* stop after this long (0 = no limit) */
 	double stall;          /* give up after this long without an answer (0: 5 s) */

@@ -2,7 +2,9 @@
  * the rack payload, then 1 k twins (50 with --smoke) grown to ~4 KiB and ~64 KiB (an extra `reported.blob` object sent once
  * per twin), and 1 k twins of 2000 keys (1000 reported keys sent once as telemetry, 1000 desired keys as an
  * update, half of them equal to the reported ones, so each has a delta of 500 keys; its GET p99 and writer
- * cost per message are also printed as multiples of the 1 k rack row's). Per row: broker ingest of
+ * cost per message are also printed as multiples of the 1 k rack row's, and its GETs alternate in bursts
+ * with GETs of 1 k rack twins kept in the same broker, so that the two p99s, and their ratio, come from the
+ * same minutes of a shared machine). Per row: broker ingest of
  * 200-byte rack telemetry (QoS 0, 16 connections, one run), what the
  * writer applies per second over that run and its backlog, and idle GET round trips. The writer takes up to
  * 4096 queued messages per commit and writes each twin once per commit, so with few twins a twin is
@@ -16,12 +18,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cputime.h"
 #include "loadgen.h"
 #include "scenarios.h"
 #include "stats.h"
 
 #define GROWTH_QUEUE 2000000u
 #define SEND_WINDOW  100
+#define BURSTS       10 /* the keys row's GETs: this many bursts of big twins' and as many of rack twins', in turn */
 
 struct grower {
 	unsigned done;
@@ -122,6 +126,23 @@ static void fmt_n(char *buf, size_t n, unsigned v)
 /* The 1 k rack row's GET p99 and writer us per message, for the big-twin row's ratios. */
 static double rack_p99, rack_us;
 
+/* Idle GET round trips of the row's ndev twins into lat; in the keys row in bursts that alternate with
+ * GETs of its rack twins dev-{ndev}.. (into rack). */
+static int idle_gets(const struct plan *p, const struct broker *b, unsigned ndev, bool keys,
+		struct samples *lat, struct samples *rack)
+{
+	struct rr_result rr;
+	struct rr_opts ro = {.port = b->port, .op = RR_GET, .clients = 1, .inflight = 1, .ndev = ndev,
+			.max_samples = keys ? p->idle_samples / BURSTS : p->idle_samples};
+	for (int i = 0; i < (keys ? 2 * BURSTS : 1); i++) {
+		ro.first = i % 2 ? ndev : 0;
+		if (rr_run(&ro, i % 2 ? rack : lat, &rr) != 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* One row: a fresh plugin broker with ndev twins (grown to blob bytes when > 0, to 2000 keys when
  * blob is SIZE_MAX). */
 static int growth_row(const struct plan *p, unsigned ndev, size_t blob)
@@ -130,9 +151,8 @@ static int growth_row(const struct plan *p, unsigned ndev, size_t blob)
 	struct broker b;
 	struct twin_stats s;
 	struct lg_result r;
-	struct samples lat = {0};
-	struct rr_result rr;
-	char name[48], label[96], text[256], n[16];
+	struct samples lat = {0}, rack = {0};
+	char name[48], label[96], text[384], n[16];
 	int rc = -1;
 	fmt_n(n, sizeof(n), ndev);
 	if (keys) {
@@ -143,8 +163,10 @@ static int growth_row(const struct plan *p, unsigned ndev, size_t blob)
 	if (broker_start_opts(&b, name, GROWTH_QUEUE, "max_twin_bytes 1048576,telemetry_rate 0") != 0) {
 		goto out;
 	}
-	struct lg_opts create = {.port = b.port, .conns = p->conns, .ndev = ndev};
-	if (loadgen_run(&create, &r) != 0 || twin_settle(&b, ndev, 1800, &s) != 0 ||
+	/* the keys row also holds ndev rack twins (dev-{ndev}..), never grown, for its interleaved GETs */
+	unsigned created = keys ? 2 * ndev : ndev;
+	struct lg_opts create = {.port = b.port, .conns = p->conns, .ndev = created};
+	if (loadgen_run(&create, &r) != 0 || twin_settle(&b, created, 1800, &s) != 0 ||
 			(blob && !keys && grow_twins(&b, ndev, TELEMETRY_TOPIC, blob_payload(blob)) != 0) ||
 			(keys && (grow_twins(&b, ndev, TELEMETRY_TOPIC, keys_payload(0, 0)) != 0 ||
 					grow_twins(&b, ndev, "$twin/dev-%07u/update", keys_payload(1, 1)) != 0))) {
@@ -160,9 +182,7 @@ static int growth_row(const struct plan *p, unsigned ndev, size_t blob)
 		goto out;
 	}
 	double writer = (double)(s.applied - applied0) / (r.secs + mono_now() - t0);
-	struct rr_opts ro = {.port = b.port, .op = RR_GET, .clients = 1, .inflight = 1, .ndev = ndev,
-			.max_samples = p->idle_samples};
-	if (rr_run(&ro, &lat, &rr) != 0) {
+	if (cpu_wait_idle(b.pid, 60) != 0 || idle_gets(p, &b, ndev, keys, &lat, &rack) != 0) {
 		goto out;
 	}
 	double p99 = samples_pct(&lat, 99);
@@ -184,6 +204,12 @@ static int growth_row(const struct plan *p, unsigned ndev, size_t blob)
 		snprintf(text + len, sizeof(text) - len, "; %.1f x / %.1f x the 1k rack row's", p99 / rack_p99,
 				1e6 / writer / rack_us);
 	}
+	if (keys) {
+		size_t len = strlen(text);
+		double same = samples_pct(&rack, 99);
+		snprintf(text + len, sizeof(text) - len, "; rack twins' GETs in turn with these: p50 %.0f us, "
+				"p99 %.0f us, %.1f x", samples_pct(&rack, 50), same, p99 / same);
+	}
 	report_single(label, text, -1);
 	rc = 0;
 out:
@@ -191,6 +217,7 @@ out:
 		broker_log_tail(&b);
 	}
 	samples_free(&lat);
+	samples_free(&rack);
 	broker_stop(&b, NULL);
 	return rc;
 }

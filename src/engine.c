@@ -5,8 +5,10 @@
  * Telemetry and gateway batches: one copy into the op queue, no JSON (the writer parses). Requests: get
  * and stats are answered here and now from an LMDB read snapshot - unless the twin has writes still
  * queued (or a gateway batch is, whose twins are unknown here), then the get waits behind them as a
- * barrier op and is run again here once they are committed (read-your-writes). Writes (update, delete)
- * go to the writer, which answers after the commit.
+ * barrier op and is run again here once they are committed (read-your-writes). A get's answer is written
+ * from the stored bytes where its front can (twin_render.c: no cJSON tree, so a twin of thousands of keys
+ * stays cheap on this thread), else from the loaded twin. Writes (update, delete) go to the writer, which
+ * answers after the commit.
  * A request passes request_checks in a fixed order (rate limits, response topic, correlation data, the
  * front's topic check, the verb, the front's request check, payload size, the twin's id); the first that
  * fails answers it. Then verb_handlers runs its verb. Whatever differs between $twin and the
@@ -368,8 +370,8 @@ static void run_get(struct twin_engine *e, struct twin_route *r, const char *id,
 {
 	struct twin_request req;
 	struct twin_error err;
-	const void *val;
-	size_t val_len;
+	const void *val = NULL;
+	size_t val_len = 0;
 	if (!parse_request(e, r, TWIN_VERB_GET, payload, len, &req)) {
 		return;
 	}
@@ -380,17 +382,24 @@ static void run_get(struct twin_engine *e, struct twin_route *r, const char *id,
 		return;
 	}
 	enum twin_rc rc = twin_store_get(e->store, id, id_len, &val, &val_len);
-	cJSON *doc = rc == TWIN_OK ? twin_doc_load(id, id_len, val, val_len) : NULL;
+	bool connected = twin_presence_has(e->presence, id, id_len);
+	const struct twin_front_ops *front = twin_front(r->front);
+	struct twin_stored stored = {id, id_len, val, val_len, e->cfg->default_model};
+	/* from the stored bytes where the front can (a big twin costs no tree), else from the loaded twin */
+	struct twin_out *o = rc == TWIN_OK && front->get_answer_stored
+			? front->get_answer_stored(r, &stored, connected, &req, &e->buf)
+			: NULL;
+	cJSON *doc = !o && rc == TWIN_OK ? twin_doc_load(id, id_len, val, val_len) : NULL;
 	if (doc && !twin_doc_show_model(doc, e->cfg->default_model)) {
 		cJSON_Delete(doc);
 		doc = NULL;
 		rc = TWIN_ERR_NOMEM;
 	}
-	bool connected = twin_presence_has(e->presence, id, id_len);
-	const struct twin_front_ops *front = twin_front(r->front);
-	if (doc || (rc == TWIN_ERR_NOT_FOUND && front->missing_is_empty)) {
+	if (o) {
+		answer(e, o);
+	} else if (doc || (rc == TWIN_ERR_NOT_FOUND && front->missing_is_empty)) {
 		/* an Azure device always has a twin: one not created yet is empty */
-		struct twin_out *o = front->get_answer(r, doc, connected, &req, &e->buf);
+		o = front->get_answer(r, doc, connected, &req, &e->buf);
 		cJSON_Delete(doc);
 		if (o) {
 			answer(e, o);

@@ -10,124 +10,19 @@
  * twin_json_format_number prints them, no duplicate key (loading refuses those), nesting within
  * MAX_DEPTH. Varints are always decoded and written again (a longer encoding loads but is not what is
  * stored back), and every check loading makes (ranges, counts, the exact end) is made here too.
- * Equality of numbers is cJSON_Compare's own (on two stack items), the same call merge.c makes. */
+ * The canonical checks of single numbers and strings, and the equality of numbers (cJSON_Compare's own),
+ * are jsoncanon.h's. */
 #include "fastmerge.h"
 
 #include <string.h>
 
+#include "jsoncanon.h"
 #include "twin_format.h"
 
 #define MAX_ENTRIES     128 /* top-level members of reported, stored and added */
 #define MAX_DEPTH       32  /* nesting of a stored section */
 #define MAX_KEYS        256 /* keys of the stored objects open at once while checking a section */
-#define MAX_NUMBER_TEXT 32
 #define MAX_INT         TWIN_FORMAT_MAX_INT
-
-/* ---- numbers ---- */
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* A strict JSON number read exactly here: value = (neg ? -1 : 1) * m * 10^e10. */
-struct number {
-	uint64_t m;
-	int e10, digits, places;
-	bool neg, point, exp;
-};
-
-/* Reads the JSON number at p[0..end) into *n; returns its length, or 0 when it is no strict JSON number
- * or not one read exactly here (a mantissa over 2^53, a power of ten beyond 1e+-22, a long text). */
-static size_t parse_number(const char *p, const char *end, struct number *n)
-{
-	const char *s = p;
-	uint64_t m = 0;
-	int exp = 0, digits = 0, places = 0;
-	bool neg = s < end && *s == '-', point = false, has_exp = false;
-	s += neg;
-	if (s >= end || !is_digit(*s)) {
-		return 0;
-	}
-	/* the digits of the integer part (one 0, or no leading 0) and of the fraction make the mantissa; 19
-	 * digits cannot overflow it, more are refused */
-	if (*s == '0') {
-		s++;
-		digits = 1;
-	} else {
-		for (const char *first = s; s < end && is_digit(*s) && s - first < 19; s++) {
-			m = m * 10 + (uint64_t)(*s - '0');
-		}
-		digits = (int)(s - p) - neg;
-	}
-	if (s < end && *s == '.') {
-		const char *first = ++s;
-		point = true;
-		for (; s < end && is_digit(*s) && digits + (s - first) < 19; s++) {
-			m = m * 10 + (uint64_t)(*s - '0');
-		}
-		places = (int)(s - first);
-		digits += places;
-		if (places == 0) {
-			return 0;
-		}
-	}
-	if (m > (uint64_t)MAX_INT || (s < end && is_digit(*s))) {
-		return 0;
-	}
-	if (s < end && (*s == 'e' || *s == 'E')) {
-		bool eneg = ++s < end && *s == '-';
-		has_exp = true;
-		s += s < end && (*s == '-' || *s == '+');
-		if (s >= end || !is_digit(*s)) {
-			return 0;
-		}
-		for (int k = 0; s < end && is_digit(*s); s++) {
-			if (++k > 3) {
-				return 0;
-			}
-			exp = exp * 10 + (*s - '0');
-		}
-		exp = eneg ? -exp : exp;
-	}
-	exp -= places;
-	if (s - p > MAX_NUMBER_TEXT || exp < -22 || exp > 22) {
-		return 0;
-	}
-	*n = (struct number){m, exp, digits, places, neg, point, has_exp};
-	return (size_t)(s - p);
-}
-
-/* Exactly what strtod (under cJSON's parser) gives: the mantissa (up to 2^53) and the power of ten (up
- * to 1e22) are exact doubles, so one multiplication or division rounds correctly, as strtod does. */
-static double number_value(const struct number *n)
-{
-	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-			1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-	double v = n->e10 < 0 ? (double)n->m / pow10[-n->e10] : (double)n->m * pow10[n->e10];
-	return n->neg ? -v : v;
-}
-
-/* True when p[0..len), read into n, is the text twin_json_format_number gives its value. Plain integers
- * of up to 15 digits (not -0) and decimals of up to 6 places ending in a non-zero digit and 14 digits in
- * all are (it prints them so: see twin_json_format_number); anything else is printed and compared. */
-static bool number_canonical(const char *p, size_t len, const struct number *n)
-{
-	if (!n->exp && !n->point && n->digits <= 15 && !(n->neg && n->m == 0)) {
-		return true;
-	}
-	if (!n->exp && n->point && n->places <= 6 && p[len - 1] != '0' && n->digits <= 14) {
-		return true;
-	}
-	char text[32];
-	return twin_json_format_number(text, number_value(n)) == len && memcmp(text, p, len) == 0;
-}
-
-static bool numbers_equal(double a, double b)
-{
-	cJSON x = {.type = cJSON_Number, .valuedouble = a}, y = {.type = cJSON_Number, .valuedouble = b};
-	return cJSON_Compare(&x, &y, 1);
-}
 
 /* ---- stored JSON: canonical or refused ---- */
 
@@ -139,87 +34,22 @@ struct canon {
 	size_t key_len[MAX_KEYS];
 };
 
-/* Bytes of a string literal: plain (printable ASCII but quote and backslash) is what payloads may have; raw (also
- * DEL and non-ASCII) what twin_json_write_string writes unescaped. */
-enum { CHAR_SPECIAL, CHAR_RAW, CHAR_PLAIN };
-#define S CHAR_SPECIAL
-#define R CHAR_RAW
-#define P CHAR_PLAIN
-static const unsigned char char_class[256] = {
-		S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, /* 0x00 */
-		S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, /* 0x10 */
-		P, P, S, P, P, P, P, P, P, P, P, P, P, P, P, P, /* 0x20 */
-		P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, /* 0x30 */
-		P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, /* 0x40 */
-		P, P, P, P, P, P, P, P, P, P, P, P, S, P, P, P, /* 0x50 */
-		P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, /* 0x60 */
-		P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, R, /* 0x70 */
-		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0x80 */
-		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0x90 */
-		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0xa0 */
-		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0xb0 */
-		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0xc0 */
-		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0xd0 */
-		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0xe0 */
-		R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, /* 0xf0 */
-};
-#undef S
-#undef R
-#undef P
-
 static bool same_text(const char *a, size_t a_len, const char *b, size_t b_len)
 {
 	return a_len == b_len && (a_len == 0 || (a[0] == b[0] && memcmp(a, b, a_len) == 0));
 }
 
-/* The value of a lowercase hex digit (as twin_json_write_string writes them), or -1. */
-static int lower_hex(char c)
-{
-	return is_digit(c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* The string literal at c->p: canonical when its only escapes are those twin_json_write_string makes
- * (\" \\ \n \r \t \b \f, \u00XX for the other control characters except NUL) and it has no raw control
- * character. *s, *n: its text between the quotes. */
+/* The string literal at c->p, canonical; *s, *n: its text between the quotes. */
 static bool canon_string(struct canon *c, const char **s, size_t *n)
 {
-	for (const char *p = c->p + 1, *end = c->end; p < end; p++) {
-		while (p < end && char_class[(unsigned char)*p] >= CHAR_RAW) {
-			p++;
-		}
-		if (p >= end) {
-			return false;
-		}
-		unsigned char ch = (unsigned char)*p;
-		if (ch == '"') {
-			*s = c->p + 1;
-			*n = (size_t)(p - *s);
-			c->p = p + 1;
-			return true;
-		}
-		if (ch < 0x20) {
-			return false;
-		}
-		if (ch != '\\') {
-			continue;
-		}
-		if (++p >= c->end) {
-			return false;
-		}
-		if (strchr("\"\\nrtbf", *p) && *p) {
-			continue;
-		}
-		if (*p != 'u' || c->end - p < 5 || p[1] != '0' || p[2] != '0' || (p[3] != '0' && p[3] != '1') ||
-				lower_hex(p[4]) < 0) {
-			return false;
-		}
-		int v = (p[3] - '0') * 16 + lower_hex(p[4]);
-		if (v == 0 || v == '\b' || v == '\t' || v == '\n' || v == '\f' || v == '\r') {
-			return false;
-		}
-		p += 4;
+	const char *after = twin_canon_string(c->p, c->end);
+	if (!after) {
+		return false;
 	}
-	return false;
+	*s = c->p + 1;
+	*n = (size_t)(after - 1 - *s);
+	c->p = after;
+	return true;
 }
 
 static bool canon_literal(struct canon *c, const char *lit, size_t n)
@@ -231,15 +61,12 @@ static bool canon_literal(struct canon *c, const char *lit, size_t n)
 	return true;
 }
 
-/* A stored number at c->p: canonical (*n: what it reads as). */
-static bool canon_number(struct canon *c, struct number *n)
+/* A stored number at c->p: canonical (*value: what it reads as). */
+static bool canon_number(struct canon *c, double *value)
 {
-	size_t len = parse_number(c->p, c->end, n);
-	if (!len || !number_canonical(c->p, len, n)) {
-		return false;
-	}
+	size_t len = twin_canon_number(c->p, c->end, value);
 	c->p += len;
-	return true;
+	return len > 0;
 }
 
 static bool canon_value(struct canon *c, size_t *leaves);
@@ -325,7 +152,7 @@ static bool canon_value(struct canon *c, size_t *leaves)
 {
 	const char *s;
 	size_t n;
-	struct number num;
+	double num;
 	*leaves = 1;
 	if (c->p >= c->end) {
 		return false;
@@ -436,13 +263,11 @@ static bool load_reported(struct twin *tw, const char *t, size_t len)
 			first = *c->p;
 		}
 		e->val = c->p;
-		if (first == '-' || is_digit(first)) {
-			struct number num;
+		if (first == '-' || (first >= '0' && first <= '9')) {
 			e->kind = K_NUMBER;
-			if (!canon_number(c, &num)) {
+			if (!canon_number(c, &e->num)) {
 				return false;
 			}
-			e->num = number_value(&num);
 			e->leaves = 1;
 		} else {
 			e->kind = first == '"' ? K_STRING : first == 't' ? K_TRUE : first == 'f' ? K_FALSE : K_OTHER;
@@ -578,7 +403,7 @@ static bool same_value(const struct entry *e, const struct twin_fast_member *m)
 	}
 	switch (e->kind) {
 		case K_NUMBER:
-			return numbers_equal(e->num, m->num);
+			return twin_numbers_equal(e->num, m->num);
 		case K_STRING:
 			return same_text(e->val, e->val_len, m->val, m->val_len);
 		default:
@@ -848,7 +673,7 @@ static const char *skip_space(const char *p, const char *end)
 static bool plain_string(const char **p, const char *end, const char **s, size_t *n)
 {
 	const char *q = *p + 1;
-	while (q < end && char_class[(unsigned char)*q] == CHAR_PLAIN) {
+	while (q < end && twin_char_class[(unsigned char)*q] == TWIN_CHAR_PLAIN) {
 		q++;
 	}
 	if (q >= end || *q != '"') {
@@ -883,12 +708,12 @@ static bool scan_value(const char **p, const char *end, struct twin_fast_member 
 			return false;
 		}
 	} else {
-		struct number num;
+		struct twin_number num;
 		m->type = TWIN_FAST_NUMBER;
-		if (!(n = parse_number(v, end, &num))) {
+		if (!(n = twin_number_parse(v, end, &num))) {
 			return false;
 		}
-		m->num = number_value(&num);
+		m->num = twin_number_value(&num);
 	}
 	m->val = v;
 	m->val_len = n;

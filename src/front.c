@@ -27,6 +27,7 @@ static const struct twin_front_ops native = {
 		.unknown_verb = native_unknown_verb,
 		.parse = twin_request_parse,
 		.get_answer = twin_request_get_answer,
+		.get_answer_stored = twin_request_get_answer_stored,
 		.error_answer = twin_request_error_answer,
 };
 

@@ -50,6 +50,11 @@ struct twin_front_ops {
 	/* The answers, in the front's form, assembled in b. doc is NULL only with missing_is_empty. */
 	struct twin_out *(*get_answer)(const struct twin_route *r, const cJSON *doc, bool connected,
 			const struct twin_request *req, struct twin_buf *b);
+	/* May be NULL: the get answer made from the twin's stored value without loading it (for big twins:
+	 * no tree). NULL when not made so; then the engine loads the twin and calls get_answer. Only $twin's
+	 * full answer has one: field selections and the fronts' documents are built from the tree. */
+	struct twin_out *(*get_answer_stored)(const struct twin_route *r, const struct twin_stored *t,
+			bool connected, const struct twin_request *req, struct twin_buf *b);
 	/* May be NULL: the writer's $twin answer. doc is the twin after the update. */
 	struct twin_out *(*update_answer)(const struct twin_route *r, const struct twin_request *req,
 			const cJSON *doc, int64_t ts, struct twin_buf *b);

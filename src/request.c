@@ -288,19 +288,14 @@ struct twin_out *twin_request_error_answer(const struct twin_route *r, const str
 	return answer_with_status(r, status, body, token);
 }
 
-/* The twin's public JSON with `connected` (and the token) after its stored members. */
-static struct twin_out *full_answer(const struct twin_route *r, const cJSON *doc, bool connected,
-		const char *token, struct twin_buf *b)
+/* The answer to a get whose twin's public JSON is in b: `connected` (and the token) after its members. */
+static struct twin_out *full_answer(const struct twin_route *r, bool connected, const char *token,
+		struct twin_buf *b)
 {
 	static const char conn_true[] = ",\"connected\":true", conn_false[] = ",\"connected\":false";
-	b->len = 0;
-	bool ok = twin_json_write(b, doc) && b->len > 0;
-	if (ok) {
-		b->len--; /* the closing brace */
-	}
-	ok = ok &&
-			(connected ? twin_buf_put(b, conn_true, sizeof(conn_true) - 1)
-					   : twin_buf_put(b, conn_false, sizeof(conn_false) - 1)) &&
+	b->len--; /* the closing brace */
+	bool ok = (connected ? twin_buf_put(b, conn_true, sizeof(conn_true) - 1)
+						 : twin_buf_put(b, conn_false, sizeof(conn_false) - 1)) &&
 			(!token || (twin_buf_put(b, ",\"token\":", 9) && twin_json_write_string(b, token))) &&
 			twin_buf_put(b, "}", 1);
 	return ok ? twin_answer_raw(r, 200, b->data, b->len) : NULL;
@@ -327,6 +322,18 @@ static struct twin_out *selected_answer(const struct twin_route *r, const cJSON 
 struct twin_out *twin_request_get_answer(const struct twin_route *r, const cJSON *doc, bool connected,
 		const struct twin_request *req, struct twin_buf *b)
 {
-	return req->fields ? selected_answer(r, doc, connected, req)
-					   : full_answer(r, doc, connected, req->token, b);
+	if (req->fields) {
+		return selected_answer(r, doc, connected, req);
+	}
+	b->len = 0;
+	return twin_json_write(b, doc) && b->len > 0 ? full_answer(r, connected, req->token, b) : NULL;
+}
+
+struct twin_out *twin_request_get_answer_stored(const struct twin_route *r, const struct twin_stored *t,
+		bool connected, const struct twin_request *req, struct twin_buf *b)
+{
+	b->len = 0;
+	return !req->fields && twin_doc_render(t, b)
+			? full_answer(r, connected, req->token, b)
+			: NULL;
 }

@@ -14,6 +14,7 @@
 #include "queue.h"
 #include "topic.h"
 #include "twin.h"
+#include "twin_render.h"
 
 struct twin_request {
 	cJSON *root;                               /* owned; NULL for an empty payload */
@@ -60,5 +61,11 @@ struct twin_out *twin_request_error_answer(const struct twin_route *r, const str
  * for; assembled in b. */
 struct twin_out *twin_request_get_answer(const struct twin_route *r, const cJSON *doc, bool connected,
 		const struct twin_request *req, struct twin_buf *b);
+/* The same answer made from the twin's stored value without loading it (twin_render.h), so that a
+ * twin of thousands of keys costs no tree. NULL when it is not made so: a request with fields (selecting
+ * takes the document), a value the renderer declines, or no memory; then load the twin and call
+ * twin_request_get_answer. */
+struct twin_out *twin_request_get_answer_stored(const struct twin_route *r, const struct twin_stored *t,
+		bool connected, const struct twin_request *req, struct twin_buf *b);
 
 #endif

@@ -13,7 +13,8 @@ cJSON *twin_doc_load(const char *id, size_t id_len, const void *val, size_t len)
 /* Writes the stored form of doc into b (replacing its contents). False on allocation failure. */
 bool twin_doc_store(const cJSON *doc, struct twin_buf *b);
 
-/* ---- format 2 primitives, for fastmerge.c (which edits a stored twin without loading it) ---- */
+/* ---- format 2 primitives, for fastmerge.c (which edits a stored twin without loading it) and
+ * twin_render.c (which writes its public JSON without loading it) ---- */
 #define TWIN_FORMAT_COMPACT2  '\x02'
 #define TWIN_FORMAT_LAST_SEEN 0x01u                /* the flags byte: lastSeen follows */
 #define TWIN_FORMAT_ALARMS    0x02u                /* the flags byte: the alarms section ends the value */

@@ -307,6 +307,26 @@ def test_fields(broker, rr5):
     assert b == {"id": tid, "version": v}
 
 
+def test_big_twin_get_holds_what_its_fields_give(brokers):
+    """1000 reported and 1000 desired keys: the full get (written from the stored bytes) holds what a
+    get with fields (built from the loaded twin) gives, and its delta is the 500 keys that differ."""
+    b = brokers({"max_twin_bytes": "1048576"})
+    rr5 = brokers.track(Requester5(b.port))
+    tid = uniq("rq-big")
+    reported = {f"p{i:03d}": i + 0.5 for i in range(1000)}
+    desired = {f"p{i:03d}": i + 0.5 + i % 2 for i in range(1000)}
+    publish_as(b.port, f"devices/{tid}/telemetry", reported, client_id=uniq("p"))
+    rr5.ok(f"$twin/{tid}/update", {"desired": desired, "attributes": {"site": "dc\u00e9"}})
+    full = rr5.ok(f"$twin/{tid}/get", {"token": "big"})
+    parts = ["attributes", "reported", "desired", "delta", "metadata", "versions", "created",
+             "updated", "lastSeen"]
+    selected = rr5.ok(f"$twin/{tid}/get", {"fields": parts})
+    assert {p: full[p] for p in parts} == {p: selected[p] for p in parts}
+    assert full["delta"] == {k: v for k, v in desired.items() if reported[k] != v}
+    assert len(full["delta"]) == 500 and len(full["metadata"]["desired"]) == 1000
+    assert full["token"] == "big" and full["connected"] is False
+
+
 def test_token_echo(broker, rr5, rr311):
     tid = uniq("rq-token")
     tok = "t-\u00e9-" + tid
