@@ -13,12 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <nats/nats.h>
 
-#define RETRY_MS 250   /* between connection attempts */
-#define MAX_SERVERS 16 /* in plugin_opt_cluster_nats */
+#include "cluster_connect.h"
 
 struct outgoing {
 	struct outgoing *next;
@@ -30,6 +28,7 @@ struct outgoing {
 
 struct twin_nats {
 	struct twin_nats_handlers h;
+	struct twin_nats_link link; /* urls, name, the log handler, lock/cond/stop */
 	char *urls, *name, *subject;
 	struct twin_slot_set slots; /* a copy: the thread subscribes from it */
 	natsConnection *nc;
@@ -43,13 +42,6 @@ struct twin_nats {
 	struct outgoing *head, *tail;
 	bool stop;
 };
-
-static void log_status(struct twin_nats *n, enum twin_log_level level, const char *what, natsStatus s)
-{
-	char msg[256];
-	snprintf(msg, sizeof(msg), "mosquitto_twin: cluster: %s: %s", what, natsStatus_GetText(s));
-	n->h.log(n->h.ctx, level, msg);
-}
 
 static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
@@ -79,82 +71,9 @@ static void on_answer(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
 	natsMsg_Destroy(msg);
 }
 
-static void on_connected(natsConnection *nc, void *closure)
-{
-	(void)nc;
-	((struct twin_nats *)closure)->h.log(((struct twin_nats *)closure)->h.ctx, TWIN_LOG_NOTICE,
-			"mosquitto_twin: cluster: connected to NATS");
-}
-
-static void on_disconnected(natsConnection *nc, void *closure)
-{
-	(void)nc;
-	((struct twin_nats *)closure)->h.log(((struct twin_nats *)closure)->h.ctx, TWIN_LOG_WARNING,
-			"mosquitto_twin: cluster: disconnected from NATS; reconnecting");
-}
-
-/* natsOptions_SetURL with a comma-separated list fails to connect in libnats 3.4.1 whenever one of the
- * servers is down (checked), so the list is split here. */
-static natsStatus set_servers(natsOptions *opts, const char *urls)
-{
-	const char *list[MAX_SERVERS];
-	int n = 0;
-	char *copy = strdup(urls), *save = NULL;
-	if (!copy) {
-		return NATS_NO_MEMORY;
-	}
-	for (char *u = strtok_r(copy, ", ", &save); u && n < MAX_SERVERS; u = strtok_r(NULL, ", ", &save)) {
-		list[n++] = u;
-	}
-	natsStatus s = n ? natsOptions_SetServers(opts, list, n) : NATS_INVALID_ARG;
-	free(copy);
-	return s;
-}
-
-/* Connects, retrying every RETRY_MS until it works or close is called (libnats reconnects by itself once
- * it was connected once); false: closing. */
-static bool connect_until_stopped(struct twin_nats *n, natsOptions *opts)
-{
-	natsStatus s, last = NATS_OK;
-	while ((s = natsConnection_Connect(&n->nc, opts)) != NATS_OK) {
-		if (s != last) {
-			log_status(n, TWIN_LOG_WARNING, "cannot connect to NATS yet, retrying", s);
-			last = s;
-		}
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += RETRY_MS * 1000000L;
-		until.tv_sec += until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
-		pthread_mutex_lock(&n->lock);
-		if (!n->stop) {
-			pthread_cond_timedwait(&n->cond, &n->lock, &until);
-		}
-		bool stop = n->stop;
-		pthread_mutex_unlock(&n->lock);
-		if (stop) {
-			return false;
-		}
-	}
-	on_connected(n->nc, n);
-	return true;
-}
-
 static natsStatus connect_and_subscribe(struct twin_nats *n)
 {
-	natsOptions *opts = NULL;
-	natsStatus s = natsOptions_Create(&opts);
-	if (s == NATS_OK) s = set_servers(opts, n->urls);
-	if (s == NATS_OK) s = natsOptions_SetName(opts, n->name);
-	if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
-	if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, RETRY_MS);
-	if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(opts, true);
-	if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, on_disconnected, n);
-	if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, on_connected, n);
-	if (s == NATS_OK && !connect_until_stopped(n, opts)) {
-		s = NATS_NOT_YET_CONNECTED;
-	}
-	natsOptions_Destroy(opts);
+	natsStatus s = twin_nats_connect(&n->link, true, &n->nc);
 	char subject[256];
 	for (unsigned slot = 0; s == NATS_OK && slot < n->slots.nslots; slot++) {
 		if (twin_slot_set_has(&n->slots, slot)) {
@@ -178,7 +97,7 @@ static void *run(void *arg)
 	struct twin_nats *n = arg;
 	natsStatus s = connect_and_subscribe(n);
 	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
-		log_status(n, TWIN_LOG_ERR, "cannot subscribe on NATS, forwarding is off", s);
+		twin_nats_log_status(&n->link, TWIN_LOG_ERR, "cannot subscribe on NATS, forwarding is off", s);
 	}
 	pthread_mutex_lock(&n->lock);
 	for (;;) {
@@ -197,7 +116,7 @@ static void *run(void *arg)
 								  (int)list->len)
 						: natsConnection_Publish(n->nc, list->subject, list->data, (int)list->len);
 				if (ps != NATS_OK) {
-					log_status(n, TWIN_LOG_WARNING, "publish failed", ps);
+					twin_nats_log_status(&n->link, TWIN_LOG_WARNING, "publish failed", ps);
 				}
 			}
 			free(list->data);
@@ -295,6 +214,8 @@ enum twin_rc twin_nats_open(const char *urls, const char *name, const char *subj
 	natsInbox_Destroy(inbox);
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->cond, NULL);
+	n->link = (struct twin_nats_link){n->urls, n->name, "cluster", h->log, h->ctx, &n->lock, &n->cond,
+			&n->stop};
 	if (pthread_create(&n->thread, NULL, run, n) != 0) {
 		pthread_mutex_destroy(&n->lock);
 		pthread_cond_destroy(&n->cond);
