@@ -6,6 +6,8 @@
 #     shards 1..3 (Mosquitto + plugin, own LMDB in DIR/shardN) on P+1..P+3, owning slots
 #     0-341, 342-682, 683-1023, and NATS nodes n1..n3 (JetStream, one cluster) on P+11..P+13
 #     (routes P+21..P+23, monitoring P+31..P+33); prints `ready mqtt=127.0.0.1:P` once all answer.
+#     The shards publish their change events to JetStream (plugin_opt_cluster_events on); the first shard
+#     to reach JetStream creates the stream, TWIN_EVENTS, with 3 replicas (Debian has no nats CLI).
 #   down [--dir DIR]   stops exactly what `up` started (DIR/*.pid), then leaves DIR for the logs.
 # DIR defaults to $TWIN_CLUSTER_DIR, else /tmp/mosquitto-twin-cluster. The plugin defaults to $TWIN_PLUGIN,
 # else build/mosquitto_twin.so under the repository.
@@ -81,6 +83,7 @@ shard_conf() { # INDEX
 	plugin_opt_cluster_slots ${SHARD_SLOTS[$((i - 1))]}
 	plugin_opt_cluster_slot_count $SLOTS
 	plugin_opt_cluster_nats nats://127.0.0.1:$((base + 11)),nats://127.0.0.1:$((base + 12)),nats://127.0.0.1:$((base + 13))
+	plugin_opt_cluster_events on
 	CONF
 }
 

@@ -1,6 +1,7 @@
 /* cluster.c - the glue between the broker and src/cluster.c when built with -DTWIN_CLUSTER=ON: reads the
  * plugin_opt_cluster_* lines, drops telemetry of foreign twins before the engine sees it, forwards
- * requests for foreign twins, and on every tick runs what other shards forwarded here. */
+ * requests for foreign twins, hands change events to the JetStream stream, and on every tick runs what
+ * other shards forwarded here. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,16 +31,23 @@ enum twin_rc twin_cluster_hook_open(struct twin_plugin *tp, const char *const *k
 		free(h); /* not a shard: a single broker, exactly as without the cluster build */
 		return rc;
 	}
-	if ((rc = twin_cluster_open(&h->cfg, twin_wake, NULL, &h->cluster, err)) != TWIN_OK) {
+	if (h->cfg.events && !tp->cfg.events) {
+		rc = twin_fail(err, TWIN_ERR_CONFIG, "plugin_opt_cluster_events on needs plugin_opt_events true "
+				"(the stream carries the $twin/{id}/events messages)");
+	} else {
+		rc = twin_cluster_open(&h->cfg, twin_wake, NULL, &h->cluster, err);
+	}
+	if (rc != TWIN_OK) {
 		twin_cluster_config_free(&h->cfg);
 		free(h);
 		return rc;
 	}
 	tp->cluster = h;
 	mosquitto_log_printf(MOSQ_LOG_INFO,
-			"mosquitto_twin: cluster shard %s: slots %s of %lld; nats=%s subject=%s timeout_ms=%lld",
+			"mosquitto_twin: cluster shard %s: slots %s of %lld; nats=%s subject=%s timeout_ms=%lld "
+			"events=%s",
 			h->cfg.shard, h->cfg.slots, (long long)h->cfg.nslots, h->cfg.nats ? h->cfg.nats : "(none)",
-			h->cfg.subject, (long long)h->cfg.timeout_ms);
+			h->cfg.subject, (long long)h->cfg.timeout_ms, h->cfg.events ? h->cfg.events_stream : "off");
 	return TWIN_OK;
 }
 
@@ -78,6 +86,13 @@ void twin_cluster_hook_tick(struct twin_plugin *tp)
 {
 	if (tp->cluster) {
 		twin_cluster_tick(tp->cluster->cluster, tp->engine);
+	}
+}
+
+void twin_cluster_hook_event(struct twin_plugin *tp, const struct twin_out *o)
+{
+	if (tp->cluster) {
+		twin_cluster_event(tp->cluster->cluster, o);
 	}
 }
 

@@ -48,6 +48,12 @@ void twin_cluster_hook_tick(struct twin_plugin *tp)
 	(void)tp;
 }
 
+void twin_cluster_hook_event(struct twin_plugin *tp, const struct twin_out *o)
+{
+	(void)tp;
+	(void)o;
+}
+
 bool twin_cluster_hook_claim(struct twin_plugin *tp, const struct twin_out *o)
 {
 	(void)tp;

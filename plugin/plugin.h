@@ -90,6 +90,8 @@ bool twin_cluster_hook_telemetry(struct twin_plugin *tp, const struct twin_topic
 bool twin_cluster_hook_request(struct twin_plugin *tp, const struct twin_topic_match *m,
 		const struct twin_request_in *in);
 void twin_cluster_hook_tick(struct twin_plugin *tp);
+/* o is about to be published: a twin change event also goes to the JetStream stream (cluster_events). */
+void twin_cluster_hook_event(struct twin_plugin *tp, const struct twin_out *o);
 /* True: o answers a request forwarded here and went back to its shard (free it, do not publish). */
 bool twin_cluster_hook_claim(struct twin_plugin *tp, const struct twin_out *o);
 struct twin_out *twin_cluster_hook_take(struct twin_plugin *tp);

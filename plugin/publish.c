@@ -60,6 +60,7 @@ void twin_publish_pending(struct twin_plugin *tp)
 		} else if (o->kind == TWIN_OUT_LOG) {
 			mosquitto_log_printf(log_level(o->level), "%s", o->payload);
 		} else {
+			twin_cluster_hook_event(tp, o);
 			publish_one(tp, o);
 		}
 		twin_out_free(o);

@@ -11,8 +11,10 @@
  * subscribe to usefully: the plugin hands every answer on that topic to twin_cluster_claim, which sends
  * it back over NATS instead of publishing it. A request for a slot this shard does not own (moved, or a
  * stale route) is answered 503 there.
- * Threads: broker thread, except on_request/on_answer/on_log (libnats's delivery thread), which only
- * queue under c->lock and wake the broker thread.
+ * Events: with cluster_events on, every outbound message passes twin_cluster_event, which hands the
+ * twin change events to the JetStream publisher (cluster_events.c); its counters join the $SYS report.
+ * Threads: broker thread, except on_request/on_answer/on_log (libnats's delivery thread; on_log also the
+ * events publisher's threads), which only queue under c->lock and wake the broker thread.
  * Must never: block the broker thread (all NATS I/O is cluster_nats.c's thread), or apply telemetry of a
  * foreign slot. */
 #include "cluster.h"
@@ -28,6 +30,7 @@
 #include <cjson/cJSON.h>
 #include <uthash.h>
 
+#include "cluster_events.h"
 #include "cluster_nats.h"
 #include "cluster_slot.h"
 #include "cluster_wire.h"
@@ -63,6 +66,7 @@ struct twin_cluster {
 	const struct twin_cluster_config *cfg;
 	struct twin_slot_set slots;
 	struct twin_nats *nats;
+	struct twin_events *events; /* NULL unless cluster_events on */
 	void (*wake)(void *ctx);
 	void *wake_ctx;
 	pthread_mutex_t lock; /* guards forwarded, answers and the inbound list */
@@ -73,7 +77,7 @@ struct twin_cluster {
 	struct served *served; /* broker thread only */
 	uint64_t next_served;
 	_Atomic uint64_t foreign_telemetry, forwards, served_count, timeouts, unreachable;
-	uint64_t reported[5];
+	uint64_t reported[9];
 	int64_t next_report_ms;
 };
 
@@ -180,6 +184,12 @@ enum twin_rc twin_cluster_open(const struct twin_cluster_config *cfg, void (*wak
 		struct twin_nats_handlers h = {on_request, on_answer, on_log, c};
 		rc = twin_nats_open(cfg->nats, cfg->shard, cfg->subject, &c->slots, &h, &c->nats, err);
 	}
+	if (rc == TWIN_OK && cfg->events) {
+		struct twin_events_config ec = {cfg->nats, cfg->shard, cfg->subject, cfg->events_stream,
+				c->slots.nslots, cfg->events_replicas, cfg->events_max_age_s, cfg->events_max_bytes,
+				cfg->events_buffer};
+		rc = twin_events_open(&ec, on_log, c, &c->events, err);
+	}
 	if (rc != TWIN_OK) {
 		twin_cluster_close(c);
 		return rc;
@@ -193,6 +203,7 @@ void twin_cluster_close(struct twin_cluster *c)
 	if (!c) {
 		return;
 	}
+	twin_events_close(c->events); /* before twin_nats_close, which stops libnats's threads */
 	twin_nats_close(c->nats); /* no handler runs after this */
 	struct forwarded *f, *ftmp;
 	HASH_ITER(hh, c->forwarded, f, ftmp) {
@@ -383,13 +394,26 @@ static void expire(struct twin_cluster *c, int64_t now)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* The counters as a retained $SYS message, when they changed. */
+void twin_cluster_event(struct twin_cluster *c, const struct twin_out *o)
+{
+	if (c->events && o->kind == TWIN_OUT_PUBLISH && !o->target && o->status <= 0) {
+		twin_events_offer(c->events, o->topic, o->payload, o->payload_len);
+	}
+}
+
+/* The counters as a retained $SYS message, when they changed (the events_* ones with cluster_events). */
 static void report(struct twin_cluster *c, int64_t now)
 {
-	uint64_t v[5] = {atomic_load(&c->foreign_telemetry), atomic_load(&c->forwards),
-			atomic_load(&c->served_count), atomic_load(&c->timeouts), atomic_load(&c->unreachable)};
-	static const char *const names[5] = {"foreign_telemetry", "forwarded", "served", "timeouts",
-			"unreachable"};
+	struct twin_events_counts ec = {0};
+	if (c->events) {
+		twin_events_get_counts(c->events, &ec);
+	}
+	uint64_t v[9] = {atomic_load(&c->foreign_telemetry), atomic_load(&c->forwards),
+			atomic_load(&c->served_count), atomic_load(&c->timeouts), atomic_load(&c->unreachable),
+			ec.published, ec.dropped, ec.retried, ec.pending};
+	static const char *const names[9] = {"foreign_telemetry", "forwarded", "served", "timeouts",
+			"unreachable", "events_published", "events_dropped", "events_retried", "events_pending"};
+	int shown = c->events ? 9 : 5;
 	if (now < c->next_report_ms || (c->next_report_ms && !memcmp(v, c->reported, sizeof(v)))) {
 		return;
 	}
@@ -398,7 +422,7 @@ static void report(struct twin_cluster *c, int64_t now)
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "shard", c->cfg->shard);
 	cJSON_AddNumberToObject(j, "slots", c->slots.owned);
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < shown; i++) {
 		cJSON_AddNumberToObject(j, names[i], (double)v[i]);
 	}
 	char *text = cJSON_PrintUnformatted(j);

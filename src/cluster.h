@@ -18,6 +18,9 @@ struct twin_cluster_config {
 	char *nats;       /* NATS server URLs, comma-separated; NULL: no forwarding (foreign requests: 503) */
 	char *subject;    /* subject prefix: requests for slot n go to <subject>.slot.<n> */
 	int64_t timeout_ms; /* a forwarded request unanswered this long is answered 503 */
+	bool events;        /* change events also go to a JetStream stream (cluster_events.h) */
+	char *events_stream;
+	int64_t events_replicas, events_max_age_s, events_max_bytes, events_buffer;
 };
 
 /* Whether key (without plugin_opt_) is a cluster setting. */
@@ -48,6 +51,9 @@ void twin_cluster_tick(struct twin_cluster *c, struct twin_engine *e);
 /* o is the engine's answer to a request forwarded here: true when it was sent back over NATS (the
  * caller frees o and must not publish it). */
 bool twin_cluster_claim(struct twin_cluster *c, const struct twin_out *o);
+/* An outbound message of the engine, about to be published: a twin change event also goes to the
+ * JetStream stream (with cluster_events on). */
+void twin_cluster_event(struct twin_cluster *c, const struct twin_out *o);
 /* The next message to publish here (answers from other shards, the $SYS report), or NULL. */
 struct twin_out *twin_cluster_take(struct twin_cluster *c);
 
