@@ -142,6 +142,10 @@ static int open_shared(const struct mosquitto_opt *options, int option_count)
 		free(tp);
 		return MOSQ_ERR_NOMEM;
 	}
+	if (twin_wake_install() != 0) { /* first: the cluster's threads wake the broker thread at once */
+		free_plugin(tp);
+		return refuse("cannot install the wake-up signal handler");
+	}
 	if (twin_config_parse(&tp->cfg, (const char *const *)tp->opt_keys,
 				(const char *const *)tp->opt_values, tp->opt_core, &err) != TWIN_OK ||
 			twin_cluster_hook_open(tp, (const char *const *)tp->opt_keys + tp->opt_core,
@@ -149,10 +153,6 @@ static int open_shared(const struct mosquitto_opt *options, int option_count)
 					&err) != TWIN_OK) {
 		free_plugin(tp);
 		return refuse(err.msg);
-	}
-	if (twin_wake_install() != 0) {
-		free_plugin(tp);
-		return refuse("cannot install the wake-up signal handler");
 	}
 	if (twin_engine_open(&tp->cfg, twin_wake, NULL, &tp->engine, &err) != TWIN_OK) {
 		free_plugin(tp);
