@@ -150,6 +150,13 @@ up() {
 		done
 		curl -fs "http://127.0.0.1:$((base + 30 + i))/healthz" >/dev/null || die "NATS n$i is not healthy"
 	done
+	# the shards have created the events stream (the first to reach JetStream does)
+	for _ in $(seq 200); do
+		curl -fs "http://127.0.0.1:$((base + 31))/jsz?streams=true" | grep -q '"name": *"TWIN_EVENTS"' && break
+		sleep 0.1
+	done
+	curl -fs "http://127.0.0.1:$((base + 31))/jsz?streams=true" | grep -q '"name": *"TWIN_EVENTS"' ||
+		die "no shard created the JetStream stream TWIN_EVENTS (see $dir/shard*.log)"
 	# an MQTT CONNECT through HAProxy reaches a shard
 	mosquitto_pub -h 127.0.0.1 -p "$base" -i local-sh-ready -t local-sh/ready -n -q 1 ||
 		die "MQTT through HAProxy on 127.0.0.1:$base fails (see $dir/haproxy.log)"
