@@ -28,7 +28,7 @@
 #include "cluster_connect.h"
 #include "cluster_evkey.h"
 
-#define WINDOW 256             /* events in flight at once, of as many twins */
+#define WINDOW 1024            /* events in flight at once, of as many twins */
 #define SCAN (8 * WINDOW)      /* queued events looked at to fill one window */
 #define ACK_WAIT_MS 2000       /* a window's acknowledgements; then the missing ones are retried */
 #define RETRY_MS 250           /* between a window's failures and their retry */
