@@ -10,8 +10,10 @@ build-cluster/twin-events beside that plugin; skipped, saying which is missing, 
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.request
 import zlib
@@ -19,7 +21,7 @@ from collections import defaultdict
 
 import pytest
 
-from broker import plugin_path
+from broker import free_port, plugin_path
 from clients import RawClient, Requester5, Subscriber, TelemetryFlow, _rl, _s, uniq, wait_until
 from test_cluster_routing import (cluster_plugin, cluster_sys, fleet, is_cluster_build, missing,  # noqa: F401
                                   shard_of, telemetry)
@@ -40,11 +42,14 @@ def events_fleet(fleet):  # noqa: F811
     return fleet
 
 
-def read_stream(fl, *args, idle_ms=700):
-    """Every event the consumer prints (one JSON object a line), from any NATS node still up."""
+def read_stream(fl, *args, idle_ms=700, may_fail=False):
+    """Every event the consumer prints (one JSON object a line), from any NATS node still up; None when
+    it cannot read the stream (yet) and may_fail."""
     nats = [a for u in fl["nats"] for a in ("--nats", u)]
     out = subprocess.run([consumer()] + nats + ["--idle-ms", str(idle_ms)] + list(args),
                          capture_output=True, text=True, timeout=60)
+    if may_fail and out.returncode != 0:
+        return None
     assert out.returncode == 0, out.stderr
     return [json.loads(line) for line in out.stdout.splitlines()]
 
@@ -87,7 +92,7 @@ def all_stored(fl, prefix, deleted=None):
     in the stream: {id: [its events in stream order]}."""
     def done():
         want = dict(versions(fl, prefix), **(deleted or {}))
-        got = by_twin(read_stream(fl), prefix)
+        got = by_twin(read_stream(fl, may_fail=True) or [], prefix)
         return got if {i: evs[-1]["event"]["version"] for i, evs in got.items()} == want else None
     return wait_until(done, timeout=SETTLE, interval=0.5, msg="every version in the stream")
 
@@ -259,6 +264,75 @@ def test_kill_9_of_the_stream_leader_node_loses_no_event(events_fleet):
     print("kill -9 of NATS n%d: %d telemetry messages, %d events, all stored once in order; "
           "%d stored > 1 s after the kill; retried per shard %s"
           % (leader, sent, sum(len(e) for e in got.values()), len(after_kill), retried))
+
+
+class Nats:
+    """One nats-server with JetStream on a free port, its store kept across restarts."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="twin-nats-")
+        self.port = free_port()
+        self.url = "nats://127.0.0.1:%d" % self.port
+        with open(os.path.join(self.dir, "n.conf"), "w") as f:
+            f.write('listen: 127.0.0.1:%d\njetstream { store_dir: "%s" }\n' % (self.port, self.dir))
+        self.proc = None
+
+    def start(self):
+        nats = shutil.which("nats-server") or "/usr/sbin/nats-server"
+        self.proc = subprocess.Popen([nats, "-c", os.path.join(self.dir, "n.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return self
+
+    def kill(self):
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def close(self):
+        self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def test_while_jetstream_is_down_events_wait_in_the_buffer_then_are_dropped_and_counted(
+        brokers, monkeypatch):
+    if missing() or not os.path.exists(consumer()):
+        pytest.skip(missing() or "no %s" % consumer())
+    monkeypatch.setenv("TWIN_PLUGIN", cluster_plugin())
+    nats = Nats()
+    try:
+        b = brokers({"cluster_shard": "s1", "cluster_slots": "0-1023", "cluster_nats": nats.url,
+                     "cluster_events": "on", "cluster_events_replicas": "1",
+                     "cluster_events_buffer": "40"})
+        fl = {"nats": [nats.url], "shard": {1: b.port}}
+        rr = Requester5(b.port)
+        prefix = uniq("down") + "-"
+
+        def changes(n):  # n answered updates of one twin: n versions
+            for i in range(n):
+                assert rr("$twin/%sa/update" % prefix, json.dumps({"desired": {"i": i}})).status == 200
+
+        try:
+            changes(30)  # before NATS ever ran: buffered
+            wait_until(lambda: cluster_sys(b.port)["events_pending"] == 30, msg="30 events held")
+            nats.start()
+            got = all_stored(fl, prefix)
+            assert_once_in_order(got)
+            assert len(got[prefix + "a"]) == 30
+            nats.kill()
+            changes(60)  # 40 fit the buffer, 20 are dropped
+            wait_until(lambda: cluster_sys(b.port)["events_dropped"] == 20, msg="20 events dropped")
+            assert "dropping new ones, counted in events_dropped" in b.log_text()
+            nats.start()
+            wait_until(lambda: cluster_sys(b.port)["events_pending"] == 0, timeout=SETTLE,
+                       msg="the buffer sent")
+            vs = [e["event"]["version"] for e in read_stream(fl) if e["event"]["id"] == prefix + "a"]
+            assert vs == list(range(1, 71)), "30 before, then the 40 the buffer held, in order"
+            assert cluster_sys(b.port)["events_published"] == 70
+        finally:
+            rr.client.disconnect()
+    finally:
+        nats.close()
 
 
 def test_the_default_build_needs_no_nats():
