@@ -1,6 +1,7 @@
 /* cluster_config.c - the plugin_opt_cluster_* settings (cluster.h): shard name, owned slots, slot count,
- * NATS URLs, subject prefix, forwarding timeout, and the JetStream events stream. They are parsed apart from config.c's table because
- * they exist only in a -DTWIN_CLUSTER=ON build; in any other build they are unknown options. */
+ * NATS URLs, subject prefix, forwarding timeout, and the JetStream events stream. They are parsed apart
+ * from config.c's table because they exist only in a -DTWIN_CLUSTER=ON build; in any other build they are
+ * unknown options. */
 #include "cluster.h"
 
 #include <errno.h>

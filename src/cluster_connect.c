@@ -1,6 +1,7 @@
 /* cluster_connect.c - connecting to NATS for the cluster (see cluster_connect.h), on libnats.
  * Threads: the owner's thread calls twin_nats_connect; libnats's threads call the connection handlers,
- * which only log. Must never: give up on a fleet whose NATS is not up yet (a shard may start first). */
+ * which only log (and note the close, which twin_nats_disconnect waits for).
+ * Must never: give up on a fleet whose NATS is not up yet (a shard may start first). */
 #include "cluster_connect.h"
 
 #include <stdio.h>
@@ -36,6 +37,32 @@ static void on_disconnected(natsConnection *nc, void *closure)
 {
 	(void)nc;
 	say(closure, TWIN_LOG_WARNING, "disconnected from NATS; reconnecting");
+}
+
+static void on_closed(natsConnection *nc, void *closure)
+{
+	struct twin_nats_link *l = closure;
+	(void)nc;
+	pthread_mutex_lock(l->lock);
+	l->closed = true;
+	pthread_cond_broadcast(l->cond);
+	pthread_mutex_unlock(l->lock);
+}
+
+void twin_nats_disconnect(struct twin_nats_link *l, natsConnection *nc)
+{
+	if (!nc) {
+		return;
+	}
+	natsConnection_Close(nc);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	pthread_mutex_lock(l->lock);
+	while (!l->closed && pthread_cond_timedwait(l->cond, l->lock, &until) == 0) {
+	}
+	pthread_mutex_unlock(l->lock);
+	natsConnection_Destroy(nc);
 }
 
 bool twin_nats_pause(const struct twin_nats_link *l, int ms)
@@ -83,6 +110,7 @@ natsStatus twin_nats_connect(struct twin_nats_link *l, bool global_delivery, nat
 	if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(opts, global_delivery);
 	if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, on_disconnected, l);
 	if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, on_connected, l);
+	if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, on_closed, l);
 	natsStatus last = NATS_OK;
 	while (s == NATS_OK && (s = natsConnection_Connect(nc, opts)) != NATS_OK) {
 		if (s != last) {

@@ -21,11 +21,15 @@ struct twin_nats_link {
 	pthread_mutex_t *lock;
 	pthread_cond_t *cond;
 	const bool *stop;
+	bool closed; /* set (under lock) by libnats's last callback of the connection */
 };
 
 /* Connects (retrying every 250 ms); l must outlive the connection. global_delivery: the subscriptions'
  * handlers run on libnats's shared delivery thread. NATS_NOT_YET_CONNECTED: stopped before it worked. */
 natsStatus twin_nats_connect(struct twin_nats_link *l, bool global_delivery, natsConnection **nc);
+/* Closes and destroys nc (NULL: nothing), waiting (up to 2 s) for libnats's last callback of it, after
+ * which nothing of l is used any more. */
+void twin_nats_disconnect(struct twin_nats_link *l, natsConnection *nc);
 /* "<what>: <doing>: <natsStatus text>" at level. */
 void twin_nats_log_status(const struct twin_nats_link *l, enum twin_log_level level, const char *doing,
 		natsStatus s);

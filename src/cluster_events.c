@@ -84,7 +84,7 @@ static void say(struct twin_events *ev, enum twin_log_level level, const char *f
 	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): va_start is just above
 	va_end(ap);
 	ev->log(ev->ctx, level, msg);
 }
@@ -433,14 +433,15 @@ enum twin_rc twin_events_open(const struct twin_events_config *cfg,
 		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 	}
 	ev->urls = strdup(cfg->urls);
-	ev->name = malloc(strlen(cfg->name) + sizeof("-events"));
+	size_t name_size = strlen(cfg->name) + sizeof("-events");
+	ev->name = malloc(name_size);
 	ev->prefix = strdup(cfg->prefix);
 	ev->stream = strdup(cfg->stream);
 	if (!ev->urls || !ev->name || !ev->prefix || !ev->stream) {
 		events_free(ev);
 		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
 	}
-	sprintf(ev->name, "%s-events", cfg->name); // NOLINT(clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling): sized above
+	snprintf(ev->name, name_size, "%s-events", cfg->name);
 	ev->nslots = cfg->nslots;
 	ev->replicas = cfg->replicas;
 	ev->max_age_s = cfg->max_age_s;
@@ -452,7 +453,7 @@ enum twin_rc twin_events_open(const struct twin_events_config *cfg,
 	pthread_mutex_init(&ev->fail_lock, NULL);
 	pthread_cond_init(&ev->cond, NULL);
 	ev->link = (struct twin_nats_link){ev->urls, ev->name, "events", log, ctx, &ev->lock, &ev->cond,
-			&ev->stop};
+			&ev->stop, false};
 	if (pthread_create(&ev->thread, NULL, run, ev) != 0) {
 		pthread_mutex_destroy(&ev->lock);
 		pthread_mutex_destroy(&ev->fail_lock);
@@ -476,8 +477,7 @@ void twin_events_close(struct twin_events *ev)
 	pthread_join(ev->thread, NULL);
 	drop_left(ev);
 	jsCtx_Destroy(ev->js);
-	natsConnection_Close(ev->nc);
-	natsConnection_Destroy(ev->nc);
+	twin_nats_disconnect(&ev->link, ev->nc); /* no callback of libnats uses ev after this */
 	pthread_mutex_destroy(&ev->lock);
 	pthread_mutex_destroy(&ev->fail_lock);
 	pthread_cond_destroy(&ev->cond);

@@ -215,7 +215,7 @@ enum twin_rc twin_nats_open(const char *urls, const char *name, const char *subj
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->cond, NULL);
 	n->link = (struct twin_nats_link){n->urls, n->name, "cluster", h->log, h->ctx, &n->lock, &n->cond,
-			&n->stop};
+			&n->stop, false};
 	if (pthread_create(&n->thread, NULL, run, n) != 0) {
 		pthread_mutex_destroy(&n->lock);
 		pthread_cond_destroy(&n->cond);
@@ -240,8 +240,7 @@ void twin_nats_close(struct twin_nats *n)
 		natsSubscription_Destroy(n->subs[i]);
 	}
 	natsSubscription_Destroy(n->inbox_sub);
-	natsConnection_Close(n->nc);
-	natsConnection_Destroy(n->nc);
+	twin_nats_disconnect(&n->link, n->nc);
 	nats_CloseAndWait(2000); /* libnats's threads are gone: no handler runs after this returns */
 	pthread_mutex_destroy(&n->lock);
 	pthread_cond_destroy(&n->cond);
