@@ -42,11 +42,11 @@ def events_fleet(fleet):  # noqa: F811
     return fleet
 
 
-def read_stream(fl, *args, idle_ms=700, may_fail=False):
-    """Every event the consumer prints (one JSON object a line), from any NATS node still up; None when
-    it cannot read the stream (yet) and may_fail."""
+def read_stream(fl, *args, may_fail=False):
+    """Every event stored now, as the consumer prints them (one JSON object a line), from any NATS node
+    still up; None when it cannot read the stream (yet) and may_fail."""
     nats = [a for u in fl["nats"] for a in ("--nats", u)]
-    out = subprocess.run([consumer()] + nats + ["--idle-ms", str(idle_ms)] + list(args),
+    out = subprocess.run([consumer()] + nats + list(args),
                          capture_output=True, text=True, timeout=60)
     if may_fail and out.returncode != 0:
         return None

@@ -3,9 +3,11 @@
  * $twin/{id}/events payload, as published). A consumer starts where it likes: the stream's first event,
  * a stream sequence, a time, or only new events; --filter narrows it to slots or twins by subject.
  * It reads through an ordered consumer (libnats: ephemeral, in stream order, re-created by the library
- * after a NATS node's failure) and stops after --idle-ms without an event or --max events. */
+ * after a NATS node's failure) and stops once it has read everything stored when it started (then waiting
+ * --idle-ms more for new events), after --max events, or never with --follow. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +16,15 @@
 
 static const char usage[] =
 		"usage: twin-events --nats URL [--nats URL...] [--stream NAME] [--filter SUBJECT]\n"
-		"                   [--from-seq N | --since UNIX_MS | --new] [--idle-ms MS] [--max N]\n"
+		"                   [--from-seq N | --since UNIX_MS | --new] [--idle-ms MS | --follow] [--max N]\n"
 		"  --nats     a NATS server; repeat it for every node of the cluster\n"
 		"  --stream   the stream (plugin_opt_cluster_events_stream; default TWIN_EVENTS)\n"
 		"  --filter   a subject filter, e.g. twin.events.17.> (slot 17) or twin.events.*.rack-12\n"
 		"             (default: every event)\n"
 		"  --from-seq the first stream sequence to read; --since the first time (ms since 1970);\n"
 		"             --new: only events stored from now on (default: from the stream's first event)\n"
-		"  --idle-ms  stop after this long without an event (default 2000; 0: never)\n"
+		"  --idle-ms  once it has read what was stored when it started, wait this long for each new event\n"
+		"             (default 0: stop then); --follow: never stop\n"
 		"  --max      stop after this many events (default: no limit)\n";
 
 static long long number(const char *opt, const char *v)
@@ -53,14 +56,18 @@ static void put_string(const char *s)
 	putchar('"');
 }
 
-static void print_event(natsMsg *m)
+#define CATCH_UP_MS 10000 /* the longest wait for an event known to be stored */
+
+/* Prints m; returns how many events the consumer still has to deliver (0 when not a stream message). */
+static uint64_t print_event(natsMsg *m)
 {
 	jsMsgMetaData *meta = NULL;
 	const char *id = "";
 	natsMsgHeader_Get(m, "Nats-Msg-Id", &id);
 	if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
-		return; /* not a stream message */
+		return 0;
 	}
+	uint64_t pending = meta->NumPending;
 	printf("{\"seq\":%llu,\"time_ns\":%lld,\"subject\":", (unsigned long long)meta->Sequence.Stream,
 			(long long)meta->Timestamp);
 	put_string(natsMsg_GetSubject(m));
@@ -68,17 +75,19 @@ static void print_event(natsMsg *m)
 	put_string(id ? id : "");
 	printf(",\"event\":%.*s}\n", natsMsg_GetDataLength(m), natsMsg_GetData(m));
 	jsMsgMetaData_Destroy(meta);
+	return pending;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {{"nats", 1, NULL, 'n'}, {"stream", 1, NULL, 's'},
 			{"filter", 1, NULL, 'f'}, {"from-seq", 1, NULL, 'q'}, {"since", 1, NULL, 't'},
-			{"new", 0, NULL, 'N'}, {"idle-ms", 1, NULL, 'i'}, {"max", 1, NULL, 'm'},
+			{"new", 0, NULL, 'N'}, {"idle-ms", 1, NULL, 'i'}, {"follow", 0, NULL, 'F'}, {"max", 1, NULL, 'm'},
 			{"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	const char *urls[16], *stream = "TWIN_EVENTS", *filter = NULL;
 	int n_urls = 0;
-	long long idle_ms = 2000, max = -1;
+	long long idle_ms = 0, max = -1;
+	bool follow = false;
 	jsSubOptions so;
 	jsSubOptions_Init(&so);
 	so.Config.DeliverPolicy = js_DeliverAll;
@@ -103,6 +112,7 @@ int main(int argc, char **argv)
 				break;
 			case 'N': so.Config.DeliverPolicy = js_DeliverNew; break;
 			case 'i': idle_ms = number("--idle-ms", optarg); break;
+			case 'F': follow = true; break;
 			case 'm': max = number("--max", optarg); break;
 			case 'h': fputs(usage, stdout); return 0;
 			default: fputs(usage, stderr); return 2;
@@ -137,16 +147,24 @@ int main(int argc, char **argv)
 				"and does a shard with plugin_opt_cluster_events on run?\n", stream, urls[0],
 				natsStatus_GetText(s), (int)jerr);
 	}
+	uint64_t pending = 0; /* events stored that the consumer has yet to deliver */
+	jsConsumerInfo *ci = NULL;
+	if (s == NATS_OK && natsSubscription_GetConsumerInfo(&ci, sub, NULL, &jerr) == NATS_OK) {
+		pending = ci->NumPending;
+		jsConsumerInfo_Destroy(ci);
+	}
 	long long n = 0;
 	while (s == NATS_OK && (max < 0 || n < max)) {
 		natsMsg *m = NULL;
-		s = natsSubscription_NextMsg(&m, sub, idle_ms > 0 ? idle_ms : 3600000);
-		if (s == NATS_TIMEOUT && idle_ms == 0) {
+		s = natsSubscription_NextMsg(&m, sub, pending || follow ? CATCH_UP_MS : idle_ms);
+		if (s == NATS_TIMEOUT && follow) {
 			s = NATS_OK;
-			continue;
-		}
-		if (s == NATS_OK) {
-			print_event(m);
+		} else if (s == NATS_TIMEOUT && pending) {
+			fprintf(stderr, "twin-events: %llu events stored but not delivered within %d ms\n",
+					(unsigned long long)pending, CATCH_UP_MS);
+			s = NATS_ERR;
+		} else if (s == NATS_OK) {
+			pending = print_event(m);
 			natsMsg_Destroy(m);
 			n++;
 		}
