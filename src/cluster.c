@@ -187,7 +187,7 @@ enum twin_rc twin_cluster_open(const struct twin_cluster_config *cfg, void (*wak
 	if (rc == TWIN_OK && cfg->events) {
 		struct twin_events_config ec = {cfg->nats, cfg->shard, cfg->subject, cfg->events_stream,
 				c->slots.nslots, cfg->events_replicas, cfg->events_max_age_s, cfg->events_max_bytes,
-				cfg->events_buffer};
+				cfg->events_buffer, cfg->events_buffer_bytes};
 		rc = twin_events_open(&ec, on_log, c, &c->events, err);
 	}
 	if (rc != TWIN_OK) {

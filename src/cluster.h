@@ -20,7 +20,7 @@ struct twin_cluster_config {
 	int64_t timeout_ms; /* a forwarded request unanswered this long is answered 503 */
 	bool events;        /* change events also go to a JetStream stream (cluster_events.h) */
 	char *events_stream;
-	int64_t events_replicas, events_max_age_s, events_max_bytes, events_buffer;
+	int64_t events_replicas, events_max_age_s, events_max_bytes, events_buffer, events_buffer_bytes;
 };
 
 /* Whether key (without plugin_opt_) is a cluster setting. */

@@ -92,11 +92,14 @@ static enum twin_rc apply_events(struct twin_cluster_config *cfg, const char *ke
 	if (!strcmp(key, "cluster_events_buffer")) {
 		return set_int(&cfg->events_buffer, key, value, 1, 100000000, err);
 	}
+	if (!strcmp(key, "cluster_events_buffer_bytes")) {
+		return set_int(&cfg->events_buffer_bytes, key, value, 1LL << 20, 64LL << 30, err);
+	}
 	return twin_fail(err, TWIN_ERR_CONFIG,
 			"unknown option plugin_opt_%s (cluster options: cluster_shard, cluster_slots, "
 			"cluster_slot_count, cluster_nats, cluster_subject, cluster_timeout_ms, cluster_events, "
 			"cluster_events_stream, cluster_events_replicas, cluster_events_max_age_s, "
-			"cluster_events_max_bytes, cluster_events_buffer)",
+			"cluster_events_max_bytes, cluster_events_buffer, cluster_events_buffer_bytes)",
 			key);
 }
 
@@ -137,6 +140,7 @@ enum twin_rc twin_cluster_config_parse(struct twin_cluster_config *cfg, const ch
 	cfg->events_replicas = 3;
 	cfg->events_max_age_s = 7 * 86400;
 	cfg->events_buffer = 100000;
+	cfg->events_buffer_bytes = 256LL << 20;
 	*configured = false;
 	enum twin_rc rc = set_string(&cfg->subject, "cluster_subject", "twin", err);
 	if (rc == TWIN_OK) {

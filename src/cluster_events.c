@@ -46,7 +46,7 @@ struct event { /* one change event, queued */
 struct twin_events {
 	char *urls, *name, *prefix, *stream;
 	unsigned nslots;
-	int64_t replicas, max_age_s, max_bytes, buffer;
+	int64_t replicas, max_age_s, max_bytes, buffer, buffer_bytes;
 	void (*log)(void *ctx, enum twin_log_level level, const char *msg);
 	void *ctx;
 	struct twin_nats_link link;
@@ -55,7 +55,7 @@ struct twin_events {
 	pthread_cond_t cond;
 	bool stop;
 	struct event *head, *tail;
-	_Atomic int64_t held; /* events queued or unacknowledged: the buffer's fill */
+	_Atomic int64_t held, held_bytes; /* events queued or unacknowledged: the buffer's fill */
 	_Atomic uint64_t published, dropped, retried;
 	atomic_bool full;     /* dropping for a full buffer (logged when it starts and ends) */
 	/* this file's thread only */
@@ -89,12 +89,13 @@ static void say(struct twin_events *ev, enum twin_log_level level, const char *f
 	ev->log(ev->ctx, level, msg);
 }
 
-/* count events are over: stored (published) or not (dropped). */
-static void settle(struct twin_events *ev, uint64_t count, bool published)
+/* count events of bytes payload bytes in all are over: stored (published) or not (dropped). */
+static void settle(struct twin_events *ev, uint64_t count, size_t bytes, bool published)
 {
 	atomic_fetch_add(published ? &ev->published : &ev->dropped, count);
 	int64_t left = atomic_fetch_sub(&ev->held, (int64_t)count) - (int64_t)count;
-	if (left <= ev->buffer / 2 && atomic_exchange(&ev->full, false)) {
+	int64_t left_bytes = atomic_fetch_sub(&ev->held_bytes, (int64_t)bytes) - (int64_t)bytes;
+	if (left <= ev->buffer / 2 && left_bytes <= ev->buffer_bytes / 2 && atomic_exchange(&ev->full, false)) {
 		say(ev, TWIN_LOG_NOTICE, "mosquitto_twin: events: the JetStream buffer has room again (%" PRId64
 				" events held); change events are queued again", left);
 	}
@@ -109,12 +110,14 @@ void twin_events_offer(struct twin_events *ev, const char *topic, const char *pa
 		return;
 	}
 	size_t slen = strlen(k.subject) + 1, mlen = strlen(k.msg_id) + 1;
-	struct event *e = atomic_load(&ev->held) < ev->buffer ? malloc(sizeof(*e) + len + slen + mlen) : NULL;
+	bool room = atomic_load(&ev->held) < ev->buffer &&
+			atomic_load(&ev->held_bytes) + (int64_t)len <= ev->buffer_bytes;
+	struct event *e = room ? malloc(sizeof(*e) + len + slen + mlen) : NULL;
 	if (!e) {
 		atomic_fetch_add(&ev->dropped, 1);
 		if (!atomic_exchange(&ev->full, true)) {
 			say(ev, TWIN_LOG_WARNING, "mosquitto_twin: events: %" PRId64 " change events wait for JetStream "
-					"(plugin_opt_cluster_events_buffer): dropping new ones, counted in events_dropped; "
+					"(plugin_opt_cluster_events_buffer, _bytes): dropping new ones, counted in events_dropped; "
 					"consumers will see version gaps. Check that NATS is up and JetStream has stream %s",
 					(int64_t)atomic_load(&ev->held), ev->stream);
 		}
@@ -127,6 +130,7 @@ void twin_events_offer(struct twin_events *ev, const char *topic, const char *pa
 	e->subject = memcpy(e->data + len, k.subject, slen);
 	e->msg_id = memcpy(e->data + len + slen, k.msg_id, mlen);
 	atomic_fetch_add(&ev->held, 1);
+	atomic_fetch_add(&ev->held_bytes, (int64_t)len);
 	pthread_mutex_lock(&ev->lock);
 	if (ev->tail) {
 		ev->tail->next = e;
@@ -145,12 +149,13 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 {
 	struct twin_events *ev = closure;
 	(void)js;
+	size_t bytes = (size_t)natsMsg_GetDataLength(msg);
 	if (pa) {
-		settle(ev, 1, true);
+		settle(ev, 1, bytes, true);
 	} else if (pae->ErrCode == JSStreamMessageExceedsMaximumErr) {
 		say(ev, TWIN_LOG_WARNING, "mosquitto_twin: events: stream %s refuses event %s as too big; "
 				"dropped (raise the stream's max_msg_size)", ev->stream, natsMsg_GetSubject(msg));
-		settle(ev, 1, false);
+		settle(ev, 1, bytes, false);
 	} else {
 		pthread_mutex_lock(&ev->fail_lock);
 		if (ev->n_failed < WINDOW) { /* always: each message of a window is answered once */
@@ -187,16 +192,28 @@ static bool closing(struct twin_events *ev, bool *late)
 	return stop;
 }
 
-/* Frees a list of events that will never be sent; returns how many. */
-static uint64_t drop_list(struct event *e)
+/* Frees a list of events that will never be sent; returns how many, adding their bytes to *bytes. */
+static uint64_t drop_list(struct event *e, size_t *bytes)
 {
 	uint64_t n = 0;
 	for (struct event *next; e; e = next) {
 		next = e->next;
+		*bytes += e->len;
 		free(e);
 		n++;
 	}
 	return n;
+}
+
+/* Frees n messages that will never be sent again. */
+static void drop_window(struct twin_events *ev, natsMsg **window, int n)
+{
+	size_t bytes = 0;
+	for (int i = 0; i < n; i++) {
+		bytes += (size_t)natsMsg_GetDataLength(window[i]);
+		natsMsg_Destroy(window[i]);
+	}
+	settle(ev, (uint64_t)n, bytes, false);
 }
 
 /* Finds the stream, or creates it; false: closing first. */
@@ -300,7 +317,7 @@ static int fill_window(struct twin_events *ev, natsMsg **window)
 			window[n++] = m;
 		} else {
 			natsMsg_Destroy(m);
-			settle(ev, 1, false);
+			settle(ev, 1, e->len, false);
 		}
 		free(e);
 	}
@@ -317,8 +334,7 @@ static void send_window(struct twin_events *ev, natsMsg **window, int n)
 			if (s == NATS_MAX_PAYLOAD) {
 				say(ev, TWIN_LOG_WARNING, "mosquitto_twin: events: event %s is over NATS's max_payload; "
 						"dropped", natsMsg_GetSubject(window[i]));
-				natsMsg_Destroy(window[i]);
-				settle(ev, 1, false);
+				drop_window(ev, &window[i], 1);
 			} else if (s != NATS_OK) {
 				keep_failed(ev, window[i], natsStatus_GetText(s));
 			}
@@ -355,10 +371,7 @@ static void send_window(struct twin_events *ev, natsMsg **window, int n)
 		retrying = true;
 		bool late;
 		if (closing(ev, &late) && late) {
-			for (int i = 0; i < n; i++) {
-				natsMsg_Destroy(window[i]);
-			}
-			settle(ev, (uint64_t)n, false);
+			drop_window(ev, window, n);
 			return;
 		}
 		if (twin_nats_pause(&ev->link, RETRY_MS)) { /* returns at once once closing */
@@ -397,10 +410,11 @@ static void *run(void *arg)
 /* After the thread: what it did not send. */
 static void drop_left(struct twin_events *ev)
 {
-	uint64_t left = drop_list(ev->backlog) + drop_list(ev->head);
+	size_t bytes = 0;
+	uint64_t left = drop_list(ev->backlog, &bytes) + drop_list(ev->head, &bytes);
 	ev->backlog = ev->backlog_tail = ev->head = ev->tail = NULL;
 	if (left) {
-		settle(ev, left, false);
+		settle(ev, left, bytes, false);
 		say(ev, TWIN_LOG_WARNING, "mosquitto_twin: events: %" PRIu64 " change events not sent to "
 				"JetStream at shutdown (counted in events_dropped)", left);
 	}
@@ -447,6 +461,7 @@ enum twin_rc twin_events_open(const struct twin_events_config *cfg,
 	ev->max_age_s = cfg->max_age_s;
 	ev->max_bytes = cfg->max_bytes;
 	ev->buffer = cfg->buffer;
+	ev->buffer_bytes = cfg->buffer_bytes;
 	ev->log = log;
 	ev->ctx = ctx;
 	pthread_mutex_init(&ev->lock, NULL);

@@ -2,7 +2,8 @@
  * consumers: every created/updated/deleted event the writer publishes on $twin/{id}/events is also
  * published on <prefix>.events.<slot>.<id token> with the message id <id token>:<version>
  * (cluster_evkey.h), in version order per twin, retried until JetStream acknowledges it. The broker
- * thread only queues (bounded: past cluster_events_buffer, events are dropped and counted); a thread of
+ * thread only queues (bounded: past cluster_events_buffer events or _bytes, events are dropped and
+ * counted); a thread of
  * its own, on a NATS connection of its own, creates the stream when absent and publishes. */
 #ifndef TWIN_CLUSTER_EVENTS_H
 #define TWIN_CLUSTER_EVENTS_H
@@ -21,7 +22,8 @@ struct twin_events_config {
 	int64_t replicas;  /* of a stream created here */
 	int64_t max_age_s; /* ... its messages' age limit, 0: none */
 	int64_t max_bytes; /* ... its size limit, 0: none */
-	int64_t buffer;    /* events queued or unacknowledged at most */
+	int64_t buffer;       /* events queued or unacknowledged at most */
+	int64_t buffer_bytes; /* ... and their payload bytes */
 };
 
 struct twin_events_counts {

@@ -335,6 +335,27 @@ def test_while_jetstream_is_down_events_wait_in_the_buffer_then_are_dropped_and_
         nats.close()
 
 
+def test_the_buffer_is_bounded_in_bytes_too(brokers, monkeypatch):
+    if missing():
+        pytest.skip(missing())
+    monkeypatch.setenv("TWIN_PLUGIN", cluster_plugin())
+    nobody = "nats://127.0.0.1:%d" % free_port()  # JetStream never answers
+    b = brokers({"cluster_shard": "s1", "cluster_slots": "0-1023", "cluster_nats": nobody,
+                 "cluster_events": "on", "cluster_events_buffer_bytes": str(1 << 20)})
+    rr = Requester5(b.port)
+    try:
+        twin_id = uniq("big")
+        for i in range(50):  # events of about 30 KB: 34 fit in 1 MiB
+            body = {"desired": {"blob": "%02d" % i + "x" * 30000}}
+            assert rr("$twin/%s/update" % twin_id, json.dumps(body)).status == 200
+        s = wait_until(lambda: (lambda s: s if s["events_pending"] + s["events_dropped"] == 50 else None)(
+            cluster_sys(b.port)), msg="every event held or dropped")
+        assert 30 <= s["events_pending"] <= 34 and s["events_dropped"] == 50 - s["events_pending"], s
+        assert "dropping new ones, counted in events_dropped" in b.log_text()
+    finally:
+        rr.client.disconnect()
+
+
 def test_the_default_build_needs_no_nats():
     path = plugin_path()
     if not path or is_cluster_build(path):
@@ -350,6 +371,7 @@ def test_the_default_build_needs_no_nats():
      "needs plugin_opt_events true"),
     ({"cluster_events_stream": "twin.events"}, "not a JetStream stream name"),
     ({"cluster_events_replicas": "7"}, "cluster_events_replicas must be an integer in 1..5"),
+    ({"cluster_events_buffer_bytes": "1000"}, "cluster_events_buffer_bytes must be an integer in"),
     ({"cluster_subject": "twin.*"}, "without spaces or wildcards"),
 ])
 def test_a_cluster_build_refuses_a_bad_events_config(brokers, monkeypatch, opts, says):
