@@ -1,9 +1,10 @@
 /* on_tick.c - MOSQ_EVT_TICK (end of every broker loop pass) and MOSQ_EVT_DISCONNECT. The tick releases
  * held-back telemetry whose device is within its rate again, publishes what the writer has finished and
- * keeps the loop turning while an answer to a websockets client is still going out (websockets.c) and,
- * in a fleet, hands over what other shards answered (cluster hooks); when nothing is waiting it costs a
- * few loads and an atomic load. A broker that runs no tick has the same work (twin_run_pending) run from
- * the loopback connection's wake-ups instead (loopback.c). */
+ * keeps the loop turning while an answer to a websockets client is still going out (websockets.c), in a
+ * fleet hands over what other shards answered (cluster hooks), and runs the Kafka sink's delivery
+ * reports (kafka hooks); when nothing is waiting it costs a few loads and an atomic load. A broker that
+ * runs no tick has the same work (twin_run_pending) run from the loopback connection's wake-ups instead
+ * (loopback.c). */
 #include "plugin.h"
 
 int twin_on_tick(int event, void *event_data, void *userdata)
@@ -22,6 +23,7 @@ void twin_run_pending(struct twin_plugin *tp)
 	twin_wake_acknowledge();
 	twin_engine_tick(tp->engine);
 	twin_cluster_hook_tick(tp);
+	twin_kafka_hook_tick(tp);
 	twin_publish_pending(tp);
 }
 

@@ -42,6 +42,7 @@ static void free_plugin(struct twin_plugin *tp)
 {
 	twin_loopback_stop();
 	twin_cluster_hook_close(tp);   /* no forwarded request reaches the engine after this */
+	twin_kafka_hook_close(tp);
 	twin_engine_close(tp->engine); /* the writer commits everything still queued */
 	twin_wake_uninstall();
 	twin_presence_free(&tp->ws_clients);
@@ -97,10 +98,11 @@ static bool copy_options(struct twin_plugin *tp, const struct mosquitto_opt *opt
 	if (!tp->opt_keys || !tp->opt_values) {
 		return false;
 	}
-	/* the core's options first, then the cluster's, which are parsed apart (cluster.c) */
+	/* the core's options first, then the cluster's and Kafka's, which are parsed apart (cluster.c, kafka.c) */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < option_count; i++) {
-			if (twin_cluster_hook_option(options[i].key) != (pass == 1)) {
+			bool apart = twin_cluster_hook_option(options[i].key) || twin_kafka_hook_option(options[i].key);
+			if (apart != (pass == 1)) {
 				continue;
 			}
 			int k = tp->opt_count++;
@@ -149,6 +151,9 @@ static int open_shared(const struct mosquitto_opt *options, int option_count)
 	if (twin_config_parse(&tp->cfg, (const char *const *)tp->opt_keys,
 				(const char *const *)tp->opt_values, tp->opt_core, &err) != TWIN_OK ||
 			twin_cluster_hook_open(tp, (const char *const *)tp->opt_keys + tp->opt_core,
+					(const char *const *)tp->opt_values + tp->opt_core, tp->opt_count - tp->opt_core,
+					&err) != TWIN_OK ||
+			twin_kafka_hook_open(tp, (const char *const *)tp->opt_keys + tp->opt_core,
 					(const char *const *)tp->opt_values + tp->opt_core, tp->opt_count - tp->opt_core,
 					&err) != TWIN_OK) {
 		free_plugin(tp);

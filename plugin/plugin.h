@@ -36,6 +36,7 @@ struct twin_plugin {
 	struct twin_presence *ws_clients; /* client ids of requesters on a websockets listener (websockets.c) */
 	unsigned long ws_passes;          /* loop passes the answers sent to them still need */
 	struct twin_cluster_hook *cluster; /* this broker as a shard of a fleet, or NULL (cluster.c) */
+	struct twin_kafka_hook *kafka;     /* the Kafka sink, or NULL (kafka.c) */
 };
 
 int twin_on_message(int event, void *event_data, void *userdata);
@@ -95,5 +96,16 @@ void twin_cluster_hook_event(struct twin_plugin *tp, const struct twin_out *o);
 /* True: o answers a request forwarded here and went back to its shard (free it, do not publish). */
 bool twin_cluster_hook_claim(struct twin_plugin *tp, const struct twin_out *o);
 struct twin_out *twin_cluster_hook_take(struct twin_plugin *tp);
+
+/* The Kafka sink (kafka.c with -DTWIN_KAFKA=ON, else kafka_off.c, where they do nothing): its options,
+ * opened after the cluster's from the same options (each takes its own keys), every message about to be
+ * published, every tick, and its log lines and $SYS report to publish. */
+bool twin_kafka_hook_option(const char *key);
+enum twin_rc twin_kafka_hook_open(struct twin_plugin *tp, const char *const *keys, const char *const *values,
+		int n, struct twin_error *err);
+void twin_kafka_hook_close(struct twin_plugin *tp);
+void twin_kafka_hook_event(struct twin_plugin *tp, const struct twin_out *o);
+void twin_kafka_hook_tick(struct twin_plugin *tp);
+struct twin_out *twin_kafka_hook_take(struct twin_plugin *tp);
 
 #endif

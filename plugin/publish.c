@@ -54,13 +54,15 @@ static void publish_one(struct twin_plugin *tp, const struct twin_out *o)
 void twin_publish_pending(struct twin_plugin *tp)
 {
 	struct twin_out *o;
-	while ((o = twin_engine_take(tp->engine)) != NULL || (o = twin_cluster_hook_take(tp)) != NULL) {
+	while ((o = twin_engine_take(tp->engine)) != NULL || (o = twin_cluster_hook_take(tp)) != NULL ||
+			(o = twin_kafka_hook_take(tp)) != NULL) {
 		if (twin_cluster_hook_claim(tp, o)) {
 			/* the answer to another shard's request: sent back to it */
 		} else if (o->kind == TWIN_OUT_LOG) {
 			mosquitto_log_printf(log_level(o->level), "%s", o->payload);
 		} else {
 			twin_cluster_hook_event(tp, o);
+			twin_kafka_hook_event(tp, o);
 			publish_one(tp, o);
 		}
 		twin_out_free(o);

@@ -83,23 +83,33 @@ static bool change_type(const char *p, const char *end)
 	return false;
 }
 
-bool twin_evkey_make(const char *topic, const char *payload, size_t len, const char *prefix,
-		unsigned nslots, struct twin_evkey *out)
+bool twin_evkey_change(const char *topic, const char *payload, size_t len, const char **id, size_t *id_len,
+		int64_t *version)
 {
 	size_t tlen = strlen(topic), head = sizeof(TOPIC_HEAD) - 1, tail = sizeof(TOPIC_TAIL) - 1;
 	if (tlen <= head + tail || tlen - head - tail > TWIN_MAX_ID_LEN || memcmp(topic, TOPIC_HEAD, head) ||
 			memcmp(topic + tlen - tail, TOPIC_TAIL, tail)) {
 		return false;
 	}
-	const char *id = topic + head, *end = payload + len;
-	size_t id_len = tlen - head - tail;
-	int64_t version, ts;
+	const char *end = payload + len;
+	int64_t ts;
 	const char *p = expect(payload, end, "{\"id\":");
 	p = p && p < end && *p == '"' ? skip_string(p, end) : NULL;
-	p = number(expect(p, end, ",\"version\":"), end, &version);
+	p = number(expect(p, end, ",\"version\":"), end, version);
 	p = number(expect(p, end, ",\"ts\":"), end, &ts);
 	p = expect(p, end, ",\"type\":");
-	if (!p || !change_type(p, end)) {
+	*id = topic + head;
+	*id_len = tlen - head - tail;
+	return p && change_type(p, end);
+}
+
+bool twin_evkey_make(const char *topic, const char *payload, size_t len, const char *prefix,
+		unsigned nslots, struct twin_evkey *out)
+{
+	const char *id;
+	size_t id_len;
+	int64_t version;
+	if (!twin_evkey_change(topic, payload, len, &id, &id_len, &version)) {
 		return false;
 	}
 	char tok[TWIN_EVKEY_TOKEN_MAX + 1];
