@@ -25,6 +25,7 @@ build() {
 stage "build"
 build build
 build build-cluster -DTWIN_CLUSTER=ON -DTWIN_BUILD_TESTS=OFF -DTWIN_BUILD_BENCH=OFF # tests/e2e/test_cluster_*
+build build-kafka -DTWIN_KAFKA=ON -DTWIN_BUILD_TESTS=OFF -DTWIN_BUILD_BENCH=OFF # tests/e2e/test_kafka_events.py
 stage "static analysis (cppcheck, clang-tidy) started in the background, at low priority"
 # CPU-bound, while the end-to-end tests mostly wait on the network: run beside them, results below
 static_log=$(mktemp)
@@ -42,7 +43,7 @@ stage "schemas and README examples"
 "$python" schemas/check_examples.py
 stage "end-to-end tests"
 TWIN_PLUGIN="$PWD/build/mosquitto_twin.so" TWIN_CLUSTER_PLUGIN="$PWD/build-cluster/mosquitto_twin.so" \
-	"$python" -m pytest tests/e2e -q
+	TWIN_KAFKA_PLUGIN="$PWD/build-kafka/mosquitto_twin.so" "$python" -m pytest tests/e2e -q
 stage "end-to-end tests against Debian 13's Mosquitto"
 # The whole suite again, with the broker Debian 13 ships (2.0.21 today): it takes as long as the run above,
 # 2 to 3 minutes on 2 cores. Left out: test_cluster_routing.py and test_cluster_events.py, whose shards
