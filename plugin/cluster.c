@@ -28,6 +28,7 @@ enum twin_rc twin_cluster_hook_open(struct twin_plugin *tp, const char *const *k
 	}
 	enum twin_rc rc = twin_cluster_config_parse(&h->cfg, keys, values, n, &configured, err);
 	if (rc != TWIN_OK || !configured) {
+		twin_cluster_config_free(&h->cfg); /* its defaults */
 		free(h); /* not a shard: a single broker, exactly as without the cluster build */
 		return rc;
 	}
