@@ -4,6 +4,7 @@
  * Must never: give up on a fleet whose NATS is not up yet (a shard may start first). */
 #include "cluster_connect.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,10 @@ static natsStatus set_servers(natsOptions *opts, const char *urls)
 
 natsStatus twin_nats_connect(struct twin_nats_link *l, bool global_delivery, natsConnection **nc)
 {
+	/* libnats keeps global state (and threads) past the last connection: it stays loaded when the broker
+	 * unloads the plugin (else its memory reads as leaked, and nothing of it may run after its code is gone) */
+	// cppcheck-suppress leakReturnValNotUsed ; never closed: staying loaded is the point
+	dlopen("libnats.so.3.4", RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
 	natsOptions *opts = NULL;
 	natsStatus s = natsOptions_Create(&opts);
 	if (s == NATS_OK) s = set_servers(opts, l->urls);
