@@ -101,6 +101,7 @@ enum twin_rc twin_gathers_add(struct twin_gathers *g, uint64_t key, struct twin_
 		at = &(*at)->next;
 	}
 	*at = q;
+	pthread_cond_signal(&g->cond); /* the thread may be waiting with no deadline */
 	pthread_mutex_unlock(&g->lock);
 	return TWIN_OK;
 }
