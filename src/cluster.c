@@ -11,6 +11,9 @@
  * subscribe to usefully: the plugin hands every answer on that topic to twin_cluster_claim, which sends
  * it back over NATS instead of publishing it. A request for a slot this shard does not own (moved, or a
  * stale route) is answered 503 there.
+ * Fleet requests: $twin/search and $twin/stats go to every shard (<subject>.all), each runs them as its
+ * own and answers with the slots it owns, and the asking shard's gather thread merges the parts
+ * (cluster_search.h).
  * Threads: broker thread, except on_request/on_answer/on_log (libnats's delivery thread), which only
  * queue under c->lock and wake the broker thread.
  * Must never: block the broker thread (all NATS I/O is cluster_nats.c's thread), or apply telemetry of a
@@ -50,7 +53,7 @@ struct forwarded { /* a request sent to another shard, waiting for its answer */
 struct served { /* a request another shard sent here, waiting for the engine's answer */
 	uint64_t key;
 	char *reply;
-	bool part; /* a search's part: answered with this shard's slots */
+	bool part; /* a part of a fleet's search or stats: answered with this shard's slots */
 	UT_hash_handle hh;
 };
 
@@ -267,18 +270,20 @@ static struct twin_route *route_of(const struct twin_request_in *in)
 	return r;
 }
 
-/* A $twin/search sent to every shard, its answer merged by the gather thread; takes r and data. */
-static void scatter(struct twin_cluster *c, struct twin_route *r, const struct twin_request_in *in,
-		void *data, size_t len)
+/* A $twin/search or $twin/stats sent to every shard, its answer merged by the gather thread; takes r and
+ * data. */
+static void scatter(struct twin_cluster *c, const struct twin_topic_match *m, struct twin_route *r,
+		const struct twin_request_in *in, void *data, size_t len)
 {
 	pthread_mutex_lock(&c->lock);
 	uint64_t key = ++c->next_key;
 	if (!data) {
-		add_answer_locked(c, answer_busy(r, "cannot send the search to the shards now; retry"));
+		add_answer_locked(c, answer_busy(r, "cannot send the request to the shards now; retry"));
 		twin_route_free(r);
 	}
 	pthread_mutex_unlock(&c->lock);
-	if (data && twin_gathers_add(c->gathers, key, r, in->payload, in->payload_len) == TWIN_OK) {
+	bool stats = m->verb == TWIN_VERB_STATS;
+	if (data && twin_gathers_add(c->gathers, key, r, stats, in->payload, in->payload_len) == TWIN_OK) {
 		atomic_fetch_add(&c->forwards, 1);
 		twin_nats_scatter(c->nats, key, data, len); /* a failure to queue ends in the deadline */
 	} else {
@@ -290,9 +295,10 @@ bool twin_cluster_request(struct twin_cluster *c, const struct twin_topic_match 
 		const struct twin_request_in *in)
 {
 	struct twin_error ignored;
-	bool search = m->front == TWIN_FRONT_NATIVE && m->verb == TWIN_VERB_SEARCH && c->nats;
-	if (m->front != TWIN_FRONT_NATIVE || (!m->id && !search)) {
-		return false; /* $twin/{verb} (stats, models) and the fronts are answered here */
+	bool fleet = m->front == TWIN_FRONT_NATIVE && c->nats &&
+			(m->verb == TWIN_VERB_SEARCH || m->verb == TWIN_VERB_STATS);
+	if (m->front != TWIN_FRONT_NATIVE || (!m->id && !fleet)) {
+		return false; /* $twin/models and the fronts are answered here */
 	}
 	unsigned slot = m->id ? twin_cluster_slot(m->id, m->id_len, c->slots.nslots) : 0;
 	if ((m->id && twin_slot_set_has(&c->slots, slot)) || in->corr_len > TWIN_MAX_CORR_LEN ||
@@ -308,8 +314,8 @@ bool twin_cluster_request(struct twin_cluster *c, const struct twin_topic_match 
 			in->username ? strlen(in->username) : 0, in->payload, in->payload_len};
 	size_t len = 0;
 	void *data = c->nats ? twin_wire_request_encode(&w, &len) : NULL;
-	if (search) {
-		scatter(c, r, in, data, len);
+	if (fleet) {
+		scatter(c, m, r, in, data, len);
 		return true;
 	}
 	struct forwarded *f = data ? calloc(1, sizeof(*f)) : NULL;
@@ -375,7 +381,7 @@ static void serve(struct twin_cluster *c, struct twin_engine *e, const struct in
 	}
 	twin_engine_classify(e, topic, &m);
 	bool part = m.route == TWIN_ROUTE_REQUEST && m.front == TWIN_FRONT_NATIVE &&
-			m.verb == TWIN_VERB_SEARCH;
+			(m.verb == TWIN_VERB_SEARCH || m.verb == TWIN_VERB_STATS);
 	if (!part && (m.route != TWIN_ROUTE_REQUEST || m.front != TWIN_FRONT_NATIVE || !m.id ||
 						 !twin_slot_set_has(&c->slots, twin_cluster_slot(m.id, m.id_len, c->slots.nslots)))) {
 		char body[160];
@@ -395,7 +401,7 @@ static void serve(struct twin_cluster *c, struct twin_engine *e, const struct in
 	HASH_ADD(hh, c->served, key, sizeof(s->key), s);
 	snprintf(response, sizeof(response), REPLY_TOPIC "%" PRIu64, s->key);
 	struct twin_request_in req = {client, w.username ? user : NULL, topic, w.payload, w.payload_len,
-			response, NULL, 0, part};
+			response, NULL, 0, part && m.verb == TWIN_VERB_SEARCH};
 	atomic_fetch_add(&c->served_count, 1);
 	twin_engine_request(e, &m, &req);
 }

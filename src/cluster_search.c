@@ -1,10 +1,11 @@
 /* cluster_search.c - gathers of a fleet's searches (see cluster_search.h).
  *
- * A gather holds the app's route and request, the slots whose shards have answered (any status) and
+ * A gather holds the app's route and request (a search, or stats), the slots whose shards have answered (any status) and
  * those that answered 200, and the 200 bodies. libnats's thread adds parts and marks a gather ready when
  * every slot has answered, a shard answered 4xx, or nobody listens; this file's thread takes ready and
  * expired gathers off the list (in insertion order, which with one timeout is deadline order) and
- * answers them: the merge of the 200 parts, flagged incomplete with the slots missing; a 4xx as it came;
+ * answers them: the merge of the 200 parts (stats: every number summed, "shards" their count), flagged
+ * incomplete with the slots missing; a 4xx as it came;
  * with no 200 part a shard's 5xx as it came, else a 503 that says why.
  * Threads: twin_gathers_add on the broker thread, twin_gathers_part on libnats's, the rest on its own.
  * Must never: merge or wait on the caller's thread. */
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <cjson/cJSON.h>
 
 #include "cluster_slot.h"
 #include "cluster_wire.h"
@@ -35,7 +38,7 @@ struct gather {
 	int fail_status; /* a 4xx, or with no 200 part a 5xx, passed on as it came */
 	char *fail_body;
 	size_t fail_len;
-	bool ready, no_responders;
+	bool ready, no_responders, stats;
 	size_t len;
 	char payload[];
 };
@@ -73,7 +76,7 @@ static void gather_free(struct gather *q)
 
 /* ---- the caller's threads ---- */
 
-enum twin_rc twin_gathers_add(struct twin_gathers *g, uint64_t key, struct twin_route *r,
+enum twin_rc twin_gathers_add(struct twin_gathers *g, uint64_t key, struct twin_route *r, bool stats,
 		const void *payload, size_t len)
 {
 	struct twin_error err;
@@ -90,6 +93,7 @@ enum twin_rc twin_gathers_add(struct twin_gathers *g, uint64_t key, struct twin_
 	}
 	q->key = key;
 	q->route = r;
+	q->stats = stats;
 	q->deadline_ms = now_ms() + g->timeout_ms;
 	q->len = len;
 	if (len) {
@@ -185,6 +189,38 @@ static struct twin_out *busy(const struct twin_route *r, const char *msg)
 	return twin_answer_error(r, &err, NULL);
 }
 
+/* The parts' $twin/stats: every number summed (each shard's counters and gauges are its own), the rest
+ * (version, token) as the first part says, and "shards": how many answered. */
+static char *stats_sum(const struct gather *q, const char *missing, size_t *len, struct twin_error *err)
+{
+	cJSON *sum = cJSON_ParseWithLength(q->parts[0].body, q->parts[0].len);
+	bool ok = cJSON_IsObject(sum);
+	for (int i = 1; ok && i < q->n_parts; i++) {
+		cJSON *part = cJSON_ParseWithLength(q->parts[i].body, q->parts[i].len), *f;
+		cJSON_ArrayForEach(f, sum)
+		{
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(part, f->string);
+			if (cJSON_IsNumber(f) && cJSON_IsNumber(v)) {
+				cJSON_SetNumberHelper(f, f->valuedouble + v->valuedouble);
+			}
+		}
+		cJSON_Delete(part);
+	}
+	char *text = NULL;
+	if (ok && cJSON_AddNumberToObject(sum, "shards", q->n_parts) &&
+			(!missing || (cJSON_AddTrueToObject(sum, "incomplete") &&
+								 cJSON_AddStringToObject(sum, "missing_slots", missing)))) {
+		text = cJSON_PrintUnformatted(sum);
+	}
+	cJSON_Delete(sum);
+	if (!text) {
+		twin_fail(err, TWIN_ERR_NOMEM, "cannot sum the shards' stats");
+		return NULL;
+	}
+	*len = strlen(text);
+	return text;
+}
+
 static struct twin_out *answer(const struct twin_gathers *g, const struct gather *q)
 {
 	struct twin_error err;
@@ -205,7 +241,8 @@ static struct twin_out *answer(const struct twin_gathers *g, const struct gather
 	if (q->ok.owned < g->nslots && !(missing = twin_slot_set_missing(&q->ok))) {
 		twin_fail(&err, TWIN_ERR_NOMEM, "out of memory");
 	} else {
-		body = twin_search_merge(q->payload, q->len, q->parts, q->n_parts, missing, &len, &err);
+		body = q->stats ? stats_sum(q, missing, &len, &err)
+						: twin_search_merge(q->payload, q->len, q->parts, q->n_parts, missing, &len, &err);
 	}
 	struct twin_out *o = body ? twin_answer_raw(q->route, 200, body, len)
 							  : twin_answer_error(q->route, &err, NULL);

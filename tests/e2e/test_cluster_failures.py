@@ -1,9 +1,9 @@
 """Failures of a fleet's parts, with kill -9 (README, "Scaling out", failure behaviour), on
 cluster/local.sh's fleet: a killed shard's twins answer 503 quickly on the other shards while their own
-twins, requests and devices carry on, a search answers the other shards' twins flagged incomplete, and
-after `local.sh restart` every write answered before the kill is there; HAProxy killed and restarted:
-devices (paho clients that reconnect by themselves) come back through it and their telemetry is
-applied again. Needs what test_cluster_routing needs; skipped otherwise."""
+twins, requests and devices carry on, a search (and $twin/stats) answers the other shards' part flagged
+incomplete, and after `local.sh restart` every write answered before the kill is there; HAProxy killed
+and restarted: devices (paho clients that reconnect by themselves) come back through it and their
+telemetry is applied again. Needs what test_cluster_routing needs; skipped otherwise."""
 import json
 import threading
 import time
@@ -106,6 +106,8 @@ def test_a_killed_shard_answers_503_quickly_nothing_else_stalls_and_nothing_ackn
         assert a.body["incomplete"] is True and a.body["missing_slots"] == "342-682"
         assert sorted(t["id"] for t in a.body["items"]) == sorted(others) and a.body["count"] == 8
         assert SEARCH_TIMEOUT_MS / 1000 - 0.1 < took < SEARCH_TIMEOUT_MS / 1000 + 1.0, took
+        a = rr[3]("$twin/stats")
+        assert a.status == 200 and a.body["shards"] == 2 and a.body["missing_slots"] == "342-682"
 
         print(fleet.restart("shard2").strip())
         wait_until(lambda: rr[1]("$twin/%s/get" % victims[0]).status == 200, timeout=15,

@@ -141,3 +141,13 @@ def test_search_latency_across_shards(ops, twins, brokers):
         timings[label] = (time.monotonic() - t0) / 40 * 1000
         print("search %s: %.2f ms" % (label, timings[label]))
     assert timings["fleet of 3"] < 1000
+
+
+def test_stats_are_the_fleets(ops, twins):
+    every = search(ops[1], count=True, limit=1)["count"]
+    for i, rr in ops.items():
+        a = rr("$twin/stats", json.dumps({"token": "s%d" % i}))
+        assert a.status == 200, a.body
+        assert a.body["shards"] == 3 and a.body["twins"] == every >= N, (a.body, every)
+        assert a.body["token"] == "s%d" % i and "incomplete" not in a.body
+        assert isinstance(a.body["version"], str)
