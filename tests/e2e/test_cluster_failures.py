@@ -12,6 +12,7 @@ import pytest
 
 from clients import Client, Requester5, uniq, wait_until
 from cluster_fleet import Fleet, shard_of
+from test_schemas import valid
 
 SEARCH_TIMEOUT_MS = 1500
 CONF = ["plugin_opt_cluster_timeout_ms 1000",
@@ -103,10 +104,12 @@ def test_a_killed_shard_answers_503_quickly_nothing_else_stalls_and_nothing_ackn
         a, took = timed(rr[1], "$twin/search", json.dumps({"filter": 'like(id,"%s*")' % prefix,
                                                            "count": True, "limit": 200}))
         assert a.status == 200, a.body
+        valid("search.response.json", a.body)
         assert a.body["incomplete"] is True and a.body["missing_slots"] == "342-682"
         assert sorted(t["id"] for t in a.body["items"]) == sorted(others) and a.body["count"] == 8
         assert SEARCH_TIMEOUT_MS / 1000 - 0.1 < took < SEARCH_TIMEOUT_MS / 1000 + 1.0, took
         a = rr[3]("$twin/stats")
+        valid("stats.response.json", a.body)
         assert a.status == 200 and a.body["shards"] == 2 and a.body["missing_slots"] == "342-682"
 
         print(fleet.restart("shard2").strip())

@@ -10,6 +10,7 @@ import pytest
 
 from clients import Requester5, uniq
 from cluster_fleet import Fleet, shard_of
+from test_schemas import valid
 
 N = 42
 SCOPE = ["plugin_opt_search_scope id:%u:", "plugin_opt_search_scope_exempt ops"]
@@ -50,6 +51,7 @@ def twins(ops):
 def search(rr, **req):
     a = rr("$twin/search", json.dumps(req))
     assert a.status == 200, a.body
+    valid("search.response.json", a.body)
     return a.body
 
 
@@ -148,6 +150,7 @@ def test_stats_are_the_fleets(ops, twins):
     for i, rr in ops.items():
         a = rr("$twin/stats", json.dumps({"token": "s%d" % i}))
         assert a.status == 200, a.body
+        valid("stats.response.json", a.body)
         assert a.body["shards"] == 3 and a.body["twins"] == every >= N, (a.body, every)
         assert a.body["token"] == "s%d" % i and "incomplete" not in a.body
         assert isinstance(a.body["version"], str)
