@@ -129,14 +129,14 @@ static bool add_part(struct twin_gathers *g, struct gather *q, const void *data,
 	int status;
 	struct twin_slot_set got;
 	struct twin_error err;
-	char spec[1024];
+	char *spec;
 	if (!twin_wire_part_decode(data, len, &slots, &slots_len, &status, &body, &body_len) ||
-			slots_len >= sizeof(spec)) {
+			!(spec = copy(slots, slots_len))) {
 		return false;
 	}
-	memcpy(spec, slots, slots_len);
-	spec[slots_len] = '\0';
-	if (twin_slot_set_parse(&got, spec, g->nslots, &err) != TWIN_OK) {
+	enum twin_rc rc = twin_slot_set_parse(&got, spec, g->nslots, &err);
+	free(spec);
+	if (rc != TWIN_OK) {
 		return false;
 	}
 	twin_slot_set_add(&q->answered, &got);
