@@ -126,7 +126,8 @@ def test_a_scoped_client_sees_only_its_scope_on_every_shard(fleet, ops, twins):
 
 def test_search_latency_across_shards(ops, twins, brokers):
     """The merged search against the same search on one broker holding the same twins (printed with
-    -s for the README): a page of 25 sorted, with count."""
+    -s for the README): a page of 25 sorted, with count. Hardly any may take 80 ms: a wake-up of a
+    broker thread lost on the way (the broker's idle pass is 100 ms) made 10-15 % of them take 100 ms."""
     req = json.dumps({"filter": 'like(id,"%s*")' % twins["prefix"], "sort": ["-reported/temp"],
                       "count": True})
     single = brokers()
@@ -137,12 +138,14 @@ def test_search_latency_across_shards(ops, twins, brokers):
     timings = {}
     for label, r in (("one broker", rr), ("fleet of 3", ops[1])):
         assert [t["id"] for t in r("$twin/search", req).body["items"]] == twins["by_temp"][:25]
-        t0 = time.monotonic()
+        took = []
         for _ in range(40):
+            t0 = time.monotonic()
             assert r("$twin/search", req).status == 200
-        timings[label] = (time.monotonic() - t0) / 40 * 1000
-        print("search %s: %.2f ms" % (label, timings[label]))
-    assert timings["fleet of 3"] < 1000
+            took.append(time.monotonic() - t0)
+        timings[label] = sum(took) / 40 * 1000
+        print("search %s: %.2f ms, max %.1f ms" % (label, timings[label], max(took) * 1000))
+        assert sum(t > 0.08 for t in took) <= 3, sorted(took)[-5:]
 
 
 def test_stats_are_the_fleets(ops, twins):
