@@ -59,6 +59,8 @@ int twin_wake_install(void);
 void twin_wake_uninstall(void);
 void twin_wake(void *ctx);
 void twin_wake_acknowledge(void);
+/* Whether a wake-up came after the last acknowledge (the tick then keeps the loop turning). */
+bool twin_wake_pending(void);
 /* Interrupts the broker's epoll_wait every few tens of microseconds while on (see wake.c). */
 void twin_wake_pace(bool on);
 
@@ -72,11 +74,11 @@ void twin_loopback_stop(void);
 void twin_loopback_report(void);
 
 /* Answers to websockets clients (see websockets.c): a request's client, a disconnect, a targeted answer
- * published, and the end of a loop pass (turns the pacer on or off). */
+ * published, and the end of a loop pass (true: the pacer should run). */
 void twin_ws_requester(struct twin_plugin *tp, const struct mosquitto *client);
 void twin_ws_gone(struct twin_plugin *tp, const struct mosquitto *client);
 void twin_ws_sent(struct twin_plugin *tp, const struct twin_out *o);
-void twin_ws_tick(struct twin_plugin *tp);
+bool twin_ws_tick(struct twin_plugin *tp);
 
 /* Scale-out (cluster.c with -DTWIN_CLUSTER=ON, else cluster_off.c, where they do nothing). */
 bool twin_cluster_hook_option(const char *key);

@@ -9,7 +9,12 @@
  * while it is on. A signal the broker thread sends itself from the tick would not do: it is handled at
  * once, before the loop reaches epoll_wait, which then sleeps its 100 ms. A timer signal that lands
  * outside epoll_wait is followed by the next one a period later. While off (the default), the timer costs
- * nothing. */
+ * nothing.
+ *
+ * A wake-up that comes during a tick, after the tick acknowledged the last one, has its signal handled
+ * there and then, and leaves wake_pending set: every later wake-up would be coalesced into it and wait
+ * for an idle pass (100 ms). So a tick that ends with a wake-up pending runs the pacer until the next
+ * tick, which acknowledges it (on_tick.c). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -29,7 +34,7 @@
 static pthread_t broker_thread;
 static atomic_bool wake_pending;
 static struct sigaction previous;
-static bool installed;
+static atomic_bool installed; /* read by other threads: a cluster shard's NATS thread may log first */
 static timer_t pacer;
 static bool pacing;
 
@@ -80,6 +85,9 @@ void twin_wake_uninstall(void)
 void twin_wake(void *ctx)
 {
 	(void)ctx;
+	if (!atomic_load(&installed)) {
+		return; /* before the broker thread is known: its first tick runs what is waiting */
+	}
 	if (!atomic_exchange(&wake_pending, true)) {
 		pthread_kill(broker_thread, TWIN_WAKE_SIGNAL);
 		twin_loopback_wake(); /* a broker that runs no tick (loopback.c) */
@@ -89,6 +97,11 @@ void twin_wake(void *ctx)
 void twin_wake_acknowledge(void)
 {
 	atomic_store(&wake_pending, false);
+}
+
+bool twin_wake_pending(void)
+{
+	return atomic_load(&wake_pending);
 }
 
 void twin_wake_pace(bool on)

@@ -46,10 +46,10 @@ void twin_ws_sent(struct twin_plugin *tp, const struct twin_out *o)
 	}
 }
 
-void twin_ws_tick(struct twin_plugin *tp)
+bool twin_ws_tick(struct twin_plugin *tp)
 {
 	if (tp->ws_passes > 0) {
 		tp->ws_passes--;
 	}
-	twin_wake_pace(tp->ws_passes > 0);
+	return tp->ws_passes > 0;
 }

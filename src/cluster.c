@@ -11,6 +11,9 @@
  * subscribe to usefully: the plugin hands every answer on that topic to twin_cluster_claim, which sends
  * it back over NATS instead of publishing it. A request for a slot this shard does not own (moved, or a
  * stale route) is answered 503 there.
+ * Fleet requests: $twin/search and $twin/stats go to every shard (<subject>.all), each runs them as its
+ * own and answers with the slots it owns, and the asking shard's gather thread merges the parts
+ * (cluster_search.h).
  * Threads: broker thread, except on_request/on_answer/on_log (libnats's delivery thread), which only
  * queue under c->lock and wake the broker thread.
  * Must never: block the broker thread (all NATS I/O is cluster_nats.c's thread), or apply telemetry of a
@@ -29,6 +32,7 @@
 #include <uthash.h>
 
 #include "cluster_nats.h"
+#include "cluster_search.h"
 #include "cluster_slot.h"
 #include "cluster_wire.h"
 #include "front.h"
@@ -49,6 +53,7 @@ struct forwarded { /* a request sent to another shard, waiting for its answer */
 struct served { /* a request another shard sent here, waiting for the engine's answer */
 	uint64_t key;
 	char *reply;
+	bool part; /* a part of a fleet's search or stats: answered with this shard's slots */
 	UT_hash_handle hh;
 };
 
@@ -63,6 +68,7 @@ struct twin_cluster {
 	const struct twin_cluster_config *cfg;
 	struct twin_slot_set slots;
 	struct twin_nats *nats;
+	struct twin_gathers *gathers; /* this shard's apps' searches, sent to every shard */
 	void (*wake)(void *ctx);
 	void *wake_ctx;
 	pthread_mutex_t lock; /* guards forwarded, answers and the inbound list */
@@ -135,7 +141,8 @@ static void on_answer(void *ctx, uint64_t key, bool no_responders, const void *d
 	pthread_mutex_lock(&c->lock);
 	HASH_FIND(hh, c->forwarded, &key, sizeof(key), f);
 	if (!f) {
-		pthread_mutex_unlock(&c->lock); /* already answered 503 */
+		pthread_mutex_unlock(&c->lock); /* a search's part, or already answered 503 */
+		twin_gathers_part(c->gathers, key, no_responders, data, len);
 		return;
 	}
 	HASH_DEL(c->forwarded, f);
@@ -162,6 +169,17 @@ static void on_log(void *ctx, enum twin_log_level level, const char *msg)
 	c->wake(c->wake_ctx);
 }
 
+/* ---- the gather thread ---- */
+
+static void deliver(void *ctx, struct twin_out *o)
+{
+	struct twin_cluster *c = ctx;
+	pthread_mutex_lock(&c->lock);
+	add_answer_locked(c, o);
+	pthread_mutex_unlock(&c->lock);
+	c->wake(c->wake_ctx);
+}
+
 /* ---- broker thread ---- */
 
 enum twin_rc twin_cluster_open(const struct twin_cluster_config *cfg, void (*wake)(void *ctx),
@@ -176,6 +194,9 @@ enum twin_rc twin_cluster_open(const struct twin_cluster_config *cfg, void (*wak
 	c->wake_ctx = wake_ctx;
 	pthread_mutex_init(&c->lock, NULL);
 	enum twin_rc rc = twin_slot_set_parse(&c->slots, cfg->slots, (unsigned)cfg->nslots, err);
+	if (rc == TWIN_OK && cfg->nats) {
+		rc = twin_gathers_open(c->slots.nslots, cfg->search_timeout_ms, deliver, c, &c->gathers, err);
+	}
 	if (rc == TWIN_OK && cfg->nats) {
 		struct twin_nats_handlers h = {on_request, on_answer, on_log, c};
 		rc = twin_nats_open(cfg->nats, cfg->shard, cfg->subject, &c->slots, &h, &c->nats, err);
@@ -194,6 +215,7 @@ void twin_cluster_close(struct twin_cluster *c)
 		return;
 	}
 	twin_nats_close(c->nats); /* no handler runs after this */
+	twin_gathers_close(c->gathers); /* nor any delivery after this */
 	struct forwarded *f, *ftmp;
 	HASH_ITER(hh, c->forwarded, f, ftmp) {
 		HASH_DEL(c->forwarded, f); // NOLINT(clang-analyzer-unix.Malloc): uthash's iteration, as elsewhere
@@ -248,15 +270,38 @@ static struct twin_route *route_of(const struct twin_request_in *in)
 	return r;
 }
 
+/* A $twin/search or $twin/stats sent to every shard, its answer merged by the gather thread; takes r and
+ * data. */
+static void scatter(struct twin_cluster *c, const struct twin_topic_match *m, struct twin_route *r,
+		const struct twin_request_in *in, void *data, size_t len)
+{
+	pthread_mutex_lock(&c->lock);
+	uint64_t key = ++c->next_key;
+	if (!data) {
+		add_answer_locked(c, answer_busy(r, "cannot send the request to the shards now; retry"));
+		twin_route_free(r);
+	}
+	pthread_mutex_unlock(&c->lock);
+	bool stats = m->verb == TWIN_VERB_STATS;
+	if (data && twin_gathers_add(c->gathers, key, r, stats, in->payload, in->payload_len) == TWIN_OK) {
+		atomic_fetch_add(&c->forwards, 1);
+		twin_nats_scatter(c->nats, key, data, len); /* a failure to queue ends in the deadline */
+	} else {
+		free(data); /* out of memory: no answer, as for a local request */
+	}
+}
+
 bool twin_cluster_request(struct twin_cluster *c, const struct twin_topic_match *m,
 		const struct twin_request_in *in)
 {
 	struct twin_error ignored;
-	if (m->front != TWIN_FRONT_NATIVE || !m->id) {
-		return false; /* $twin/{verb} (search, stats, models) and the fronts are answered here */
+	bool fleet = m->front == TWIN_FRONT_NATIVE && c->nats &&
+			(m->verb == TWIN_VERB_SEARCH || m->verb == TWIN_VERB_STATS);
+	if (m->front != TWIN_FRONT_NATIVE || (!m->id && !fleet)) {
+		return false; /* $twin/models and the fronts are answered here */
 	}
-	unsigned slot = twin_cluster_slot(m->id, m->id_len, c->slots.nslots);
-	if (twin_slot_set_has(&c->slots, slot) || in->corr_len > TWIN_MAX_CORR_LEN ||
+	unsigned slot = m->id ? twin_cluster_slot(m->id, m->id_len, c->slots.nslots) : 0;
+	if ((m->id && twin_slot_set_has(&c->slots, slot)) || in->corr_len > TWIN_MAX_CORR_LEN ||
 			(in->response_topic && !twin_response_topic_valid(in->response_topic, &ignored))) {
 		return false; /* ours, or refused here with 400 before the twin matters */
 	}
@@ -267,8 +312,12 @@ bool twin_cluster_request(struct twin_cluster *c, const struct twin_topic_match 
 	const char *client = in->client_id ? in->client_id : "";
 	struct twin_wire_request w = {in->topic, strlen(in->topic), client, strlen(client), in->username,
 			in->username ? strlen(in->username) : 0, in->payload, in->payload_len};
-	size_t len;
+	size_t len = 0;
 	void *data = c->nats ? twin_wire_request_encode(&w, &len) : NULL;
+	if (fleet) {
+		scatter(c, m, r, in, data, len);
+		return true;
+	}
 	struct forwarded *f = data ? calloc(1, sizeof(*f)) : NULL;
 	pthread_mutex_lock(&c->lock);
 	if (!f) {
@@ -293,13 +342,21 @@ bool twin_cluster_request(struct twin_cluster *c, const struct twin_topic_match 
 	return true;
 }
 
-static void reply(struct twin_cluster *c, const char *to, int status, const char *body, size_t len)
+/* An answer to a served request; a search's part names this shard's slots. */
+static void reply_as(struct twin_cluster *c, const char *to, bool part, int status, const char *body,
+		size_t len)
 {
 	size_t n;
-	void *data = twin_wire_answer_encode(status, body, len, &n);
+	void *data = part ? twin_wire_part_encode(c->cfg->slots, status, body, len, &n)
+					  : twin_wire_answer_encode(status, body, len, &n);
 	if (data) {
 		twin_nats_reply(c->nats, to, data, n);
 	}
+}
+
+static void reply(struct twin_cluster *c, const char *to, int status, const char *body, size_t len)
+{
+	reply_as(c, to, false, status, body, len);
 }
 
 /* A forwarded request, on the engine like a local one, its answer going to REPLY_TOPIC<key>. */
@@ -323,8 +380,10 @@ static void serve(struct twin_cluster *c, struct twin_engine *e, const struct in
 		user[w.username_len] = '\0';
 	}
 	twin_engine_classify(e, topic, &m);
-	if (m.route != TWIN_ROUTE_REQUEST || m.front != TWIN_FRONT_NATIVE || !m.id ||
-			!twin_slot_set_has(&c->slots, twin_cluster_slot(m.id, m.id_len, c->slots.nslots))) {
+	bool part = m.route == TWIN_ROUTE_REQUEST && m.front == TWIN_FRONT_NATIVE &&
+			(m.verb == TWIN_VERB_SEARCH || m.verb == TWIN_VERB_STATS);
+	if (!part && (m.route != TWIN_ROUTE_REQUEST || m.front != TWIN_FRONT_NATIVE || !m.id ||
+						 !twin_slot_set_has(&c->slots, twin_cluster_slot(m.id, m.id_len, c->slots.nslots)))) {
 		char body[160];
 		int n = snprintf(body, sizeof(body),
 				"{\"error\":\"busy\",\"message\":\"shard %.60s does not own this twin's slot now; retry\"}",
@@ -338,10 +397,11 @@ static void serve(struct twin_cluster *c, struct twin_engine *e, const struct in
 		return;
 	}
 	s->key = ++c->next_served;
+	s->part = part;
 	HASH_ADD(hh, c->served, key, sizeof(s->key), s);
 	snprintf(response, sizeof(response), REPLY_TOPIC "%" PRIu64, s->key);
 	struct twin_request_in req = {client, w.username ? user : NULL, topic, w.payload, w.payload_len,
-			response, NULL, 0};
+			response, NULL, 0, part && m.verb == TWIN_VERB_SEARCH};
 	atomic_fetch_add(&c->served_count, 1);
 	twin_engine_request(e, &m, &req);
 }
@@ -356,7 +416,7 @@ bool twin_cluster_claim(struct twin_cluster *c, const struct twin_out *o)
 	HASH_FIND(hh, c->served, &key, sizeof(key), s);
 	if (s) {
 		HASH_DEL(c->served, s);
-		reply(c, s->reply, o->status, o->payload, o->payload_len);
+		reply_as(c, s->reply, s->part, o->status, o->payload, o->payload_len);
 		free(s->reply);
 		free(s);
 	}

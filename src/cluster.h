@@ -1,7 +1,8 @@
 /* cluster.h - this broker as one shard of a fleet (built with -DTWIN_CLUSTER=ON): it owns the twins of
  * its slots (cluster_slot.h); telemetry for a foreign slot is counted and not applied; $twin/{id}/...
  * requests for a foreign twin are forwarded over NATS request/reply to the owner and its answer is
- * published here as if local; the owner runs forwarded requests through its engine like any other.
+ * published here as if local; the owner runs forwarded requests through its engine like any other;
+ * $twin/search and $twin/stats go to every shard and their parts are merged (cluster_search.h).
  * Every function here is called on the broker thread, except where noted. */
 #ifndef TWIN_CLUSTER_H
 #define TWIN_CLUSTER_H
@@ -18,6 +19,7 @@ struct twin_cluster_config {
 	char *nats;       /* NATS server URLs, comma-separated; NULL: no forwarding (foreign requests: 503) */
 	char *subject;    /* subject prefix: requests for slot n go to <subject>.slot.<n> */
 	int64_t timeout_ms; /* a forwarded request unanswered this long is answered 503 */
+	int64_t search_timeout_ms; /* a fleet's search waits this long for every shard's part */
 };
 
 /* Whether key (without plugin_opt_) is a cluster setting. */
@@ -39,7 +41,8 @@ void twin_cluster_close(struct twin_cluster *c);
 /* Telemetry for twin id: true when its slot is foreign (counted, must not be applied here). */
 bool twin_cluster_foreign_telemetry(struct twin_cluster *c, const char *id, size_t id_len);
 /* A request: true when it is a $twin/{id}/... request for a foreign twin, now forwarded (or answered
- * 503 here when there is no NATS); false: run it here. */
+ * 503 here when there is no NATS), or a $twin/search or $twin/stats, now sent to every shard; false: run it
+ * here. */
 bool twin_cluster_request(struct twin_cluster *c, const struct twin_topic_match *m,
 		const struct twin_request_in *in);
 /* Runs the requests forwarded to this shard through e, answers forwarded requests that timed out, and

@@ -1,6 +1,7 @@
 /* cluster_config.c - the plugin_opt_cluster_* settings (cluster.h): shard name, owned slots, slot count,
- * NATS URLs, subject prefix and forwarding timeout. They are parsed apart from config.c's table because
- * they exist only in a -DTWIN_CLUSTER=ON build; in any other build they are unknown options. */
+ * NATS URLs, subject prefix, forwarding timeout and the deadline of a fleet's search. They are parsed
+ * apart from config.c's table because they exist only in a -DTWIN_CLUSTER=ON build; in any other build
+ * they are unknown options. */
 #include "cluster.h"
 
 #include <errno.h>
@@ -63,9 +64,13 @@ static enum twin_rc apply(struct twin_cluster_config *cfg, const char *key, cons
 	if (!strcmp(key, "cluster_timeout_ms")) {
 		return set_int(&cfg->timeout_ms, key, value, 10, 60000, err);
 	}
+	if (!strcmp(key, "cluster_search_timeout_ms")) {
+		return set_int(&cfg->search_timeout_ms, key, value, 10, 60000, err);
+	}
 	return twin_fail(err, TWIN_ERR_CONFIG,
 			"unknown option plugin_opt_%s (cluster options: cluster_shard, cluster_slots, "
-			"cluster_slot_count, cluster_nats, cluster_subject, cluster_timeout_ms)",
+			"cluster_slot_count, cluster_nats, cluster_subject, cluster_timeout_ms, "
+			"cluster_search_timeout_ms)",
 			key);
 }
 
@@ -75,6 +80,7 @@ enum twin_rc twin_cluster_config_parse(struct twin_cluster_config *cfg, const ch
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->nslots = 1024;
 	cfg->timeout_ms = 2000;
+	cfg->search_timeout_ms = 5000;
 	*configured = false;
 	enum twin_rc rc = set_string(&cfg->subject, "cluster_subject", "twin", err);
 	for (int i = 0; rc == TWIN_OK && i < n; i++) {

@@ -35,6 +35,7 @@ struct twin_nats {
 	natsConnection *nc;
 	natsSubscription **subs;
 	size_t n_subs;
+	natsSubscription *all_sub; /* <subject>.all */
 	natsSubscription *inbox_sub;
 	char inbox[96];
 	pthread_t thread;
@@ -164,6 +165,10 @@ static natsStatus connect_and_subscribe(struct twin_nats *n)
 		}
 	}
 	if (s == NATS_OK) {
+		snprintf(subject, sizeof(subject), "%s.all", n->subject);
+		s = natsConnection_Subscribe(&n->all_sub, n->nc, subject, on_request, n);
+	}
+	if (s == NATS_OK) {
 		snprintf(subject, sizeof(subject), "%s.*", n->inbox);
 		s = natsConnection_Subscribe(&n->inbox_sub, n->nc, subject, on_answer, n);
 	}
@@ -239,13 +244,26 @@ static enum twin_rc queue(struct twin_nats *n, const char *subject, const char *
 	return TWIN_OK;
 }
 
+/* A request on <subject>.<to>, answered on <inbox>.<key>. */
+static enum twin_rc request(struct twin_nats *n, const char *to, uint64_t key, void *data, size_t len)
+{
+	char subject[256], reply[128];
+	snprintf(subject, sizeof(subject), "%s.%s", n->subject, to);
+	snprintf(reply, sizeof(reply), "%s.%" PRIu64, n->inbox, key);
+	return queue(n, subject, reply, data, len);
+}
+
 enum twin_rc twin_nats_request(struct twin_nats *n, unsigned slot, uint64_t key, void *data,
 		size_t len)
 {
-	char subject[256], reply[128];
-	snprintf(subject, sizeof(subject), "%s.slot.%u", n->subject, slot);
-	snprintf(reply, sizeof(reply), "%s.%" PRIu64, n->inbox, key);
-	return queue(n, subject, reply, data, len);
+	char to[32];
+	snprintf(to, sizeof(to), "slot.%u", slot);
+	return request(n, to, key, data, len);
+}
+
+enum twin_rc twin_nats_scatter(struct twin_nats *n, uint64_t key, void *data, size_t len)
+{
+	return request(n, "all", key, data, len);
 }
 
 enum twin_rc twin_nats_reply(struct twin_nats *n, const char *reply, void *data, size_t len)
@@ -318,6 +336,7 @@ void twin_nats_close(struct twin_nats *n)
 	for (size_t i = 0; i < n->n_subs; i++) {
 		natsSubscription_Destroy(n->subs[i]);
 	}
+	natsSubscription_Destroy(n->all_sub);
 	natsSubscription_Destroy(n->inbox_sub);
 	natsConnection_Close(n->nc);
 	natsConnection_Destroy(n->nc);

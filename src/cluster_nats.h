@@ -1,5 +1,5 @@
 /* cluster_nats.h - the NATS side of a shard (cluster.c's transport): one connection, a subscription per
- * owned slot (<subject>.slot.<n>), one inbox for the answers to this shard's forwarded requests, and a
+ * owned slot (<subject>.slot.<n>), one for the requests to every shard (<subject>.all), one inbox for the answers to this shard's forwarded requests, and a
  * thread of its own that does every publish, so no caller ever waits on the network. */
 #ifndef TWIN_CLUSTER_NATS_H
 #define TWIN_CLUSTER_NATS_H
@@ -29,6 +29,9 @@ enum twin_rc twin_nats_open(const char *urls, const char *name, const char *subj
 /* Queue a request to slot's owner (any thread; never blocks). Takes data (malloc'd) in every case. */
 enum twin_rc twin_nats_request(struct twin_nats *n, unsigned slot, uint64_t key, void *data,
 		size_t len);
+/* Queue a request to every shard (<subject>.all): each answers it, on the same reply subject. Takes data
+ * (malloc'd) in every case. */
+enum twin_rc twin_nats_scatter(struct twin_nats *n, uint64_t key, void *data, size_t len);
 /* Queue an answer to a served request (any thread; never blocks). Takes data (malloc'd). */
 enum twin_rc twin_nats_reply(struct twin_nats *n, const char *reply, void *data, size_t len);
 /* Sends what is queued (briefly), closes the connection, stops the thread. */

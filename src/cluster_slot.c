@@ -5,6 +5,7 @@
 #include "cluster_slot.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,47 @@ enum twin_rc twin_slot_set_parse(struct twin_slot_set *s, const char *spec, unsi
 bool twin_slot_set_has(const struct twin_slot_set *s, unsigned slot)
 {
 	return slot < s->nslots && (s->bits[slot / 8] >> (slot % 8)) & 1;
+}
+
+void twin_slot_set_add(struct twin_slot_set *s, const struct twin_slot_set *more)
+{
+	for (unsigned i = 0; i < s->nslots && i < more->nslots; i++) {
+		if (twin_slot_set_has(more, i) && !twin_slot_set_has(s, i)) {
+			s->bits[i / 8] = (uint8_t)(s->bits[i / 8] | (1u << (i % 8)));
+			s->owned++;
+		}
+	}
+}
+
+char *twin_slot_set_missing(const struct twin_slot_set *s)
+{
+	size_t cap = 64, len = 0;
+	char *out = malloc(cap);
+	for (unsigned lo = 0; out && lo < s->nslots; lo++) {
+		if (twin_slot_set_has(s, lo)) {
+			continue;
+		}
+		unsigned hi = lo;
+		while (hi + 1 < s->nslots && !twin_slot_set_has(s, hi + 1)) {
+			hi++;
+		}
+		if (len + 24 > cap) {
+			char *bigger = realloc(out, cap *= 2);
+			if (!bigger) {
+				free(out);
+				return NULL;
+			}
+			out = bigger;
+		}
+		int n = hi > lo ? snprintf(out + len, cap - len, "%s%u-%u", len ? "," : "", lo, hi)
+						: snprintf(out + len, cap - len, "%s%u", len ? "," : "", lo);
+		len += (size_t)n;
+		lo = hi;
+	}
+	if (out) {
+		out[len] = '\0';
+	}
+	return out;
 }
 
 void twin_slot_set_free(struct twin_slot_set *s)

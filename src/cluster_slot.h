@@ -28,6 +28,10 @@ struct twin_slot_set {
 enum twin_rc twin_slot_set_parse(struct twin_slot_set *s, const char *spec, unsigned nslots,
 		struct twin_error *err);
 bool twin_slot_set_has(const struct twin_slot_set *s, unsigned slot);
+/* Adds more's slots to s (both of the same nslots). */
+void twin_slot_set_add(struct twin_slot_set *s, const struct twin_slot_set *more);
+/* The slots s does not have, in cluster_slots' form ("342-682,1000"); malloc'd, NULL: out of memory. */
+char *twin_slot_set_missing(const struct twin_slot_set *s);
 void twin_slot_set_free(struct twin_slot_set *s);
 
 #endif

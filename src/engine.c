@@ -908,7 +908,8 @@ static bool do_search(struct request *q)
 	struct twin_engine *e = q->e;
 	struct twin_error err;
 	if (twin_searcher_submit(e->searcher, q->r, q->in->username, q->in->payload, q->in->payload_len,
-				read_horizon(e, atomic_load_explicit(&e->done_seq, memory_order_acquire)), &err) == TWIN_OK) {
+				read_horizon(e, atomic_load_explicit(&e->done_seq, memory_order_acquire)), q->in->search_part,
+				&err) == TWIN_OK) {
 		return true;
 	}
 	answer_error(e, q->r, &err, NULL);

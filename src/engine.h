@@ -21,6 +21,7 @@ struct twin_request_in {
 	const char *response_topic; /* MQTT v5 response topic, or NULL */
 	const void *corr;           /* correlation data */
 	uint16_t corr_len;
+	bool search_part; /* a search run for a fleet's merge (cluster.c): its answer gives the sort keys */
 };
 
 /* wake is called from the writer thread when messages are waiting; it must make the broker thread call
