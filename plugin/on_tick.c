@@ -1,8 +1,8 @@
 /* on_tick.c - MOSQ_EVT_TICK (end of every broker loop pass) and MOSQ_EVT_DISCONNECT. The tick releases
  * held-back telemetry whose device is within its rate again, publishes what the writer has finished and
- * keeps the loop turning while an answer to a websockets client is still going out (websockets.c) and,
- * in a fleet, hands over what other shards answered (cluster hooks); when nothing is waiting it costs a
- * few loads and an atomic load. A broker that runs no tick has the same work (twin_run_pending) run from
+ * keeps the loop turning while the pacer's budget lasts (wake.c: answers to websockets clients, the
+ * sockets of websockets listeners, ws_listener.c) and, in a fleet, hands over what other shards answered
+ * (cluster hooks); when nothing is waiting it costs a few loads and atomic loads. A broker that runs no tick has the same work (twin_run_pending) run from
  * the loopback connection's wake-ups instead (loopback.c). */
 #include "plugin.h"
 
@@ -13,7 +13,8 @@ int twin_on_tick(int event, void *event_data, void *userdata)
 	struct twin_plugin *tp = userdata;
 	twin_loopback_ticked();
 	twin_run_pending(tp);
-	twin_ws_tick(tp);
+	twin_ws_listener_tick();
+	twin_wake_pace_tick();
 	return MOSQ_ERR_SUCCESS;
 }
 
