@@ -14,17 +14,19 @@
  * What this does: after the broker's first tick (its listeners are open by then), the thread finds the
  * listening TCP sockets of the process that no epoll set but its own watches (libwebsockets' listeners),
  * and watches them, edge-triggered, in its own epoll set; and with them, the connections they accept,
- * found by their local port once the tick after a new connection has run (lws accepts at the end of a
- * pass). An event on any of them (a connection, a request, room to write the rest of a file) adds
- * PASSES_PER_EVENT loop passes to the pacer's budget (wake.c), which turns them one after another. A
- * connection the broker's own epoll set has taken over (a websockets client past its handshake, whose
- * packets wake the broker themselves) is dropped at its next event. An idle broker costs nothing: the
- * thread sleeps in epoll_wait and the tick reads one flag. TCP listeners and their clients are in the
- * broker's set and never watched. A broker with no such listener (none configured, or a Mosquitto whose
- * own code serves websockets, as 2.1 does) ends the thread after the first tick. */
+ * found by their local port at the tick after a new connection (lws accepts at the end of a pass, and
+ * the tick follows; while the listener's accept queue is not empty, at the next tick too). An event on
+ * any of them (a connection, a request, room to write the rest of a file) adds PASSES_PER_EVENT loop
+ * passes to the pacer's budget (wake.c), which turns them one after another. A connection the broker's
+ * own epoll set has taken over (a websockets client past its handshake, whose packets wake the broker
+ * themselves) is dropped at its next event. An idle broker costs nothing: the thread sleeps in
+ * epoll_wait and the tick reads one flag. TCP listeners and their clients are in the broker's set and
+ * never watched. A broker with no such listener (none configured, or a Mosquitto whose own code serves
+ * websockets, as 2.1 does) ends the thread after the first tick. */
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -45,7 +47,7 @@
 #define PASSES_PER_EVENT 8
 #define MAX_PORTS 16      /* websockets listeners' ports */
 #define MAX_EPOLLS 8      /* other epoll sets of the process (the broker's) */
-#define SCAN_TRIES 8      /* hand-overs to wait for a new connection to be accepted */
+#define SCAN_TRIES 8      /* hand-overs that wait for a new connection to be accepted: paced, then not */
 #define LISTENER (UINT64_C(1) << 32) /* in an event's data: the fd is a listener */
 
 static pthread_t thread;
@@ -57,6 +59,7 @@ static atomic_bool asked; /* the thread waits for the next tick's hand-over */
 
 /* the thread's own */
 static int ports[MAX_PORTS];
+static int listeners[MAX_PORTS];
 static int port_count;
 static int epolls[MAX_EPOLLS];
 static int epoll_count;
@@ -154,18 +157,30 @@ static bool note_listener(int fd)
 {
 	int port = port_of(fd);
 	if (port > 0 && listening(fd) && !broker_watches(fd) && watch(fd, EPOLLIN, LISTENER)) {
+		listeners[port_count] = fd;
 		ports[port_count++] = port;
 	}
 	return port_count < MAX_PORTS;
 }
 
-static int accepted; /* connections found by the current scan */
+/* Whether a listener has connections lws has not accepted yet (for a listening socket, TCP_INFO's
+ * tcpi_unacked is its accept queue, as `ss` shows it). */
+static bool unaccepted(void)
+{
+	for (int i = 0; i < port_count; i++) {
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+		if (getsockopt(listeners[i], IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && ti.tcpi_unacked > 0) {
+			return true;
+		}
+	}
+	return false;
+}
 
 static bool note_connection(int fd)
 {
-	if (is_ws_port(port_of(fd)) && !listening(fd) && !broker_watches(fd) &&
-			watch(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, 0)) {
-		accepted++;
+	if (is_ws_port(port_of(fd)) && !listening(fd) && !broker_watches(fd)) {
+		watch(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, 0); /* EEXIST: watched already */
 	}
 	return true;
 }
@@ -179,12 +194,6 @@ static bool find_listeners(void)
 	}
 	each_fd(note_listener);
 	return port_count > 0;
-}
-
-static void hand_over_next_tick(void)
-{
-	atomic_store(&asked, true);
-	twin_wake_pace_add(2); /* a pass whose lws_service ran, and so its tick, even on an idle broker */
 }
 
 /* An event on a connection: passes for lws, unless the broker watches it now (an MQTT client). */
@@ -201,7 +210,7 @@ static void *run(void *arg)
 {
 	(void)arg;
 	bool ready = false;
-	int scans = 0; /* hand-overs left to find a new connection */
+	int tries = 0; /* hand-overs left to wait for a connection to be accepted */
 	while (!atomic_load(&stopping)) {
 		struct epoll_event evs[32];
 		int n = epoll_wait(ep, evs, 32, -1);
@@ -219,16 +228,17 @@ static void *run(void *arg)
 				if (!ready && !(ready = find_listeners())) {
 					return NULL; /* nothing of the kind to watch on this broker */
 				}
-				accepted = 0;
 				each_fd(note_connection);
-				if (accepted == 0 && scans > 0) {
-					scans--;
-					hand_over_next_tick();
+				if (tries > 0 && unaccepted()) { /* lws's poll missed it (the pacer's signal) */
+					atomic_store(&asked, true);
+					if (--tries >= SCAN_TRIES) {
+						twin_wake_pace_add(2);
+					}
 				}
 			} else if (v & LISTENER) {
-				scans = SCAN_TRIES;
+				tries = 2 * SCAN_TRIES;
+				atomic_store(&asked, true);
 				twin_wake_pace_add(PASSES_PER_EVENT);
-				hand_over_next_tick();
 			} else {
 				on_connection((int)v, evs[i].events);
 			}
