@@ -2,8 +2,9 @@
  * held-back telemetry whose device is within its rate again, publishes what the writer has finished and
  * keeps the loop turning while the pacer's budget lasts (wake.c: answers to websockets clients, the
  * sockets of websockets listeners, ws_listener.c) and, in a fleet, hands over what other shards answered
- * (cluster hooks); when nothing is waiting it costs a few loads and atomic loads. A broker that runs no tick has the same work (twin_run_pending) run from
- * the loopback connection's wake-ups instead (loopback.c). */
+ * (cluster hooks); when nothing is waiting it costs a few loads and atomic loads. A broker that runs no
+ * tick has the same work (twin_run_pending) run from the loopback connection's wake-ups instead
+ * (loopback.c). */
 #include "plugin.h"
 
 int twin_on_tick(int event, void *event_data, void *userdata)

@@ -12,9 +12,10 @@
  * What this does: a targeted answer to a client known to use websockets (one that sent a request over a
  * websockets listener and has not disconnected) adds the loop passes it needs to wake.c's budget, and
  * every tick spends one. While any is left, wake.c's pacer interrupts epoll_wait every few tens of
- * microseconds, so the next pass, and its chunk, follows at once. The budget is bounded by the bytes sent; once it is spent
- * the pacer stops and an idle broker sleeps as before. Answers to TCP clients, written whole when they are
- * queued, never touch it; nor do broadcasts (events), whose subscribers the plugin does not know. */
+ * microseconds, so the next pass, and its chunk, follows at once. The budget is bounded by the bytes
+ * sent; once it is spent the pacer stops and an idle broker sleeps as before. Answers to TCP clients,
+ * written whole when they are queued, never touch it; nor do broadcasts (events), whose subscribers the
+ * plugin does not know. */
 #include <string.h>
 
 #include "plugin.h"
