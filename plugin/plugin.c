@@ -41,6 +41,7 @@ static void free_options(struct twin_plugin *tp)
 static void free_plugin(struct twin_plugin *tp)
 {
 	twin_loopback_stop();
+	twin_ws_listener_stop();
 	twin_cluster_hook_close(tp);   /* no forwarded request reaches the engine after this */
 	twin_engine_close(tp->engine); /* the writer commits everything still queued */
 	twin_wake_uninstall();
@@ -161,6 +162,10 @@ static int open_shared(const struct mosquitto_opt *options, int option_count)
 	if (twin_loopback_start() != 0) {
 		free_plugin(tp);
 		return refuse("cannot start the loopback wake thread");
+	}
+	if (twin_ws_listener_start() != 0) {
+		free_plugin(tp);
+		return refuse("cannot start the thread that watches websockets listeners");
 	}
 	shared = tp;
 	return MOSQ_ERR_SUCCESS;

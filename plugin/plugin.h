@@ -34,7 +34,6 @@ struct twin_plugin {
 	struct twin_engine *engine;
 	struct twin_instance *instances;
 	struct twin_presence *ws_clients; /* client ids of requesters on a websockets listener (websockets.c) */
-	unsigned long ws_passes;          /* loop passes the answers sent to them still need */
 	struct twin_cluster_hook *cluster; /* this broker as a shard of a fleet, or NULL (cluster.c) */
 };
 
@@ -59,10 +58,12 @@ int twin_wake_install(void);
 void twin_wake_uninstall(void);
 void twin_wake(void *ctx);
 void twin_wake_acknowledge(void);
-/* Whether a wake-up came after the last acknowledge (the tick then keeps the loop turning). */
+/* Whether a wake-up came after the last acknowledge (the tick then gives the pacer one more pass). */
 bool twin_wake_pending(void);
-/* Interrupts the broker's epoll_wait every few tens of microseconds while on (see wake.c). */
-void twin_wake_pace(bool on);
+/* The pacer (see wake.c): interrupts the broker's epoll_wait every few tens of microseconds for the next
+ * `passes` loop passes (any thread; added to what is left); every tick spends one (broker thread). */
+void twin_wake_pace_add(unsigned long passes);
+void twin_wake_pace_tick(void);
 
 /* The loopback wake connection, for a broker that runs no tick (see loopback.c): started with the first
  * instance, told of every tick, asked to wake the broker thread by twin_wake, stopped at cleanup. */
@@ -74,11 +75,16 @@ void twin_loopback_stop(void);
 void twin_loopback_report(void);
 
 /* Answers to websockets clients (see websockets.c): a request's client, a disconnect, a targeted answer
- * published, and the end of a loop pass (true: the pacer should run). */
+ * published (adds the passes it needs to the pacer's budget). */
 void twin_ws_requester(struct twin_plugin *tp, const struct mosquitto *client);
 void twin_ws_gone(struct twin_plugin *tp, const struct mosquitto *client);
 void twin_ws_sent(struct twin_plugin *tp, const struct twin_out *o);
-bool twin_ws_tick(struct twin_plugin *tp);
+
+/* The sockets of websockets listeners that the broker's loop does not watch (see ws_listener.c): a thread
+ * started at init that begins at the first tick, the tick's hand-over (broker thread), stopped at cleanup. */
+int twin_ws_listener_start(void);
+void twin_ws_listener_tick(void);
+void twin_ws_listener_stop(void);
 
 /* Scale-out (cluster.c with -DTWIN_CLUSTER=ON, else cluster_off.c, where they do nothing). */
 bool twin_cluster_hook_option(const char *key);
