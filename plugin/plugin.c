@@ -80,7 +80,8 @@ static int register_all(struct twin_instance *ti)
 		return refuse("the plugin is loaded twice for the same clients: load it once (with "
 					  "per_listener_settings true, at most once per listener)");
 	}
-	if (rc || (ti->ticks && mosquitto_callback_register(ti->identifier, MOSQ_EVT_TICK, twin_on_tick, NULL, tp)) ||
+	if (rc ||
+			(ti->ticks && mosquitto_callback_register(ti->identifier, MOSQ_EVT_TICK, twin_on_tick, NULL, tp)) ||
 			mosquitto_callback_register(ti->identifier, MOSQ_EVT_DISCONNECT, twin_on_disconnect, NULL, tp) ||
 			mosquitto_callback_register(ti->identifier, MOSQ_EVT_ACL_CHECK, twin_on_acl_check, NULL, ti) ||
 			mosquitto_callback_register(ti->identifier, MOSQ_EVT_RELOAD, twin_on_reload, NULL, ti) ||
