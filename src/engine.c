@@ -975,6 +975,37 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 	}
 }
 
+uint64_t twin_engine_store_call(struct twin_engine *e, twin_store_call_fn fn, const void *payload,
+		size_t len)
+{
+	struct twin_op *op = twin_op_new(TWIN_OP_STORE, "", 0, payload, len, NULL);
+	if (!op) {
+		return 0;
+	}
+	op->store_call = fn;
+	op->ts = twin_now_ms();
+	if (enqueue(e, op, mono_ms()) != TWIN_OK) {
+		twin_op_free(op);
+		return 0;
+	}
+	return e->next_seq; /* op's: it may be freed by now */
+}
+
+uint64_t twin_engine_queued_seq(struct twin_engine *e)
+{
+	return e->next_seq;
+}
+
+bool twin_engine_committed(struct twin_engine *e, uint64_t seq)
+{
+	return atomic_load_explicit(&e->done_seq, memory_order_acquire) >= seq;
+}
+
+struct twin_store *twin_engine_store(struct twin_engine *e)
+{
+	return e->store;
+}
+
 /* A desired push for a device's Azure session goes to the client holding it; false: nobody does. */
 static bool to_session(struct twin_engine *e, struct twin_out *o)
 {

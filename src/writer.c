@@ -1168,6 +1168,18 @@ static void apply_due_alarms(struct twin_writer *w, struct batch *b)
 	}
 }
 
+/* A TWIN_OP_STORE: its records go into this transaction; a failure fails the batch like any store
+ * error (the caller sees no commit and retries). */
+static void apply_store_call(struct twin_writer *w, struct batch *b, struct twin_op *op)
+{
+	struct twin_error err;
+	enum twin_rc rc = op->store_call(w->d.store, op->payload, op->payload_len, &err);
+	if (rc && !b->store_rc) {
+		b->store_rc = rc;
+		b->store_err = err;
+	}
+}
+
 static void apply(struct twin_writer *w, struct batch *b, struct twin_op *op)
 {
 	char why[96];
@@ -1194,6 +1206,9 @@ static void apply(struct twin_writer *w, struct batch *b, struct twin_op *op)
 			apply_ack(w, b, op);
 			break;
 		case TWIN_OP_BARRIER:
+			break;
+		case TWIN_OP_STORE:
+			apply_store_call(w, b, op);
 			break;
 	}
 }
@@ -1396,7 +1411,7 @@ void twin_writer_process(struct twin_writer *w, struct twin_op *ops, uint64_t do
 			}
 		} else if (op->kind == TWIN_OP_TELEMETRY || op->kind == TWIN_OP_GATEWAY) {
 			b.dropped += rc != TWIN_OK ? op->group_msgs : 0;
-		} else if (rc != TWIN_OK) {
+		} else if (rc != TWIN_OK && op->kind != TWIN_OP_STORE) { /* a store call has nobody to answer */
 			answer_error(&b, op, &err, NULL);
 		}
 		twin_out_list_concat(out, &op->events);
