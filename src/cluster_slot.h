@@ -29,5 +29,9 @@ enum twin_rc twin_slot_set_parse(struct twin_slot_set *s, const char *spec, unsi
 		struct twin_error *err);
 bool twin_slot_set_has(const struct twin_slot_set *s, unsigned slot);
 void twin_slot_set_free(struct twin_slot_set *s);
+/* Adds or removes one slot (< nslots); true when that changed the set. */
+bool twin_slot_set_put(struct twin_slot_set *s, unsigned slot, bool owned);
+/* The set as a cluster_slots spec ("0-341,500"), malloc'd; "" when empty; NULL: out of memory. */
+char *twin_slot_set_format(const struct twin_slot_set *s);
 
 #endif
