@@ -57,6 +57,16 @@ static const char help[] =
 		"                       defaults to the file's name without version and extension\n"
 		"                       (rack-th-1.0.0.tm.jsonld: rack-th), as import --models looks it up\n"
 		"\n"
+		"Cluster (a -DTWIN_CLUSTER=ON build; talks to running shards over NATS, no DB_DIR):\n"
+		"  cluster status SHARD... [--nats URLS] [--subject S]\n"
+		"                       each shard's slots and frozen slots\n"
+		"  cluster move-slot SLOT --from SHARD --to SHARD [--nats URLS] [--subject S]\n"
+		"          [--haproxy SOCKET --map FILE [--backend NAME]] [--grace-ms MS] [--abort]\n"
+		"                       moves a slot's twins (versions, history, tombstones) to another\n"
+		"                       shard, switches HAProxy's map (runtime and file) and the shards'\n"
+		"                       persisted slot tables, disconnects the slot's devices; requests\n"
+		"                       meanwhile answer 503 (retry). Run it again to resume after a failure\n"
+		"\n"
 		"Run twinctl as the user the broker runs as (sudo -u mosquitto twinctl ...): readers\n"
 		"write LMDB's lock file, and the files an import creates must be the broker's.\n"
 		"\n"
@@ -74,6 +84,9 @@ static const struct {
 		{"compact", ctl_cmd_compact},
 		{"check", ctl_cmd_check},
 		{"model", ctl_cmd_model},
+#ifdef TWINCTL_CLUSTER
+		{"cluster", ctl_cmd_cluster},
+#endif
 };
 
 int main(int argc, char **argv)
