@@ -129,12 +129,12 @@ static void send(const struct twin_ctl_shard *sh, const char *reply, const char 
 		const struct twin_buf *body)
 {
 	size_t tlen = strlen(text), blen = body ? body->len : 0;
-	char *data = malloc(tlen + 1 + blen);
+	char *data = malloc(tlen + 1 + blen + 1);
 	if (!data) {
 		return; /* the operator's tool times out and retries */
 	}
-	memcpy(data, text, tlen);
-	data[tlen] = '\n';
+	memcpy(data, text, tlen + 1);
+	data[tlen] = '\n'; /* over the NUL: the first line, then the body */
 	if (blen) {
 		memcpy(data + tlen + 1, body->data, blen);
 	}
@@ -247,8 +247,9 @@ static void do_unfreeze(const struct req *q)
 	send(q->sh, q->reply, "ok unfrozen", NULL);
 }
 
-/* The next chunk of the slot's records from the cursor in q->arg; NULL after answering an error. */
-static bool read_chunk(const struct req *q, unsigned max_table, struct twin_slot_cursor *cur,
+/* The next chunk of the slot's records (of the tables before end_table) from the cursor in q->arg;
+ * false after answering an error. The cursor then says "-" when the tables are done. */
+static bool read_chunk(const struct req *q, unsigned end_table, struct twin_slot_cursor *cur,
 		struct twin_buf *out, size_t *records)
 {
 	struct twin_store *s = twin_engine_store(q->e);
@@ -257,20 +258,18 @@ static bool read_chunk(const struct req *q, unsigned max_table, struct twin_slot
 				q->sh->name);
 		return false;
 	}
-	if (cur->table > max_table) {
-		cur->table = TWIN_SLOT_N_TABLES;
-	}
 	enum twin_rc rc = twin_store_read_begin(s);
 	if (!rc) {
-		rc = twin_slot_export(s, q->slot, q->sh->slots->nslots, cur, EXPORT_BYTES, SCAN_LIMIT, out, records);
+		rc = twin_slot_export(s, q->slot, q->sh->slots->nslots, end_table, cur, EXPORT_BYTES, SCAN_LIMIT,
+				out, records);
 		twin_store_read_end(s);
 	}
 	if (rc) {
 		fail(q, "error slot %u: cannot read the store of shard %s; see its log, retry", q->slot, q->sh->name);
 		return false;
 	}
-	if (cur->table > max_table) {
-		cur->table = TWIN_SLOT_N_TABLES;
+	if (cur->table >= end_table) {
+		cur->table = TWIN_SLOT_N_TABLES; /* formatted as "-" */
 	}
 	return true;
 }
@@ -286,7 +285,7 @@ static void do_export(const struct req *q)
 				q->sh->name);
 		return;
 	}
-	if (read_chunk(q, TWIN_SLOT_N_TABLES - 1, &cur, &out, &records)) {
+	if (read_chunk(q, TWIN_SLOT_N_TABLES, &cur, &out, &records)) {
 		twin_slot_cursor_format(&cur, next, sizeof(next));
 		snprintf(text, sizeof(text), "ok %s %zu", next, records);
 		send(q->sh, q->reply, text, &out);
@@ -300,7 +299,7 @@ static void do_kick(const struct req *q)
 	struct twin_buf out = {0};
 	size_t records = 0, kicked = 0, at = 0;
 	char text[2 * sizeof(cur.key) + 64], next[2 * sizeof(cur.key) + 8], id[TWIN_MAX_ID_LEN + 1];
-	if (!read_chunk(q, 0, &cur, &out, &records)) {
+	if (!read_chunk(q, 1, &cur, &out, &records)) {
 		twin_buf_free(&out);
 		return;
 	}

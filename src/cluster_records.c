@@ -55,12 +55,12 @@ static bool export_one(void *ctx, const char *key, size_t key_len, const void *v
 	return true;
 }
 
-enum twin_rc twin_slot_export(struct twin_store *s, unsigned slot, unsigned nslots,
+enum twin_rc twin_slot_export(struct twin_store *s, unsigned slot, unsigned nslots, unsigned end_table,
 		struct twin_slot_cursor *cur, size_t max_bytes, size_t max_scan, struct twin_buf *out,
 		size_t *records)
 {
 	struct export x = {slot, nslots, 0, cur, max_bytes, max_scan, 0, 0, out, false, false};
-	while (cur->table < TWIN_SLOT_N_TABLES) {
+	while (cur->table < end_table) {
 		x.table = cur->table;
 		x.stopped = false;
 		enum twin_rc rc = twin_store_read_each(s, tables[cur->table], cur->key_len ? cur->key : NULL,

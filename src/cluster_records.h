@@ -24,8 +24,9 @@ struct twin_slot_cursor {
 };
 
 /* Broker thread, inside twin_store_read_begin/read_end: appends to out the slot's records from cur on,
- * until about max_bytes are in out or max_scan records were looked at; moves cur past them. */
-enum twin_rc twin_slot_export(struct twin_store *s, unsigned slot, unsigned nslots,
+ * in the tables before end_table (TWIN_SLOT_N_TABLES: all; 1: the twins only), until about max_bytes
+ * are in out or max_scan records were looked at; moves cur past them (to end_table when done). */
+enum twin_rc twin_slot_export(struct twin_store *s, unsigned slot, unsigned nslots, unsigned end_table,
 		struct twin_slot_cursor *cur, size_t max_bytes, size_t max_scan, struct twin_buf *out,
 		size_t *records);
 /* Broker thread, inside read_begin/read_end: the slot's records in each of the tables. */
