@@ -72,6 +72,17 @@ static const char help[] =
 		"\n"
 		"Exit codes: 0 done, 1 failed or problems found or records refused, 2 usage.\n";
 
+#ifndef TWINCTL_CLUSTER
+static int cluster_missing(const struct ctl *c, int argc, char **argv)
+{
+	(void)c;
+	(void)argc;
+	(void)argv;
+	return ctl_fail("this twinctl was built without -DTWIN_CLUSTER=ON: use the twinctl of a cluster build "
+					"(build-cluster/twinctl)");
+}
+#endif
+
 static const struct {
 	const char *name;
 	ctl_cmd_fn fn;
@@ -86,6 +97,8 @@ static const struct {
 		{"model", ctl_cmd_model},
 #ifdef TWINCTL_CLUSTER
 		{"cluster", ctl_cmd_cluster},
+#else
+		{"cluster", cluster_missing},
 #endif
 };
 
