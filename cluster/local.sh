@@ -134,7 +134,7 @@ up() {
 		shard_conf "$i" >"$dir/shard$i.conf"
 		start "shard$i" stdbuf -oL "$mosquitto_bin" -c "$dir/shard$i.conf"
 	done
-	slots_map >"$dir/slots.map"
+	[ -f "$dir/slots.map" ] || slots_map >"$dir/slots.map" # kept: slot moves (twinctl) rewrite it
 	haproxy_conf >"$dir/haproxy.cfg"
 	"$haproxy_bin" -c -q -f "$dir/haproxy.cfg" || die "HAProxy refuses $dir/haproxy.cfg"
 	start haproxy "$haproxy_bin" -db -f "$dir/haproxy.cfg"
