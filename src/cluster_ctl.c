@@ -230,6 +230,7 @@ static void do_freeze(const struct req *q)
 	if (twin_slot_set_put(&q->c->frozen, q->slot, true) && owned(q)) {
 		twin_nats_serve(q->sh->nats, q->slot, false);
 	}
+	twin_engine_release_held(q->e); /* acknowledged readings held back by telemetry_rate: into the copy */
 	defer(q->c, q->sh, q->reply, twin_engine_queued_seq(q->e), "ok frozen");
 }
 

@@ -991,6 +991,11 @@ uint64_t twin_engine_store_call(struct twin_engine *e, twin_store_call_fn fn, co
 	return e->next_seq; /* op's: it may be freed by now */
 }
 
+void twin_engine_release_held(struct twin_engine *e)
+{
+	twin_throttle_release_all(&e->throttle, release_held, e);
+}
+
 uint64_t twin_engine_queued_seq(struct twin_engine *e)
 {
 	return e->next_seq;

@@ -61,6 +61,9 @@ void twin_engine_tick(struct twin_engine *e);
  * every operation queued so far; its sequence number, or 0 when the queue is full (retry). */
 uint64_t twin_engine_store_call(struct twin_engine *e, twin_store_call_fn fn, const void *payload,
 		size_t len);
+/* Queues every reading telemetry_rate holds back, budget or not: a slot freezing for a move must copy
+ * every reading that was acknowledged (slots are not told apart: the others' are only early). */
+void twin_engine_release_held(struct twin_engine *e);
 /* The newest operation queued so far, and whether operation seq is committed (or failed). */
 uint64_t twin_engine_queued_seq(struct twin_engine *e);
 bool twin_engine_committed(struct twin_engine *e, uint64_t seq);
