@@ -248,16 +248,20 @@ static void do_unfreeze(const struct req *q)
 	send(q->sh, q->reply, "ok unfrozen", NULL);
 }
 
-/* The next chunk of the slot's records (of the tables before end_table) from the cursor in q->arg;
- * false after answering an error. The cursor then says "-" when the tables are done. */
-static bool read_chunk(const struct req *q, unsigned end_table, struct twin_slot_cursor *cur,
-		struct twin_buf *out, size_t *records)
+/* The next chunk of the slot's records (of the tables from start_table to before end_table) from the
+ * cursor in q->arg; false after answering an error. The cursor then says "-" when the tables are done. */
+static bool read_chunk(const struct req *q, unsigned start_table, unsigned end_table,
+		struct twin_slot_cursor *cur, struct twin_buf *out, size_t *records)
 {
 	struct twin_store *s = twin_engine_store(q->e);
 	if (!twin_slot_cursor_parse(cur, q->arg)) {
 		fail(q, "error slot %u: a cursor is hex from a previous answer, or 00 to begin (shard %s)", q->slot,
 				q->sh->name);
 		return false;
+	}
+	if (cur->table < start_table) {
+		cur->table = start_table;
+		cur->key_len = 0;
 	}
 	enum twin_rc rc = twin_store_read_begin(s);
 	if (!rc) {
@@ -286,7 +290,7 @@ static void do_export(const struct req *q)
 				q->sh->name);
 		return;
 	}
-	if (read_chunk(q, TWIN_SLOT_N_TABLES, &cur, &out, &records)) {
+	if (read_chunk(q, 0, TWIN_SLOT_N_TABLES, &cur, &out, &records)) {
 		twin_slot_cursor_format(&cur, next, sizeof(next));
 		snprintf(text, sizeof(text), "ok %s %zu", next, records);
 		send(q->sh, q->reply, text, &out);
@@ -294,32 +298,66 @@ static void do_export(const struct req *q)
 	twin_buf_free(&out);
 }
 
-static void do_kick(const struct req *q)
+/* Calls fn(q, id) for each key of a chunk of the slot's records of one table (keys: twin ids); answers
+ * "ok NEXT N". */
+static void each_id(const struct req *q, unsigned table, void (*fn)(const struct req *q, const char *id,
+		size_t len))
 {
 	struct twin_slot_cursor cur;
 	struct twin_buf out = {0};
-	size_t records = 0, kicked = 0, at = 0;
-	char text[2 * sizeof(cur.key) + 64], next[2 * sizeof(cur.key) + 8], id[TWIN_MAX_ID_LEN + 1];
-	if (!read_chunk(q, 1, &cur, &out, &records)) {
+	size_t records = 0, n = 0, at = 0;
+	char text[2 * sizeof(cur.key) + 64], next[2 * sizeof(cur.key) + 8];
+	if (!read_chunk(q, table, table + 1, &cur, &out, &records)) {
 		twin_buf_free(&out);
 		return;
 	}
 	const unsigned char *p = (const unsigned char *)out.data;
-	while (at + 7 <= out.len) { /* records of the twins table: the key is the twin id */
+	while (at + 7 <= out.len) { /* u8 table, u16 key length, u32 value length, key, value */
 		size_t kl = (size_t)p[at + 1] << 8 | p[at + 2];
 		size_t vl = (size_t)p[at + 3] << 24 | (size_t)p[at + 4] << 16 | (size_t)p[at + 5] << 8 | p[at + 6];
-		if (kl < sizeof(id)) {
-			memcpy(id, p + at + 7, kl);
-			id[kl] = '\0';
-			q->sh->kick(q->sh->kick_ctx, id);
-			kicked++;
+		if (kl <= TWIN_MAX_ID_LEN) {
+			fn(q, (const char *)p + at + 7, kl);
+			n++;
 		}
 		at += 7 + kl + vl;
 	}
 	twin_slot_cursor_format(&cur, next, sizeof(next));
-	snprintf(text, sizeof(text), "ok %s %zu", next, kicked);
+	snprintf(text, sizeof(text), "ok %s %zu", next, n);
 	send(q->sh, q->reply, text, NULL);
 	twin_buf_free(&out);
+}
+
+static void kick_one(const struct req *q, const char *id, size_t len)
+{
+	char client[TWIN_MAX_ID_LEN + 1];
+	memcpy(client, id, len);
+	client[len] = '\0';
+	q->sh->kick(q->sh->kick_ctx, client);
+}
+
+static void do_kick(const struct req *q)
+{
+	each_id(q, 0, kick_one); /* the twins */
+}
+
+static void publish_desired(const struct req *q, const char *id, size_t len)
+{
+	twin_engine_desired_again(q->e, id, len, true);
+}
+
+static void clear_desired(const struct req *q, const char *id, size_t len)
+{
+	twin_engine_desired_again(q->e, id, len, false);
+}
+
+static void do_desired(const struct req *q)
+{
+	each_id(q, 2, publish_desired); /* the desired index: twins with a delta */
+}
+
+static void do_undesired(const struct req *q)
+{
+	each_id(q, 2, clear_desired);
 }
 
 static void do_count(const struct req *q)
@@ -413,7 +451,8 @@ static const struct {
 		{"status", false, do_status}, {"sync", false, do_sync}, {"freeze", true, do_freeze},
 		{"unfreeze", true, do_unfreeze}, {"export", true, do_export}, {"count", true, do_count},
 		{"purge", true, do_purge}, {"import", true, do_import}, {"own", true, do_own_slot},
-		{"drop", true, do_drop_slot}, {"kick", true, do_kick},
+		{"drop", true, do_drop_slot}, {"kick", true, do_kick}, {"desired", true, do_desired},
+		{"undesired", true, do_undesired},
 };
 
 static void run_one(struct twin_ctl *c, const struct twin_ctl_shard *sh, struct twin_engine *e,
@@ -439,7 +478,8 @@ static void run_one(struct twin_ctl *c, const struct twin_ctl_shard *sh, struct 
 		}
 	}
 	send(sh, m->reply,
-			"error unknown verb: status, freeze, unfreeze, export, count, purge, import, sync, own, drop, kick",
+			"error unknown verb: status, freeze, unfreeze, export, count, purge, import, sync, own, drop, kick, "
+			"desired, undesired",
 			NULL);
 }
 

@@ -15,6 +15,9 @@
  *   sync                answered once everything queued before it is committed
  *   own SLOT, drop SLOT change the slot table, persisted in the store; answered once committed
  *   kick SLOT CURSOR    disconnect the devices of the slot's twins (a chunk): ok NEXT N
+ *   desired SLOT CURSOR publish the retained desired messages of the slot's twins with a delta (a
+ *                       chunk; the new owner): ok NEXT N
+ *   undesired SLOT CURSOR  clear them (the old owner, before its purge): ok NEXT N
  * Every verb is idempotent. Threads: twin_ctl_queue on libnats's delivery thread, the rest on the broker
  * thread. */
 #ifndef TWIN_CLUSTER_CTL_H

@@ -26,6 +26,7 @@
 #include <cjson/cJSON.h>
 
 #include "azure_session.h"
+#include "desired_msg.h"
 #include "front.h"
 #include "jsonx.h"
 #include "metrics.h"
@@ -989,6 +990,26 @@ uint64_t twin_engine_store_call(struct twin_engine *e, twin_store_call_fn fn, co
 		return 0;
 	}
 	return e->next_seq; /* op's: it may be freed by now */
+}
+
+void twin_engine_desired_again(struct twin_engine *e, const char *id, size_t id_len, bool here)
+{
+	const void *val;
+	size_t len;
+	cJSON *doc = NULL;
+	if (!e->cfg->retain_desired) {
+		return;
+	}
+	if (here && twin_store_read_begin(e->store) == TWIN_OK) {
+		if (twin_store_get(e->store, id, id_len, &val, &len) == TWIN_OK) {
+			doc = twin_doc_load(id, id_len, val, len);
+		}
+		twin_store_read_end(e->store);
+	}
+	if (!here || doc) {
+		twin_out_list_add(&e->local, twin_desired_message(e->cfg, id, id_len, doc, &e->buf));
+	}
+	cJSON_Delete(doc);
 }
 
 void twin_engine_release_held(struct twin_engine *e)

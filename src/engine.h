@@ -64,6 +64,9 @@ uint64_t twin_engine_store_call(struct twin_engine *e, twin_store_call_fn fn, co
 /* Queues every reading telemetry_rate holds back, budget or not: a slot freezing for a move must copy
  * every reading that was acknowledged (slots are not told apart: the others' are only early). */
 void twin_engine_release_held(struct twin_engine *e);
+/* With retain_desired: the retained devices/{id}/desired message of twin id published again from the
+ * store (here: a slot's new owner, after a move), or cleared (!here: its old owner). */
+void twin_engine_desired_again(struct twin_engine *e, const char *id, size_t id_len, bool here);
 /* The newest operation queued so far, and whether operation seq is committed (or failed). */
 uint64_t twin_engine_queued_seq(struct twin_engine *e);
 bool twin_engine_committed(struct twin_engine *e, uint64_t seq);

@@ -212,6 +212,8 @@ def test_a_slot_moves_under_load_and_no_acknowledged_write_is_lost(fleet):
     rr1("$twin/%s/update" % gone, json.dumps({"desired": {"x": 1}}))
     deleted = rr1("$twin/%s/delete" % gone)
     assert deleted.status == 200, deleted.body
+    pending = still[0]  # a desired value its device has not reported: a retained desired message
+    assert rr1("$twin/%s/update" % pending, json.dumps({"desired": {"fan": 3}})).status == 200
     rr1.client.disconnect()
     wait_until(lambda: all(local_twin(s1, t) for t in still), msg="every twin on shard1")
     before = {t: local_twin(s1, t) for t in still}
@@ -233,6 +235,15 @@ def test_a_slot_moves_under_load_and_no_acknowledged_write_is_lost(fleet):
     k, version = app.acked
     t = local_twin(s2, app_twin)
     assert (t["desired"]["seq"], t["version"]) == (k, version)
+    # the retained desired message of a twin with a delta is on shard2 now, and no longer on shard1
+    for port, expect in ((s2, [{"fan": 3}]), (s1, [])):
+        c = Client(port)
+        c.subscribe("devices/%s/desired" % pending)
+        c.sync()
+        got = [json.loads(m.payload)["delta"] for m in c.messages("devices/%s/desired" % pending)
+               if m.retain and m.payload]
+        c.disconnect()
+        assert got == expect, (port, got)
     for d in devices:
         wait_until(lambda: (local_twin(s2, d) or {}).get("reported", {}).get("n", 0) >= load.acked[d],
                    msg="%s: acknowledged reading %d on shard2" % (d, load.acked[d]))
@@ -386,6 +397,7 @@ def test_bad_control_requests_are_refused_and_the_shard_carries_on(fleet):
                 (b"import 400\n" + bytes(range(256)) * 4, "malformed or of another slot"),
                 (b"import 400\n\x00\x00\x03abc\x00\x00\x00\x00", "malformed or of another slot"),
                 (b"kick 5 zz", "a cursor is hex"),
+                (b"desired 5 0", "a cursor is hex"),
                 (os.urandom(5000), "")]:
             answer = n.request(subject, payload)
             assert answer.startswith("error") and says in answer, (payload[:40], answer)

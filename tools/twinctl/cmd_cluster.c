@@ -8,9 +8,11 @@
  *   2 copy, while the source owns: purge the target's records of the slot, export -> import in chunks,
  *     wait for the target's commit, compare the record counts of both
  *   3 the source drops the slot (persisted): from here on the move can only go forward
- *   4 the target owns it (persisted) and serves it
+ *   4 the target owns it (persisted), serves it and publishes the retained desired messages of its twins
+ *     that have a delta
  *   5 HAProxy's map (runtime, then the file) points the slot at the target
- *   6 the source kicks the devices of the slot's twins: they reconnect through HAProxy to the target
+ *   6 the source kicks the devices of the slot's twins (they reconnect through HAProxy to the target) and
+ *     clears its retained desired messages of them
  *   7 the source unfreezes and purges its copies; for --grace-ms more it still refuses the slot's
  *     telemetry (a device that reached it on HAProxy's old route reconnects to the target)
  * At every moment exactly one shard owns the slot, or (between 3 and 4) none: requests answer 503,
@@ -147,20 +149,22 @@ static bool copy(struct move *m)
 	return true;
 }
 
-static bool kick(struct move *m)
+/* verb (kick, desired, undesired) on shard over the whole slot, a chunk at a time; says what it did. */
+static bool walk(struct move *m, const char *shard, const char *verb, const char *did)
 {
 	char cursor[700] = "00";
-	unsigned long long kicked = 0;
+	unsigned long long total = 0;
 	while (strcmp(cursor, "-")) {
 		char next[700];
 		unsigned long long n = 0;
-		if (!ask(m, m->from, NULL, 0, "kick %u %s", m->slot, cursor) || sscanf(m->text, "ok %699s %llu", next, &n) != 2) {
+		if (!ask(m, shard, NULL, 0, "%s %u %s", verb, m->slot, cursor) ||
+				sscanf(m->text, "ok %699s %llu", next, &n) != 2) {
 			return false;
 		}
-		kicked += n;
+		total += n;
 		snprintf(cursor, sizeof(cursor), "%s", next);
 	}
-	printf("move-slot %u: asked %s to disconnect the devices of %llu twins\n", m->slot, m->from, kicked);
+	printf("move-slot %u: %s: %s %llu twins\n", m->slot, shard, did, total);
 	return true;
 }
 
@@ -219,6 +223,9 @@ static int move(struct move *m)
 		}
 		step(m, "owned by the target");
 	}
+	if (!walk(m, m->to, "desired", "published the retained desired messages of")) {
+		return CTL_FAIL;
+	}
 	if (m->haproxy) {
 		if (!ctl_haproxy_set(m->haproxy, m->map, m->slot, m->backend) ||
 				!ctl_map_file_set(m->map, m->slot, m->backend)) {
@@ -226,7 +233,8 @@ static int move(struct move *m)
 		}
 		step(m, "HAProxy's map points at the target");
 	}
-	if (!kick(m)) {
+	if (!walk(m, m->from, "kick", "disconnected the devices of") ||
+			!walk(m, m->from, "undesired", "cleared the retained desired messages of")) {
 		return CTL_FAIL;
 	}
 	step(m, "devices disconnected from the source");
