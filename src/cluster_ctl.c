@@ -414,6 +414,10 @@ static void do_sync(const struct req *q)
  * on disk. */
 static void do_own(const struct req *q, bool own)
 {
+	if (own && q->c->thaw_ms[q->slot]) { /* moved back within the grace period: serve it at once */
+		twin_slot_set_put(&q->c->frozen, q->slot, false);
+		q->c->thaw_ms[q->slot] = 0;
+	}
 	if (twin_slot_set_put(q->sh->slots, q->slot, own) && !twin_ctl_frozen(q->c, q->slot)) {
 		twin_nats_serve(q->sh->nats, q->slot, own);
 	}

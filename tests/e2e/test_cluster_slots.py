@@ -329,6 +329,21 @@ def test_a_failed_move_leaves_the_slot_frozen_on_its_owner_until_aborted(fleet):
         rr.client.disconnect()
 
 
+def test_a_slot_moved_there_and_back_within_the_grace_period_is_served(fleet):
+    slot = 300
+    twin_id = ids_in_slot(slot, 1, uniq("back"))[0]
+    rr = Requester5(fleet["shard"][3])
+    try:
+        assert rr("$twin/%s/update" % twin_id, json.dumps({"attributes": {"a": 1}})).status == 200
+        for frm, to in (("shard1", "shard2"), ("shard2", "shard1")):
+            moved = move_slot(fleet, slot, to, frm=frm)
+            assert moved.returncode == 0, moved.stdout + moved.stderr
+        a = rr("$twin/%s/get" % twin_id)  # forwarded to shard1, which serves the slot again at once
+        assert a.status == 200 and a.body["attributes"] == {"a": 1}, a.body
+    finally:
+        rr.client.disconnect()
+
+
 class Nats:
     """Just enough of the NATS client protocol for one request at a time."""
 
