@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/cluster_move_slot.py - how long `twinctl cluster move-slot` takes for one slot holding N twins
 (default 100 000), on cluster/local.sh's fleet on this machine (run by hand; prints figures, asserts
-nothing about time). The twins (rack readings, 4 attributes) are imported into shard1's empty store with
+nothing about time). The twins (rack readings, 4 attributes, one in ten with a desired fan speed its
+device has not reported: a retained desired message to move) are imported into shard1's empty store with
 `twinctl import` before the fleet starts; the slot then moves shard1 -> shard2 and back, each move timed
 as a whole and per step (the tool's own lines).
 
@@ -65,7 +66,8 @@ def main():
                                     "attributes": {"site": "dc1", "row": "B", "position": i % 42,
                                                    "model": "rack-th"},
                                     "reported": {"tempTop": 24.1, "tempBottom": 21.3, "humidityTop": 41,
-                                                 "humidityBottom": 45}}) + "\n")
+                                                 "humidityBottom": 45},
+                                    "desired": {"fanSpeed": 3} if i % 10 == 0 else {}}) + "\n")
         os.makedirs(os.path.join(d, "shard1"))
         run([twinctl, "-d", os.path.join(d, "shard1"), "import", src])
         print("prepared %d twins in slot %d (%.1f s)" % (a.twins, a.slot, time.monotonic() - t0))
