@@ -1550,11 +1550,17 @@ static void *writer_main(void *arg)
 	republish_desired(w);
 	while ((ops = wait_for_batch(w, &n, &done, &drained, &alarms_due)) != NULL || alarms_due) {
 		struct twin_out_list out = {0};
+		bool store_call = false; /* someone on the broker thread waits for its commit (cluster_ctl.c) */
+		for (const struct twin_op *op = ops; op && !store_call; op = op->next) {
+			store_call = op->kind == TWIN_OP_STORE;
+		}
 		/* answers and events wait for the broker thread: never more than queue_bytes of them */
 		twin_outq_wait_room(w->d.out, w->d.cfg->queue_bytes);
 		twin_writer_process(w, ops, done, &out);
 		if (out.head) {
 			twin_outq_push(w->d.out, &out);
+		}
+		if (out.head || store_call) {
 			w->d.wake(w->d.wake_ctx);
 		}
 		release_backlog_memory(w, n, drained);
