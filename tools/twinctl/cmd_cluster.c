@@ -200,9 +200,6 @@ static int move(struct move *m)
 		return ctl_fail("both %s and %s own slot %u: that is no state a move leaves; drop it on the one "
 						"without its twins (twinctl cluster status)", m->from, m->to, m->slot);
 	}
-	if (!from_owns && !to_owns && !strcmp(m->from, m->to)) {
-		return ctl_fail("--from and --to name the same shard");
-	}
 	if (!ask(m, m->from, NULL, 0, "freeze %u", m->slot)) {
 		return CTL_FAIL;
 	}
@@ -300,6 +297,9 @@ int ctl_cmd_cluster(const struct ctl *c, int argc, char **argv)
 	}
 	if (moving && (slot < 0 || !m.from || !m.to || !m.haproxy != !m.map)) {
 		return ctl_usage("move-slot needs SLOT, --from and --to (and --map with --haproxy)\n%s", usage);
+	}
+	if (moving && !strcmp(m.from, m.to)) {
+		return ctl_usage("--from and --to name the same shard, %s", m.from);
 	}
 	if (!moving && !n_shards) {
 		return ctl_usage("%s", usage);
