@@ -190,7 +190,7 @@ static void fail(const struct req *q, const char *fmt, ...)
 	char text[240];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): va_start is above
 	va_end(ap);
 	send(q->sh, q->reply, text, NULL);
 }
@@ -224,6 +224,14 @@ static void do_status(const struct req *q)
 	free(text);
 }
 
+/* The operation whose commit says that everything queued so far is committed: a store call that writes
+ * nothing (its commit wakes the broker thread at once), else, with the queue full, the newest one. */
+static uint64_t barrier(const struct req *q)
+{
+	uint64_t seq = twin_engine_store_call(q->e, twin_slot_barrier_call, "", 0);
+	return seq ? seq : twin_engine_queued_seq(q->e);
+}
+
 static void do_freeze(const struct req *q)
 {
 	q->c->thaw_ms[q->slot] = 0;
@@ -231,7 +239,7 @@ static void do_freeze(const struct req *q)
 		twin_nats_serve(q->sh->nats, q->slot, false);
 	}
 	twin_engine_release_held(q->e); /* acknowledged readings held back by telemetry_rate: into the copy */
-	defer(q->c, q->sh, q->reply, twin_engine_queued_seq(q->e), "ok frozen");
+	defer(q->c, q->sh, q->reply, barrier(q), "ok frozen");
 }
 
 /* unfreeze SLOT [GRACE_MS]: a slot that moved away stays frozen GRACE_MS more for its telemetry, so
@@ -407,7 +415,7 @@ static void do_import(const struct req *q)
 
 static void do_sync(const struct req *q)
 {
-	defer(q->c, q->sh, q->reply, twin_engine_queued_seq(q->e), "ok synced");
+	defer(q->c, q->sh, q->reply, barrier(q), "ok synced");
 }
 
 /* own / drop: the table in memory at once (requests and telemetry follow it), persisted, answered once

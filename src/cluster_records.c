@@ -239,6 +239,16 @@ enum twin_rc twin_slot_persist_call(struct twin_store *s, const char *payload, s
 			payload, len, err);
 }
 
+enum twin_rc twin_slot_barrier_call(struct twin_store *s, const char *payload, size_t len,
+		struct twin_error *err)
+{
+	(void)s;
+	(void)payload;
+	(void)len;
+	(void)err;
+	return TWIN_OK;
+}
+
 char *twin_slot_table_read(const char *db_path)
 {
 	struct twin_store *s;

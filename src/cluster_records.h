@@ -49,6 +49,9 @@ enum twin_rc twin_slot_purge_call(struct twin_store *s, const char *payload, siz
 		struct twin_error *err);
 enum twin_rc twin_slot_persist_call(struct twin_store *s, const char *payload, size_t len,
 		struct twin_error *err);
+/* Writes nothing: queued after other operations, its commit says that theirs happened. */
+enum twin_rc twin_slot_barrier_call(struct twin_store *s, const char *payload, size_t len,
+		struct twin_error *err);
 
 /* The slot table persisted in the store of directory db_path ("NSLOTS SPEC", malloc'd), or NULL when
  * there is none (no store yet, or no slot was ever moved). Opens the store read-only: call it before
