@@ -15,8 +15,8 @@
  * slots; a frozen slot's requests answer 503 here, its telemetry is refused (the publisher disconnected,
  * unacknowledged, to send it again to the new owner). The slot table a move left in the store wins over
  * plugin_opt_cluster_slots at start (logged).
- * Threads: broker thread, except on_request/on_answer/on_log (libnats's delivery thread), which only
- * queue under c->lock and wake the broker thread.
+ * Threads: broker thread, except on_request/on_ctl/on_answer/on_log (libnats's delivery thread), which
+ * only queue (under c->lock, or the control's own) and wake the broker thread.
  * Must never: block the broker thread (all NATS I/O is cluster_nats.c's thread), or apply telemetry of a
  * foreign slot. */
 #include "cluster.h"
