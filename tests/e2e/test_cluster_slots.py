@@ -180,12 +180,14 @@ def restart_shard(fleet, i):
     os.kill(pid, signal.SIGTERM)
     wait_until(lambda: not os.path.exists("/proc/%d" % pid) or
                open("/proc/%d/stat" % pid).read().split()[2] == "Z", timeout=20, msg="shard%d stops" % i)
-    log = open(os.path.join(d, "shard%d.log" % i), "a")
-    p = subprocess.Popen(["stdbuf", "-oL", shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c",
-                          os.path.join(d, "shard%d.conf" % i)], stdout=log, stderr=log,
-                         stdin=subprocess.DEVNULL, start_new_session=True)
+    # started by a shell that exits at once, as local.sh starts it: not this process's child, so that
+    # `local.sh down` finds it gone once stopped (a child of ours would linger as a zombie)
+    started = subprocess.run(
+        ["sh", "-c", 'setsid stdbuf -oL "$0" -c "$1" >>"$2" 2>&1 </dev/null & echo $!',
+         shutil.which("mosquitto") or "/usr/sbin/mosquitto", os.path.join(d, "shard%d.conf" % i),
+         os.path.join(d, "shard%d.log" % i)], capture_output=True, text=True, check=True)
     with open(os.path.join(d, "shard%d.pid" % i), "w") as f:
-        f.write(str(p.pid))
+        f.write(started.stdout.strip())
 
     def up():
         try:
