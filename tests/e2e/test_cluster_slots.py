@@ -323,10 +323,20 @@ def test_a_failed_move_leaves_the_slot_frozen_on_its_owner_until_aborted(fleet):
         frozen = rr("$twin/%s/get" % twin_id)
         assert frozen.status == 503 and "moving to another shard" in frozen.body["error"], frozen.body
         assert status(fleet, "shard1")["shard1"].endswith("frozen=%d" % slot)
+        # the frozen slot's telemetry is refused unacknowledged: its device is disconnected, and its
+        # client sends the reading again after reconnecting (a persistent session keeps it in flight)
+        dev = Client(fleet["shard"][1], client_id=twin_id, v5=False, clean=False)
+        info = dev.c.publish("devices/%s/telemetry" % twin_id, json.dumps({"a": 2}), qos=1)
+        wait_until(lambda: not dev.is_connected(), msg="the device disconnected")
+        assert not info.is_published()
         aborted = move_slot(fleet, slot, "shard9", "--no-haproxy", "--abort")
         assert aborted.returncode == 0, aborted.stderr
         assert "shard9 may keep copies" in aborted.stdout, aborted.stdout
-        assert rr("$twin/%s/get" % twin_id).status == 200
+        info.wait_for_publish(10)
+        assert info.is_published(), "the reading was not acknowledged once the slot thawed"
+        dev.disconnect()
+        wait_until(lambda: rr("$twin/%s/get" % twin_id).body["reported"] == {"a": 2},
+                   msg="the reading sent again is applied")
         assert status(fleet, "shard1")["shard1"].endswith("frozen=")
     finally:
         broken.close()
