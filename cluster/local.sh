@@ -143,7 +143,7 @@ up() {
 		shard_conf "$i" >"$dir/shard$i.conf"
 		run "shard$i" >/dev/null
 	done
-	slots_map >"$dir/slots.map"
+	[ -f "$dir/slots.map" ] || slots_map >"$dir/slots.map" # kept: slot moves (twinctl) rewrite it
 	haproxy_conf >"$dir/haproxy.cfg"
 	"$haproxy_bin" -c -q -f "$dir/haproxy.cfg" || die "HAProxy refuses $dir/haproxy.cfg"
 	run haproxy >/dev/null

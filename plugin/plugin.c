@@ -145,16 +145,20 @@ static int open_shared(const struct mosquitto_opt *options, int option_count)
 		return MOSQ_ERR_NOMEM;
 	}
 	if (twin_config_parse(&tp->cfg, (const char *const *)tp->opt_keys,
-				(const char *const *)tp->opt_values, tp->opt_core, &err) != TWIN_OK ||
-			twin_cluster_hook_open(tp, (const char *const *)tp->opt_keys + tp->opt_core,
-					(const char *const *)tp->opt_values + tp->opt_core, tp->opt_count - tp->opt_core,
-					&err) != TWIN_OK) {
+				(const char *const *)tp->opt_values, tp->opt_core, &err) != TWIN_OK) {
 		free_plugin(tp);
 		return refuse(err.msg);
 	}
+	/* before the cluster opens: its NATS thread wakes the broker thread from its first log line on */
 	if (twin_wake_install() != 0) {
 		free_plugin(tp);
 		return refuse("cannot install the wake-up signal handler");
+	}
+	if (twin_cluster_hook_open(tp, (const char *const *)tp->opt_keys + tp->opt_core,
+				(const char *const *)tp->opt_values + tp->opt_core, tp->opt_count - tp->opt_core,
+				&err) != TWIN_OK) {
+		free_plugin(tp);
+		return refuse(err.msg);
 	}
 	if (twin_engine_open(&tp->cfg, twin_wake, NULL, &tp->engine, &err) != TWIN_OK) {
 		free_plugin(tp);

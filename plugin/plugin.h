@@ -91,8 +91,11 @@ bool twin_cluster_hook_option(const char *key);
 enum twin_rc twin_cluster_hook_open(struct twin_plugin *tp, const char *const *keys,
 		const char *const *values, int n, struct twin_error *err);
 void twin_cluster_hook_close(struct twin_plugin *tp);
-/* True: the telemetry's twin belongs to another shard (counted; not to be applied). */
-bool twin_cluster_hook_telemetry(struct twin_plugin *tp, const struct twin_topic_match *m,
+/* *apply: whether the engine applies the telemetry here; the result is what the MESSAGE callback returns:
+ * SUCCESS (also for another shard's twin: counted, passed on, not applied), or ADMINISTRATIVE_ACTION for
+ * a slot being moved (not applied; the sender is disconnected unacknowledged and sends it again to the
+ * new owner). */
+int twin_cluster_hook_telemetry(bool *apply, struct twin_plugin *tp, const struct twin_topic_match *m,
 		const char *client_id, const char *username);
 /* True: the request was forwarded to the shard owning its twin (or answered here). */
 bool twin_cluster_hook_request(struct twin_plugin *tp, const struct twin_topic_match *m,

@@ -14,8 +14,13 @@
  * Fleet requests: $twin/search and $twin/stats go to every shard (<subject>.all), each runs them as its
  * own and answers with the slots it owns, and the asking shard's gather thread merges the parts
  * (cluster_search.h).
- * Threads: broker thread, except on_request/on_answer/on_log (libnats's delivery thread), which only
- * queue under c->lock and wake the broker thread.
+ * Moving slots: the operator's control requests (cluster_ctl.c) change c->slots at run time and freeze
+ * slots; a frozen slot's requests answer 503 here, its telemetry is refused (the publisher disconnected,
+ * unacknowledged, to send it again to the new owner). The slot table a move left in the store wins over
+ * plugin_opt_cluster_slots at start (logged).
+ * Threads: broker thread, except on_request/on_ctl/on_answer/on_log (libnats's delivery thread), which
+ * only queue (under c->lock, or the control's own) and wake the broker thread, and deliver (the gather
+ * thread), likewise.
  * Must never: block the broker thread (all NATS I/O is cluster_nats.c's thread), or apply telemetry of a
  * foreign slot. */
 #include "cluster.h"
@@ -31,7 +36,9 @@
 #include <cjson/cJSON.h>
 #include <uthash.h>
 
+#include "cluster_ctl.h"
 #include "cluster_nats.h"
+#include "cluster_records.h"
 #include "cluster_search.h"
 #include "cluster_slot.h"
 #include "cluster_wire.h"
@@ -69,6 +76,8 @@ struct twin_cluster {
 	struct twin_slot_set slots;
 	struct twin_nats *nats;
 	struct twin_gathers *gathers; /* this shard's apps' searches, sent to every shard */
+	struct twin_ctl *ctl;
+	struct twin_ctl_shard ctl_shard;
 	void (*wake)(void *ctx);
 	void *wake_ctx;
 	pthread_mutex_t lock; /* guards forwarded, answers and the inbound list */
@@ -160,6 +169,14 @@ static void on_answer(void *ctx, uint64_t key, bool no_responders, const void *d
 	c->wake(c->wake_ctx);
 }
 
+static void on_ctl(void *ctx, const char *reply, const void *data, size_t len)
+{
+	struct twin_cluster *c = ctx;
+	if (twin_ctl_queue(c->ctl, reply, data, len)) {
+		c->wake(c->wake_ctx);
+	}
+}
+
 static void on_log(void *ctx, enum twin_log_level level, const char *msg)
 {
 	struct twin_cluster *c = ctx;
@@ -182,6 +199,36 @@ static void deliver(void *ctx, struct twin_out *o)
 
 /* ---- broker thread ---- */
 
+/* The slots: those a slot move left in the store (it wins, and says so), else cluster_slots. */
+static enum twin_rc load_slots(struct twin_cluster *c, struct twin_error *err)
+{
+	const struct twin_cluster_config *cfg = c->cfg;
+	char *saved = cfg->db_path ? twin_slot_table_read(cfg->db_path) : NULL;
+	char *spec = saved ? strchr(saved, ' ') : NULL;
+	if (spec && strtoll(saved, NULL, 10) == cfg->nslots &&
+			twin_slot_set_parse(&c->slots, spec + 1, (unsigned)cfg->nslots, err) == TWIN_OK) {
+		add_answer_locked(c, twin_out_log(TWIN_LOG_NOTICE,
+				"mosquitto_twin: cluster shard %s: serving slots '%.200s' as the last slot move left them in "
+				"the store, not plugin_opt_cluster_slots '%.200s' (update the option to match)",
+				cfg->shard, spec + 1, cfg->slots));
+		free(saved);
+		return TWIN_OK;
+	}
+	if (saved) {
+		add_answer_locked(c, twin_out_log(TWIN_LOG_WARNING,
+				"mosquitto_twin: cluster shard %s: the slot table in the store ('%.200s') is not for %lld "
+				"slots; serving plugin_opt_cluster_slots", cfg->shard, saved, (long long)cfg->nslots));
+	}
+	free(saved);
+	return twin_slot_set_parse(&c->slots, cfg->slots, (unsigned)cfg->nslots, err);
+}
+
+void twin_cluster_set_kick(struct twin_cluster *c, void (*kick)(void *ctx, const char *id), void *ctx)
+{
+	c->ctl_shard.kick = kick;
+	c->ctl_shard.kick_ctx = ctx;
+}
+
 enum twin_rc twin_cluster_open(const struct twin_cluster_config *cfg, void (*wake)(void *ctx),
 		void *wake_ctx, struct twin_cluster **out, struct twin_error *err)
 {
@@ -193,14 +240,18 @@ enum twin_rc twin_cluster_open(const struct twin_cluster_config *cfg, void (*wak
 	c->wake = wake;
 	c->wake_ctx = wake_ctx;
 	pthread_mutex_init(&c->lock, NULL);
-	enum twin_rc rc = twin_slot_set_parse(&c->slots, cfg->slots, (unsigned)cfg->nslots, err);
+	enum twin_rc rc = load_slots(c, err);
+	if (rc == TWIN_OK && !(c->ctl = twin_ctl_new(c->slots.nslots))) {
+		rc = twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+	}
 	if (rc == TWIN_OK && cfg->nats) {
 		rc = twin_gathers_open(c->slots.nslots, cfg->search_timeout_ms, deliver, c, &c->gathers, err);
 	}
 	if (rc == TWIN_OK && cfg->nats) {
-		struct twin_nats_handlers h = {on_request, on_answer, on_log, c};
+		struct twin_nats_handlers h = {on_request, on_ctl, on_answer, on_log, c};
 		rc = twin_nats_open(cfg->nats, cfg->shard, cfg->subject, &c->slots, &h, &c->nats, err);
 	}
+	c->ctl_shard = (struct twin_ctl_shard){cfg->shard, &c->slots, c->nats, NULL, NULL};
 	if (rc != TWIN_OK) {
 		twin_cluster_close(c);
 		return rc;
@@ -234,18 +285,33 @@ void twin_cluster_close(struct twin_cluster *c)
 		free(in);
 	}
 	twin_out_list_free(&c->answers);
+	twin_ctl_free(c->ctl);
 	twin_slot_set_free(&c->slots);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-bool twin_cluster_foreign_telemetry(struct twin_cluster *c, const char *id, size_t id_len)
+enum twin_cluster_telemetry twin_cluster_telemetry(struct twin_cluster *c, const char *id, size_t id_len)
 {
-	if (twin_slot_set_has(&c->slots, twin_cluster_slot(id, id_len, c->slots.nslots))) {
-		return false;
+	unsigned slot = twin_cluster_slot(id, id_len, c->slots.nslots);
+	if (twin_ctl_frozen(c->ctl, slot)) {
+		return TWIN_CLUSTER_FROZEN;
+	}
+	if (twin_slot_set_has(&c->slots, slot)) {
+		return TWIN_CLUSTER_APPLY;
 	}
 	atomic_fetch_add(&c->foreign_telemetry, 1);
-	return true;
+	return TWIN_CLUSTER_FOREIGN;
+}
+
+/* A 503 for a request of a frozen slot (being moved). */
+static void answer_frozen(struct twin_cluster *c, const struct twin_route *r, unsigned slot)
+{
+	char msg[128];
+	snprintf(msg, sizeof(msg), "slot %u is moving to another shard; retry in a moment", slot);
+	pthread_mutex_lock(&c->lock);
+	add_answer_locked(c, answer_busy(r, msg));
+	pthread_mutex_unlock(&c->lock);
 }
 
 static struct twin_route *route_of(const struct twin_request_in *in)
@@ -301,13 +367,19 @@ bool twin_cluster_request(struct twin_cluster *c, const struct twin_topic_match 
 		return false; /* $twin/models and the fronts are answered here */
 	}
 	unsigned slot = m->id ? twin_cluster_slot(m->id, m->id_len, c->slots.nslots) : 0;
-	if ((m->id && twin_slot_set_has(&c->slots, slot)) || in->corr_len > TWIN_MAX_CORR_LEN ||
+	bool frozen = m->id && twin_ctl_frozen(c->ctl, slot) && twin_slot_set_has(&c->slots, slot);
+	if ((m->id && twin_slot_set_has(&c->slots, slot) && !frozen) || in->corr_len > TWIN_MAX_CORR_LEN ||
 			(in->response_topic && !twin_response_topic_valid(in->response_topic, &ignored))) {
 		return false; /* ours, or refused here with 400 before the twin matters */
 	}
 	struct twin_route *r = route_of(in);
 	if (!r) {
 		return true; /* out of memory: no answer, as for a local request */
+	}
+	if (frozen) {
+		answer_frozen(c, r, slot);
+		twin_route_free(r);
+		return true;
 	}
 	const char *client = in->client_id ? in->client_id : "";
 	struct twin_wire_request w = {in->topic, strlen(in->topic), client, strlen(client), in->username,
@@ -382,8 +454,9 @@ static void serve(struct twin_cluster *c, struct twin_engine *e, const struct in
 	twin_engine_classify(e, topic, &m);
 	bool part = m.route == TWIN_ROUTE_REQUEST && m.front == TWIN_FRONT_NATIVE &&
 			(m.verb == TWIN_VERB_SEARCH || m.verb == TWIN_VERB_STATS);
+	unsigned slot = m.id ? twin_cluster_slot(m.id, m.id_len, c->slots.nslots) : 0;
 	if (!part && (m.route != TWIN_ROUTE_REQUEST || m.front != TWIN_FRONT_NATIVE || !m.id ||
-						 !twin_slot_set_has(&c->slots, twin_cluster_slot(m.id, m.id_len, c->slots.nslots)))) {
+						 !twin_slot_set_has(&c->slots, slot) || twin_ctl_frozen(c->ctl, slot))) {
 		char body[160];
 		int n = snprintf(body, sizeof(body),
 				"{\"error\":\"busy\",\"message\":\"shard %.60s does not own this twin's slot now; retry\"}",
@@ -483,6 +556,7 @@ void twin_cluster_tick(struct twin_cluster *c, struct twin_engine *e)
 		free(list->reply);
 		free(list);
 	}
+	twin_ctl_run(c->ctl, &c->ctl_shard, e);
 	int64_t now = mono_ms();
 	expire(c, now);
 	report(c, now);

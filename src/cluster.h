@@ -20,6 +20,7 @@ struct twin_cluster_config {
 	char *subject;    /* subject prefix: requests for slot n go to <subject>.slot.<n> */
 	int64_t timeout_ms; /* a forwarded request unanswered this long is answered 503 */
 	int64_t search_timeout_ms; /* a fleet's search waits this long for every shard's part */
+	const char *db_path; /* the store, where a slot move leaves the slot table (not an option: the core's) */
 };
 
 /* Whether key (without plugin_opt_) is a cluster setting. */
@@ -38,8 +39,17 @@ enum twin_rc twin_cluster_open(const struct twin_cluster_config *cfg, void (*wak
 		void *wake_ctx, struct twin_cluster **out, struct twin_error *err);
 void twin_cluster_close(struct twin_cluster *c);
 
-/* Telemetry for twin id: true when its slot is foreign (counted, must not be applied here). */
-bool twin_cluster_foreign_telemetry(struct twin_cluster *c, const char *id, size_t id_len);
+/* How kicking a device works here (the broker's call; set after open): slot moves disconnect the
+ * devices of a moved slot's twins so that they reconnect to the new owner. */
+void twin_cluster_set_kick(struct twin_cluster *c, void (*kick)(void *ctx, const char *id), void *ctx);
+
+enum twin_cluster_telemetry {
+	TWIN_CLUSTER_APPLY,   /* this shard's twin */
+	TWIN_CLUSTER_FOREIGN, /* another shard's (counted): pass the message on, never apply it */
+	TWIN_CLUSTER_FROZEN   /* its slot is being moved: refuse it unacknowledged (disconnect the sender) */
+};
+/* Telemetry for twin id: what to do with it. */
+enum twin_cluster_telemetry twin_cluster_telemetry(struct twin_cluster *c, const char *id, size_t id_len);
 /* A request: true when it is a $twin/{id}/... request for a foreign twin, now forwarded (or answered
  * 503 here when there is no NATS), or a $twin/search or $twin/stats, now sent to every shard; false: run it
  * here. */

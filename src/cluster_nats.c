@@ -1,7 +1,9 @@
 /* cluster_nats.c - NATS request/reply for the cluster (see cluster_nats.h), on libnats's async API.
  *
  * Threads: the caller's (broker thread) only queues; this file's thread connects, subscribes and
- * publishes the queue; libnats's global delivery thread runs the handlers. Requests carry the reply
+ * publishes the queue, and (un)subscribes slots as the shard's table changes (slot moves); libnats's
+ * global delivery thread runs the handlers. The operator's control requests come on
+ * <subject>.ctl.<name>. Requests carry the reply
  * subject <inbox>.<key>, so one wildcard subscription on <inbox>.* receives every answer and the key
  * says which request it answers. Connection is requested with no_responders (libnats's default), so a
  * request to a slot nobody serves is answered at once by the server with a "503 no responders" status.
@@ -22,6 +24,8 @@
 
 struct outgoing {
 	struct outgoing *next;
+	int serve; /* +1 / -1: subscribe / unsubscribe slot `slot` instead of publishing */
+	unsigned slot;
 	char subject[256];
 	char reply[128]; /* empty: none */
 	void *data;
@@ -31,12 +35,11 @@ struct outgoing {
 struct twin_nats {
 	struct twin_nats_handlers h;
 	char *urls, *name, *subject;
-	struct twin_slot_set slots; /* a copy: the thread subscribes from it */
+	struct twin_slot_set slots; /* a copy, the thread's: what it subscribes */
 	natsConnection *nc;
-	natsSubscription **subs;
-	size_t n_subs;
+	natsSubscription **subs; /* by slot */
 	natsSubscription *all_sub; /* <subject>.all */
-	natsSubscription *inbox_sub;
+	natsSubscription *inbox_sub, *ctl_sub;
 	char inbox[96];
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -52,16 +55,45 @@ static void log_status(struct twin_nats *n, enum twin_log_level level, const cha
 	n->h.log(n->h.ctx, level, msg);
 }
 
-static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+/* A request with a reply subject, to handler fn (a slot's request or a control request). */
+static void deliver(struct twin_nats *n, natsMsg *msg,
+		void (*fn)(void *ctx, const char *reply, const void *data, size_t len))
 {
-	struct twin_nats *n = closure;
-	(void)nc;
-	(void)sub;
 	const char *reply = natsMsg_GetReply(msg);
 	if (reply && strlen(reply) < sizeof(((struct outgoing *)0)->subject)) {
-		n->h.request(n->h.ctx, reply, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
+		fn(n->h.ctx, reply, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
 	}
 	natsMsg_Destroy(msg);
+}
+
+static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	(void)nc;
+	(void)sub;
+	deliver(closure, msg, ((struct twin_nats *)closure)->h.request);
+}
+
+static void on_ctl(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	(void)nc;
+	(void)sub;
+	deliver(closure, msg, ((struct twin_nats *)closure)->h.ctl);
+}
+
+static natsStatus serve_slot(struct twin_nats *n, unsigned slot, bool on)
+{
+	char subject[256];
+	if (!on) {
+		natsStatus s = n->subs[slot] ? natsSubscription_Unsubscribe(n->subs[slot]) : NATS_OK;
+		natsSubscription_Destroy(n->subs[slot]);
+		n->subs[slot] = NULL;
+		return s;
+	}
+	if (n->subs[slot]) {
+		return NATS_OK;
+	}
+	snprintf(subject, sizeof(subject), "%s.slot.%u", n->subject, slot);
+	return natsConnection_Subscribe(&n->subs[slot], n->nc, subject, on_request, n);
 }
 
 static void on_answer(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -159,9 +191,7 @@ static natsStatus connect_and_subscribe(struct twin_nats *n)
 	char subject[256];
 	for (unsigned slot = 0; s == NATS_OK && slot < n->slots.nslots; slot++) {
 		if (twin_slot_set_has(&n->slots, slot)) {
-			snprintf(subject, sizeof(subject), "%s.slot.%u", n->subject, slot);
-			s = natsConnection_Subscribe(&n->subs[n->n_subs], n->nc, subject, on_request, n);
-			n->n_subs += s == NATS_OK;
+			s = serve_slot(n, slot, true);
 		}
 	}
 	if (s == NATS_OK) {
@@ -171,6 +201,10 @@ static natsStatus connect_and_subscribe(struct twin_nats *n)
 	if (s == NATS_OK) {
 		snprintf(subject, sizeof(subject), "%s.*", n->inbox);
 		s = natsConnection_Subscribe(&n->inbox_sub, n->nc, subject, on_answer, n);
+	}
+	if (s == NATS_OK) {
+		snprintf(subject, sizeof(subject), "%s.ctl.%s", n->subject, n->name);
+		s = natsConnection_Subscribe(&n->ctl_sub, n->nc, subject, on_ctl, n);
 	}
 	if (s == NATS_OK) { /* the server has the subscriptions before this shard counts as serving */
 		s = natsConnection_FlushTimeout(n->nc, 5000);
@@ -196,7 +230,13 @@ static void *run(void *arg)
 		pthread_mutex_unlock(&n->lock);
 		for (struct outgoing *next; list; list = next) {
 			next = list->next;
-			if (s == NATS_OK) { /* else dropped: forwarded requests time out (503) */
+			if (list->serve) { /* kept in n->slots for a later connect; subscribed now if connected */
+				twin_slot_set_put(&n->slots, list->slot, list->serve > 0);
+				natsStatus ss = s == NATS_OK ? serve_slot(n, list->slot, list->serve > 0) : NATS_OK;
+				if (ss != NATS_OK) {
+					log_status(n, TWIN_LOG_ERR, "cannot change a slot's subscription", ss);
+				}
+			} else if (s == NATS_OK) { /* else dropped: forwarded requests time out (503) */
 				natsStatus ps = list->reply[0]
 						? natsConnection_PublishRequest(n->nc, list->subject, list->reply, list->data,
 								  (int)list->len)
@@ -219,6 +259,19 @@ static void *run(void *arg)
 	return NULL;
 }
 
+static void push(struct twin_nats *n, struct outgoing *o)
+{
+	pthread_mutex_lock(&n->lock);
+	if (n->tail) {
+		n->tail->next = o;
+	} else {
+		n->head = o;
+	}
+	n->tail = o;
+	pthread_cond_signal(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+}
+
 static enum twin_rc queue(struct twin_nats *n, const char *subject, const char *reply, void *data,
 		size_t len)
 {
@@ -232,15 +285,19 @@ static enum twin_rc queue(struct twin_nats *n, const char *subject, const char *
 	strcpy(o->reply, reply);
 	o->data = data;
 	o->len = len;
-	pthread_mutex_lock(&n->lock);
-	if (n->tail) {
-		n->tail->next = o;
-	} else {
-		n->head = o;
+	push(n, o);
+	return TWIN_OK;
+}
+
+enum twin_rc twin_nats_serve(struct twin_nats *n, unsigned slot, bool on)
+{
+	struct outgoing *o = calloc(1, sizeof(*o));
+	if (!o) {
+		return TWIN_ERR_NOMEM;
 	}
-	n->tail = o;
-	pthread_cond_signal(&n->cond);
-	pthread_mutex_unlock(&n->lock);
+	o->serve = on ? 1 : -1;
+	o->slot = slot;
+	push(n, o);
 	return TWIN_OK;
 }
 
@@ -298,7 +355,7 @@ enum twin_rc twin_nats_open(const char *urls, const char *name, const char *subj
 	n->slots.owned = slots->owned;
 	n->slots.bits = malloc((slots->nslots + 7) / 8);
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, so sizeof(*subs) is meant */
-	n->subs = calloc(slots->owned + 1, sizeof(*n->subs));
+	n->subs = calloc(slots->nslots, sizeof(*n->subs));
 	if (!n->urls || !n->name || !n->subject || !n->slots.bits || !n->subs) {
 		nats_free(n);
 		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
@@ -333,11 +390,12 @@ void twin_nats_close(struct twin_nats *n)
 	pthread_cond_signal(&n->cond);
 	pthread_mutex_unlock(&n->lock);
 	pthread_join(n->thread, NULL);
-	for (size_t i = 0; i < n->n_subs; i++) {
+	for (unsigned i = 0; i < n->slots.nslots; i++) {
 		natsSubscription_Destroy(n->subs[i]);
 	}
 	natsSubscription_Destroy(n->all_sub);
 	natsSubscription_Destroy(n->inbox_sub);
+	natsSubscription_Destroy(n->ctl_sub);
 	natsConnection_Close(n->nc);
 	natsConnection_Destroy(n->nc);
 	nats_CloseAndWait(2000); /* libnats's threads are gone: no handler runs after this returns */
