@@ -8,7 +8,10 @@
 #     (routes P+21..P+23, monitoring P+31..P+33); prints `ready mqtt=127.0.0.1:P` once all answer.
 #     The shards publish their change events to JetStream (plugin_opt_cluster_events on); the first shard
 #     to reach JetStream creates the stream, TWIN_EVENTS, with 3 replicas (Debian has no nats CLI).
-#   down [--dir DIR]   stops exactly what `up` started (DIR/*.pid), then leaves DIR for the logs.
+#     --conf FILE adds FILE's lines to every shard's configuration (e.g. plugin_opt_search_scope).
+#   restart NAME [--dir DIR]   starts one of them (shard1..3, n1..3, haproxy) again from its configuration
+#     in DIR, after a crash or a kill -9 (a running one is stopped first), and waits until it answers.
+#   down [--dir DIR]   stops exactly what `up` and `restart` started (DIR/*.pid), then leaves DIR for the logs.
 # DIR defaults to $TWIN_CLUSTER_DIR, else /tmp/mosquitto-twin-cluster. The plugin defaults to $TWIN_PLUGIN,
 # else build/mosquitto_twin.so under the repository.
 set -euo pipefail
@@ -19,17 +22,21 @@ here="$(cd "$(dirname "$0")" && pwd)"
 dir="${TWIN_CLUSTER_DIR:-/tmp/mosquitto-twin-cluster}"
 plugin="${TWIN_PLUGIN:-$here/../build/mosquitto_twin.so}"
 base=""
+extra=""
 
 die() { echo "local.sh: $*" >&2; exit 1; }
 
 cmd="${1:-}"
 [ $# -gt 0 ] && shift
+name=""
+if [ "$cmd" = restart ] && [ $# -gt 0 ]; then name="$1"; shift; fi
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--base-port) base="$2"; shift 2 ;;
 		--plugin) plugin="$2"; shift 2 ;;
 		--dir) dir="$2"; shift 2 ;;
-		*) die "unknown argument '$1' (usage: local.sh up --base-port P [--plugin FILE] [--dir DIR] | down [--dir DIR])" ;;
+		--conf) extra="$2"; shift 2 ;;
+		*) die "unknown argument '$1' (usage: local.sh up --base-port P [--plugin FILE] [--dir DIR] [--conf FILE] | restart NAME [--dir DIR] | down [--dir DIR])" ;;
 	esac
 done
 
@@ -40,7 +47,7 @@ nats_bin="$(command -v nats-server || echo /usr/sbin/nats-server)"
 # start NAME CMD...: runs CMD in its own session, logging to DIR/NAME.log, its pid in DIR/NAME.pid
 start() {
 	local name="$1"; shift
-	setsid "$@" >"$dir/$name.log" 2>&1 </dev/null &
+	setsid "$@" >>"$dir/$name.log" 2>&1 </dev/null &
 	echo $! >"$dir/$name.pid"
 }
 
@@ -85,6 +92,7 @@ shard_conf() { # INDEX
 	plugin_opt_cluster_nats nats://127.0.0.1:$((base + 11)),nats://127.0.0.1:$((base + 12)),nats://127.0.0.1:$((base + 13))
 	plugin_opt_cluster_events on
 	CONF
+	if [ -n "$extra" ]; then cat "$extra"; fi
 }
 
 haproxy_conf() {
@@ -127,20 +135,21 @@ up() {
 	if ls "$dir"/*.pid >/dev/null 2>&1; then die "$dir has a running cluster: local.sh down first"; fi
 	mkdir -p "$dir"
 	trap 'down >/dev/null' ERR EXIT # a failed start stops what it started; `trap - EXIT` on success
+	if [ -n "$extra" ]; then [ -f "$extra" ] || die "no file $extra (--conf)"; fi
 	for i in 1 2 3; do
 		mkdir -p "$dir/n$i" "$dir/shard$i"
 		nats_conf "$i" >"$dir/n$i.conf"
-		start "n$i" "$nats_bin" -c "$dir/n$i.conf"
+		run "n$i" >/dev/null
 	done
 	for i in 1 2 3; do wait_port $((base + 10 + i)) "NATS n$i"; done
 	for i in 1 2 3; do
 		shard_conf "$i" >"$dir/shard$i.conf"
-		start "shard$i" stdbuf -oL "$mosquitto_bin" -c "$dir/shard$i.conf"
+		run "shard$i" >/dev/null
 	done
-	slots_map >"$dir/slots.map"
+	[ -f "$dir/slots.map" ] || slots_map >"$dir/slots.map" # kept: slot moves (twinctl) rewrite it
 	haproxy_conf >"$dir/haproxy.cfg"
 	"$haproxy_bin" -c -q -f "$dir/haproxy.cfg" || die "HAProxy refuses $dir/haproxy.cfg"
-	start haproxy "$haproxy_bin" -db -f "$dir/haproxy.cfg"
+	run haproxy >/dev/null
 	for i in 1 2 3; do wait_port $((base + i)) "shard$i"; done
 	wait_port "$base" HAProxy
 	for i in 1 2 3; do # JetStream has a meta leader once every node says healthy
@@ -164,6 +173,35 @@ up() {
 	echo "ready mqtt=127.0.0.1:$base"
 }
 
+# run NAME: starts the process NAME from its configuration in DIR; prints the port it will answer on
+run() {
+	case "$1" in
+		n[1-3]) start "$1" "$nats_bin" -c "$dir/$1.conf"
+			sed -n 's/^listen: 127.0.0.1:\([0-9]*\)$/\1/p' "$dir/$1.conf" ;;
+		shard[1-3]) start "$1" stdbuf -oL "$mosquitto_bin" -c "$dir/$1.conf"
+			sed -n 's/^listener \([0-9]*\) .*/\1/p' "$dir/$1.conf" ;;
+		haproxy) start haproxy "$haproxy_bin" -db -f "$dir/haproxy.cfg"
+			sed -n 's/^ *bind 127.0.0.1:\([0-9]*\)$/\1/p' "$dir/haproxy.cfg" ;;
+		*) die "restart what? shard1..3, n1..3 or haproxy, not '$1'" ;;
+	esac
+}
+
+restart() {
+	[ -n "$name" ] || die "usage: local.sh restart NAME [--dir DIR] (NAME: shard1..3, n1..3, haproxy)"
+	local pid port
+	if [ -f "$dir/$name.pid" ]; then
+		pid="$(cat "$dir/$name.pid")"
+		if kill -0 "$pid" 2>/dev/null; then
+			kill "$pid"
+			for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+			if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; fi
+		fi
+	fi
+	port="$(run "$name")"
+	wait_port "$port" "$name"
+	echo "restarted $name on 127.0.0.1:$port"
+}
+
 down() {
 	local pids=() f pid
 	for f in "$dir"/haproxy.pid "$dir"/shard*.pid "$dir"/n*.pid; do
@@ -181,6 +219,7 @@ down() {
 
 case "$cmd" in
 	up) up ;;
+	restart) restart ;;
 	down) down ;;
-	*) die "usage: local.sh up --base-port P [--plugin FILE] [--dir DIR] | down [--dir DIR]" ;;
+	*) die "usage: local.sh up --base-port P [--plugin FILE] [--dir DIR] [--conf FILE] | restart NAME [--dir DIR] | down [--dir DIR]" ;;
 esac

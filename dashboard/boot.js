@@ -2,9 +2,10 @@
 // Mosquitto's http_dir server (2.0.11) sends no Content-Type, and browsers refuse a module script
 // without a JavaScript MIME type ("Strict MIME type checking is enforced for module scripts"). So this
 // takes each module's text from modules.json (make-site.sh packs them there: one request instead of
-// twenty, each of which costs that server 0.2-0.3 s), points its `from './x.js'` imports at the modules
-// loaded before it, and imports it from a blob: URL that carries the type. Served by any other web
-// server, index.html could load app.js with <script type="module"> instead; the modules are the same.
+// twenty, each of which costs that server 0.2-0.3 s on an idle broker that nothing keeps turning),
+// points its `from './x.js'` imports at the modules loaded before it, and imports it from a blob: URL
+// that carries the type. Served by any other web server, index.html could load app.js with
+// <script type="module"> instead; the modules are the same.
 (function () {
 	'use strict';
 	const IMPORT = /(\bfrom\s*|\bimport\s*)'\.\/([\w.-]+\.js)'/g;

@@ -38,7 +38,8 @@ cp "$src"/*.html "$src"/*.css "$src"/boot.js "$out/"
 cp "$bundle" "$out/mqtt.min.js"
 # The page's ES modules in one file, {"app.js": "<its source>", ...}, which boot.js loads with one request
 # (index.html asks for it beside the others): Mosquitto's http_dir answers a request in 0.2-0.3 s whatever
-# its size, so the modules fetched one by one, in the waves of their imports, cost 2 s before anything is
+# its size when nothing keeps the broker's loop turning (the plugin does, on a broker that ticks: then a
+# few ms), so the modules fetched one by one, in the waves of their imports, cost 2 s before anything is
 # drawn.
 node -e '
 	const fs = require("fs");

@@ -1,7 +1,7 @@
 /* cluster.c - the glue between the broker and src/cluster.c when built with -DTWIN_CLUSTER=ON: reads the
- * plugin_opt_cluster_* lines, drops telemetry of foreign twins before the engine sees it, forwards
- * requests for foreign twins, hands change events to the JetStream stream, and on every tick runs what
- * other shards forwarded here. */
+ * plugin_opt_cluster_* lines, drops telemetry of foreign twins before the engine sees it (and refuses
+ * that of a slot being moved), kicks the devices of a moved slot, forwards requests for foreign twins,
+ * hands change events to the JetStream stream, and on every tick runs what other shards forwarded here. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +12,18 @@ struct twin_cluster_hook {
 	struct twin_cluster_config cfg;
 	struct twin_cluster *cluster;
 };
+
+/* A moved slot's device (the client with the twin's id as client id, or username with
+ * telemetry_id_from username), so that it reconnects through HAProxy to the new owner. */
+static void kick(void *ctx, const char *id)
+{
+	const struct twin_plugin *tp = ctx;
+	if (tp->cfg.telemetry_id_from == TWIN_ID_FROM_USERNAME) {
+		mosquitto_kick_client_by_username(id, false);
+	} else {
+		mosquitto_kick_client_by_clientid(id, false);
+	}
+}
 
 bool twin_cluster_hook_option(const char *key)
 {
@@ -32,6 +44,7 @@ enum twin_rc twin_cluster_hook_open(struct twin_plugin *tp, const char *const *k
 		free(h); /* not a shard: a single broker, exactly as without the cluster build */
 		return rc;
 	}
+	h->cfg.db_path = tp->cfg.db_path;
 	if (h->cfg.events && !tp->cfg.events) {
 		rc = twin_fail(err, TWIN_ERR_CONFIG, "plugin_opt_cluster_events on needs plugin_opt_events true "
 				"(the stream carries the $twin/{id}/events messages)");
@@ -43,6 +56,7 @@ enum twin_rc twin_cluster_hook_open(struct twin_plugin *tp, const char *const *k
 		free(h);
 		return rc;
 	}
+	twin_cluster_set_kick(h->cluster, kick, tp);
 	tp->cluster = h;
 	mosquitto_log_printf(MOSQ_LOG_INFO,
 			"mosquitto_twin: cluster shard %s: slots %s of %lld; nats=%s subject=%s timeout_ms=%lld "
@@ -62,11 +76,12 @@ void twin_cluster_hook_close(struct twin_plugin *tp)
 	}
 }
 
-bool twin_cluster_hook_telemetry(struct twin_plugin *tp, const struct twin_topic_match *m,
+int twin_cluster_hook_telemetry(bool *apply, struct twin_plugin *tp, const struct twin_topic_match *m,
 		const char *client_id, const char *username)
 {
+	*apply = true;
 	if (!tp->cluster) {
-		return false;
+		return MOSQ_ERR_SUCCESS;
 	}
 	const char *id = m->id;
 	size_t len = m->id_len;
@@ -74,7 +89,17 @@ bool twin_cluster_hook_telemetry(struct twin_plugin *tp, const struct twin_topic
 		id = tp->cfg.telemetry_id_from == TWIN_ID_FROM_USERNAME ? username : client_id;
 		len = id ? strlen(id) : 0;
 	}
-	return id && twin_cluster_foreign_telemetry(tp->cluster->cluster, id, len);
+	switch (id ? twin_cluster_telemetry(tp->cluster->cluster, id, len) : TWIN_CLUSTER_APPLY) {
+		case TWIN_CLUSTER_APPLY:
+			return MOSQ_ERR_SUCCESS;
+		case TWIN_CLUSTER_FOREIGN:
+			*apply = false;
+			return MOSQ_ERR_SUCCESS;
+		case TWIN_CLUSTER_FROZEN:
+			break;
+	}
+	*apply = false;
+	return MOSQ_ERR_ADMINISTRATIVE_ACTION;
 }
 
 bool twin_cluster_hook_request(struct twin_plugin *tp, const struct twin_topic_match *m,

@@ -24,14 +24,15 @@ void twin_cluster_hook_close(struct twin_plugin *tp)
 	(void)tp;
 }
 
-bool twin_cluster_hook_telemetry(struct twin_plugin *tp, const struct twin_topic_match *m,
+int twin_cluster_hook_telemetry(bool *apply, struct twin_plugin *tp, const struct twin_topic_match *m,
 		const char *client_id, const char *username)
 {
 	(void)tp;
 	(void)m;
 	(void)client_id;
 	(void)username;
-	return false;
+	*apply = true;
+	return MOSQ_ERR_SUCCESS;
 }
 
 bool twin_cluster_hook_request(struct twin_plugin *tp, const struct twin_topic_match *m,

@@ -60,6 +60,19 @@ static void handle_request(struct twin_plugin *tp, const struct twin_topic_match
 	twin_publish_pending(tp);
 }
 
+static int handle_telemetry(struct twin_plugin *tp, const struct twin_topic_match *m,
+		const struct mosquitto_evt_message *ed)
+{
+	bool apply;
+	int rc = twin_cluster_hook_telemetry(&apply, tp, m, mosquitto_client_id(ed->client),
+			mosquitto_client_username(ed->client));
+	if (apply) {
+		twin_engine_telemetry(tp->engine, m, mosquitto_client_id(ed->client),
+				mosquitto_client_username(ed->client), ed->payload, ed->payloadlen);
+	}
+	return rc; /* not applied: another shard's twin (passed on), or its slot is moving (refused) */
+}
+
 int twin_on_message(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_message *ed = event_data;
@@ -76,13 +89,7 @@ int twin_on_message(int event, void *event_data, void *userdata)
 		case TWIN_ROUTE_NONE:
 			return MOSQ_ERR_SUCCESS;
 		case TWIN_ROUTE_TELEMETRY:
-			if (twin_cluster_hook_telemetry(tp, &m, mosquitto_client_id(ed->client),
-						mosquitto_client_username(ed->client))) {
-				return MOSQ_ERR_SUCCESS; /* another shard's twin: passed on, not applied */
-			}
-			twin_engine_telemetry(tp->engine, &m, mosquitto_client_id(ed->client),
-					mosquitto_client_username(ed->client), ed->payload, ed->payloadlen);
-			return MOSQ_ERR_SUCCESS;
+			return handle_telemetry(tp, &m, ed);
 		case TWIN_ROUTE_GATEWAY:
 			twin_engine_gateway(tp->engine, mosquitto_client_id(ed->client), ed->payload,
 					ed->payloadlen);

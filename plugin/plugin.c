@@ -41,6 +41,7 @@ static void free_options(struct twin_plugin *tp)
 static void free_plugin(struct twin_plugin *tp)
 {
 	twin_loopback_stop();
+	twin_ws_listener_stop();
 	twin_cluster_hook_close(tp);   /* no forwarded request reaches the engine after this */
 	twin_kafka_hook_close(tp);
 	twin_engine_close(tp->engine); /* the writer commits everything still queued */
@@ -80,7 +81,8 @@ static int register_all(struct twin_instance *ti)
 		return refuse("the plugin is loaded twice for the same clients: load it once (with "
 					  "per_listener_settings true, at most once per listener)");
 	}
-	if (rc || (ti->ticks && mosquitto_callback_register(ti->identifier, MOSQ_EVT_TICK, twin_on_tick, NULL, tp)) ||
+	if (rc ||
+			(ti->ticks && mosquitto_callback_register(ti->identifier, MOSQ_EVT_TICK, twin_on_tick, NULL, tp)) ||
 			mosquitto_callback_register(ti->identifier, MOSQ_EVT_DISCONNECT, twin_on_disconnect, NULL, tp) ||
 			mosquitto_callback_register(ti->identifier, MOSQ_EVT_ACL_CHECK, twin_on_acl_check, NULL, ti) ||
 			mosquitto_callback_register(ti->identifier, MOSQ_EVT_RELOAD, twin_on_reload, NULL, ti) ||
@@ -166,6 +168,10 @@ static int open_shared(const struct mosquitto_opt *options, int option_count)
 	if (twin_loopback_start() != 0) {
 		free_plugin(tp);
 		return refuse("cannot start the loopback wake thread");
+	}
+	if (twin_ws_listener_start() != 0) {
+		free_plugin(tp);
+		return refuse("cannot start the thread that watches websockets listeners");
 	}
 	shared = tp;
 	return MOSQ_ERR_SUCCESS;

@@ -34,7 +34,6 @@ struct twin_plugin {
 	struct twin_engine *engine;
 	struct twin_instance *instances;
 	struct twin_presence *ws_clients; /* client ids of requesters on a websockets listener (websockets.c) */
-	unsigned long ws_passes;          /* loop passes the answers sent to them still need */
 	struct twin_cluster_hook *cluster; /* this broker as a shard of a fleet, or NULL (cluster.c) */
 	struct twin_kafka_hook *kafka;     /* the Kafka sink, or NULL (kafka.c) */
 };
@@ -60,8 +59,12 @@ int twin_wake_install(void);
 void twin_wake_uninstall(void);
 void twin_wake(void *ctx);
 void twin_wake_acknowledge(void);
-/* Interrupts the broker's epoll_wait every few tens of microseconds while on (see wake.c). */
-void twin_wake_pace(bool on);
+/* Whether a wake-up came after the last acknowledge (the tick then gives the pacer one more pass). */
+bool twin_wake_pending(void);
+/* The pacer (see wake.c): interrupts the broker's epoll_wait every few tens of microseconds for the next
+ * `passes` loop passes (any thread; added to what is left); every tick spends one (broker thread). */
+void twin_wake_pace_add(unsigned long passes);
+void twin_wake_pace_tick(void);
 
 /* The loopback wake connection, for a broker that runs no tick (see loopback.c): started with the first
  * instance, told of every tick, asked to wake the broker thread by twin_wake, stopped at cleanup. */
@@ -73,19 +76,27 @@ void twin_loopback_stop(void);
 void twin_loopback_report(void);
 
 /* Answers to websockets clients (see websockets.c): a request's client, a disconnect, a targeted answer
- * published, and the end of a loop pass (turns the pacer on or off). */
+ * published (adds the passes it needs to the pacer's budget). */
 void twin_ws_requester(struct twin_plugin *tp, const struct mosquitto *client);
 void twin_ws_gone(struct twin_plugin *tp, const struct mosquitto *client);
 void twin_ws_sent(struct twin_plugin *tp, const struct twin_out *o);
-void twin_ws_tick(struct twin_plugin *tp);
+
+/* The sockets of websockets listeners that the broker's loop does not watch (see ws_listener.c): a thread
+ * started at init that begins at the first tick, the tick's hand-over (broker thread), stopped at cleanup. */
+int twin_ws_listener_start(void);
+void twin_ws_listener_tick(void);
+void twin_ws_listener_stop(void);
 
 /* Scale-out (cluster.c with -DTWIN_CLUSTER=ON, else cluster_off.c, where they do nothing). */
 bool twin_cluster_hook_option(const char *key);
 enum twin_rc twin_cluster_hook_open(struct twin_plugin *tp, const char *const *keys,
 		const char *const *values, int n, struct twin_error *err);
 void twin_cluster_hook_close(struct twin_plugin *tp);
-/* True: the telemetry's twin belongs to another shard (counted; not to be applied). */
-bool twin_cluster_hook_telemetry(struct twin_plugin *tp, const struct twin_topic_match *m,
+/* *apply: whether the engine applies the telemetry here; the result is what the MESSAGE callback returns:
+ * SUCCESS (also for another shard's twin: counted, passed on, not applied), or ADMINISTRATIVE_ACTION for
+ * a slot being moved (not applied; the sender is disconnected unacknowledged and sends it again to the
+ * new owner). */
+int twin_cluster_hook_telemetry(bool *apply, struct twin_plugin *tp, const struct twin_topic_match *m,
 		const char *client_id, const char *username);
 /* True: the request was forwarded to the shard owning its twin (or answered here). */
 bool twin_cluster_hook_request(struct twin_plugin *tp, const struct twin_topic_match *m,

@@ -10,11 +10,12 @@
  * nothing else happening that sleep is 100 ms: a 10 KB answer took 0.3 s, a 100 KB one 2.4 s.
  *
  * What this does: a targeted answer to a client known to use websockets (one that sent a request over a
- * websockets listener and has not disconnected) adds the loop passes it needs to a budget, and every tick
- * spends one. While any is left, wake.c's pacer interrupts epoll_wait every few tens of microseconds, so
- * the next pass, and its chunk, follows at once. The budget is bounded by the bytes sent; once it is spent
- * the pacer stops and an idle broker sleeps as before. Answers to TCP clients, written whole when they are
- * queued, never touch it; nor do broadcasts (events), whose subscribers the plugin does not know. */
+ * websockets listener and has not disconnected) adds the loop passes it needs to wake.c's budget, and
+ * every tick spends one. While any is left, wake.c's pacer interrupts epoll_wait every few tens of
+ * microseconds, so the next pass, and its chunk, follows at once. The budget is bounded by the bytes
+ * sent; once it is spent the pacer stops and an idle broker sleeps as before. Answers to TCP clients,
+ * written whole when they are queued, never touch it; nor do broadcasts (events), whose subscribers the
+ * plugin does not know. */
 #include <string.h>
 
 #include "plugin.h"
@@ -42,14 +43,6 @@ void twin_ws_gone(struct twin_plugin *tp, const struct mosquitto *client)
 void twin_ws_sent(struct twin_plugin *tp, const struct twin_out *o)
 {
 	if (tp->ws_clients && o->target && twin_presence_has(tp->ws_clients, o->target, strlen(o->target))) {
-		tp->ws_passes += PASSES(o->payload_len);
+		twin_wake_pace_add(PASSES(o->payload_len));
 	}
-}
-
-void twin_ws_tick(struct twin_plugin *tp)
-{
-	if (tp->ws_passes > 0) {
-		tp->ws_passes--;
-	}
-	twin_wake_pace(tp->ws_passes > 0);
 }

@@ -11,10 +11,18 @@
  * subscribe to usefully: the plugin hands every answer on that topic to twin_cluster_claim, which sends
  * it back over NATS instead of publishing it. A request for a slot this shard does not own (moved, or a
  * stale route) is answered 503 there.
+ * Fleet requests: $twin/search and $twin/stats go to every shard (<subject>.all), each runs them as its
+ * own and answers with the slots it owns, and the asking shard's gather thread merges the parts
+ * (cluster_search.h).
+ * Moving slots: the operator's control requests (cluster_ctl.c) change c->slots at run time and freeze
+ * slots; a frozen slot's requests answer 503 here, its telemetry is refused (the publisher disconnected,
+ * unacknowledged, to send it again to the new owner). The slot table a move left in the store wins over
+ * plugin_opt_cluster_slots at start (logged).
  * Events: with cluster_events on, every outbound message passes twin_cluster_event, which hands the
  * twin change events to the JetStream publisher (cluster_events.c); its counters join the $SYS report.
- * Threads: broker thread, except on_request/on_answer/on_log (libnats's delivery thread; on_log also the
- * events publisher's threads), which only queue under c->lock and wake the broker thread.
+ * Threads: broker thread, except on_request/on_ctl/on_answer/on_log (libnats's delivery thread; on_log
+ * also the events publisher's threads), which only queue (under c->lock, or the control's own) and wake
+ * the broker thread, and deliver (the gather thread), likewise.
  * Must never: block the broker thread (all NATS I/O is cluster_nats.c's thread), or apply telemetry of a
  * foreign slot. */
 #include "cluster.h"
@@ -30,8 +38,11 @@
 #include <cjson/cJSON.h>
 #include <uthash.h>
 
+#include "cluster_ctl.h"
 #include "cluster_events.h"
 #include "cluster_nats.h"
+#include "cluster_records.h"
+#include "cluster_search.h"
 #include "cluster_slot.h"
 #include "cluster_wire.h"
 #include "front.h"
@@ -52,6 +63,7 @@ struct forwarded { /* a request sent to another shard, waiting for its answer */
 struct served { /* a request another shard sent here, waiting for the engine's answer */
 	uint64_t key;
 	char *reply;
+	bool part; /* a part of a fleet's search or stats: answered with this shard's slots */
 	UT_hash_handle hh;
 };
 
@@ -67,6 +79,9 @@ struct twin_cluster {
 	struct twin_slot_set slots;
 	struct twin_nats *nats;
 	struct twin_events *events; /* NULL unless cluster_events on */
+	struct twin_gathers *gathers; /* this shard's apps' searches, sent to every shard */
+	struct twin_ctl *ctl;
+	struct twin_ctl_shard ctl_shard;
 	void (*wake)(void *ctx);
 	void *wake_ctx;
 	pthread_mutex_t lock; /* guards forwarded, answers and the inbound list */
@@ -139,7 +154,8 @@ static void on_answer(void *ctx, uint64_t key, bool no_responders, const void *d
 	pthread_mutex_lock(&c->lock);
 	HASH_FIND(hh, c->forwarded, &key, sizeof(key), f);
 	if (!f) {
-		pthread_mutex_unlock(&c->lock); /* already answered 503 */
+		pthread_mutex_unlock(&c->lock); /* a search's part, or already answered 503 */
+		twin_gathers_part(c->gathers, key, no_responders, data, len);
 		return;
 	}
 	HASH_DEL(c->forwarded, f);
@@ -157,6 +173,14 @@ static void on_answer(void *ctx, uint64_t key, bool no_responders, const void *d
 	c->wake(c->wake_ctx);
 }
 
+static void on_ctl(void *ctx, const char *reply, const void *data, size_t len)
+{
+	struct twin_cluster *c = ctx;
+	if (twin_ctl_queue(c->ctl, reply, data, len)) {
+		c->wake(c->wake_ctx);
+	}
+}
+
 static void on_log(void *ctx, enum twin_log_level level, const char *msg)
 {
 	struct twin_cluster *c = ctx;
@@ -166,7 +190,48 @@ static void on_log(void *ctx, enum twin_log_level level, const char *msg)
 	c->wake(c->wake_ctx);
 }
 
+/* ---- the gather thread ---- */
+
+static void deliver(void *ctx, struct twin_out *o)
+{
+	struct twin_cluster *c = ctx;
+	pthread_mutex_lock(&c->lock);
+	add_answer_locked(c, o);
+	pthread_mutex_unlock(&c->lock);
+	c->wake(c->wake_ctx);
+}
+
 /* ---- broker thread ---- */
+
+/* The slots: those a slot move left in the store (it wins, and says so), else cluster_slots. */
+static enum twin_rc load_slots(struct twin_cluster *c, struct twin_error *err)
+{
+	const struct twin_cluster_config *cfg = c->cfg;
+	char *saved = cfg->db_path ? twin_slot_table_read(cfg->db_path) : NULL;
+	char *spec = saved ? strchr(saved, ' ') : NULL;
+	if (spec && strtoll(saved, NULL, 10) == cfg->nslots &&
+			twin_slot_set_parse(&c->slots, spec + 1, (unsigned)cfg->nslots, err) == TWIN_OK) {
+		add_answer_locked(c, twin_out_log(TWIN_LOG_NOTICE,
+				"mosquitto_twin: cluster shard %s: serving slots '%.200s' as the last slot move left them in "
+				"the store, not plugin_opt_cluster_slots '%.200s' (update the option to match)",
+				cfg->shard, spec + 1, cfg->slots));
+		free(saved);
+		return TWIN_OK;
+	}
+	if (saved) {
+		add_answer_locked(c, twin_out_log(TWIN_LOG_WARNING,
+				"mosquitto_twin: cluster shard %s: the slot table in the store ('%.200s') is not for %lld "
+				"slots; serving plugin_opt_cluster_slots", cfg->shard, saved, (long long)cfg->nslots));
+	}
+	free(saved);
+	return twin_slot_set_parse(&c->slots, cfg->slots, (unsigned)cfg->nslots, err);
+}
+
+void twin_cluster_set_kick(struct twin_cluster *c, void (*kick)(void *ctx, const char *id), void *ctx)
+{
+	c->ctl_shard.kick = kick;
+	c->ctl_shard.kick_ctx = ctx;
+}
 
 enum twin_rc twin_cluster_open(const struct twin_cluster_config *cfg, void (*wake)(void *ctx),
 		void *wake_ctx, struct twin_cluster **out, struct twin_error *err)
@@ -179,9 +244,15 @@ enum twin_rc twin_cluster_open(const struct twin_cluster_config *cfg, void (*wak
 	c->wake = wake;
 	c->wake_ctx = wake_ctx;
 	pthread_mutex_init(&c->lock, NULL);
-	enum twin_rc rc = twin_slot_set_parse(&c->slots, cfg->slots, (unsigned)cfg->nslots, err);
+	enum twin_rc rc = load_slots(c, err);
+	if (rc == TWIN_OK && !(c->ctl = twin_ctl_new(c->slots.nslots))) {
+		rc = twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
+	}
 	if (rc == TWIN_OK && cfg->nats) {
-		struct twin_nats_handlers h = {on_request, on_answer, on_log, c};
+		rc = twin_gathers_open(c->slots.nslots, cfg->search_timeout_ms, deliver, c, &c->gathers, err);
+	}
+	if (rc == TWIN_OK && cfg->nats) {
+		struct twin_nats_handlers h = {on_request, on_ctl, on_answer, on_log, c};
 		rc = twin_nats_open(cfg->nats, cfg->shard, cfg->subject, &c->slots, &h, &c->nats, err);
 	}
 	if (rc == TWIN_OK && cfg->events) {
@@ -190,6 +261,7 @@ enum twin_rc twin_cluster_open(const struct twin_cluster_config *cfg, void (*wak
 				cfg->events_buffer, cfg->events_buffer_bytes};
 		rc = twin_events_open(&ec, on_log, c, &c->events, err);
 	}
+	c->ctl_shard = (struct twin_ctl_shard){cfg->shard, &c->slots, c->nats, NULL, NULL};
 	if (rc != TWIN_OK) {
 		twin_cluster_close(c);
 		return rc;
@@ -205,6 +277,7 @@ void twin_cluster_close(struct twin_cluster *c)
 	}
 	twin_events_close(c->events); /* before twin_nats_close, which stops libnats's threads */
 	twin_nats_close(c->nats); /* no handler runs after this */
+	twin_gathers_close(c->gathers); /* nor any delivery after this */
 	struct forwarded *f, *ftmp;
 	HASH_ITER(hh, c->forwarded, f, ftmp) {
 		HASH_DEL(c->forwarded, f); // NOLINT(clang-analyzer-unix.Malloc): uthash's iteration, as elsewhere
@@ -223,18 +296,33 @@ void twin_cluster_close(struct twin_cluster *c)
 		free(in);
 	}
 	twin_out_list_free(&c->answers);
+	twin_ctl_free(c->ctl);
 	twin_slot_set_free(&c->slots);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-bool twin_cluster_foreign_telemetry(struct twin_cluster *c, const char *id, size_t id_len)
+enum twin_cluster_telemetry twin_cluster_telemetry(struct twin_cluster *c, const char *id, size_t id_len)
 {
-	if (twin_slot_set_has(&c->slots, twin_cluster_slot(id, id_len, c->slots.nslots))) {
-		return false;
+	unsigned slot = twin_cluster_slot(id, id_len, c->slots.nslots);
+	if (twin_ctl_frozen(c->ctl, slot)) {
+		return TWIN_CLUSTER_FROZEN;
+	}
+	if (twin_slot_set_has(&c->slots, slot)) {
+		return TWIN_CLUSTER_APPLY;
 	}
 	atomic_fetch_add(&c->foreign_telemetry, 1);
-	return true;
+	return TWIN_CLUSTER_FOREIGN;
+}
+
+/* A 503 for a request of a frozen slot (being moved). */
+static void answer_frozen(struct twin_cluster *c, const struct twin_route *r, unsigned slot)
+{
+	char msg[128];
+	snprintf(msg, sizeof(msg), "slot %u is moving to another shard; retry in a moment", slot);
+	pthread_mutex_lock(&c->lock);
+	add_answer_locked(c, answer_busy(r, msg));
+	pthread_mutex_unlock(&c->lock);
 }
 
 static struct twin_route *route_of(const struct twin_request_in *in)
@@ -259,15 +347,39 @@ static struct twin_route *route_of(const struct twin_request_in *in)
 	return r;
 }
 
+/* A $twin/search or $twin/stats sent to every shard, its answer merged by the gather thread; takes r and
+ * data. */
+static void scatter(struct twin_cluster *c, const struct twin_topic_match *m, struct twin_route *r,
+		const struct twin_request_in *in, void *data, size_t len)
+{
+	pthread_mutex_lock(&c->lock);
+	uint64_t key = ++c->next_key;
+	if (!data) {
+		add_answer_locked(c, answer_busy(r, "cannot send the request to the shards now; retry"));
+		twin_route_free(r);
+	}
+	pthread_mutex_unlock(&c->lock);
+	bool stats = m->verb == TWIN_VERB_STATS;
+	if (data && twin_gathers_add(c->gathers, key, r, stats, in->payload, in->payload_len) == TWIN_OK) {
+		atomic_fetch_add(&c->forwards, 1);
+		twin_nats_scatter(c->nats, key, data, len); /* a failure to queue ends in the deadline */
+	} else {
+		free(data); /* out of memory: no answer, as for a local request */
+	}
+}
+
 bool twin_cluster_request(struct twin_cluster *c, const struct twin_topic_match *m,
 		const struct twin_request_in *in)
 {
 	struct twin_error ignored;
-	if (m->front != TWIN_FRONT_NATIVE || !m->id) {
-		return false; /* $twin/{verb} (search, stats, models) and the fronts are answered here */
+	bool fleet = m->front == TWIN_FRONT_NATIVE && c->nats &&
+			(m->verb == TWIN_VERB_SEARCH || m->verb == TWIN_VERB_STATS);
+	if (m->front != TWIN_FRONT_NATIVE || (!m->id && !fleet)) {
+		return false; /* $twin/models and the fronts are answered here */
 	}
-	unsigned slot = twin_cluster_slot(m->id, m->id_len, c->slots.nslots);
-	if (twin_slot_set_has(&c->slots, slot) || in->corr_len > TWIN_MAX_CORR_LEN ||
+	unsigned slot = m->id ? twin_cluster_slot(m->id, m->id_len, c->slots.nslots) : 0;
+	bool frozen = m->id && twin_ctl_frozen(c->ctl, slot) && twin_slot_set_has(&c->slots, slot);
+	if ((m->id && twin_slot_set_has(&c->slots, slot) && !frozen) || in->corr_len > TWIN_MAX_CORR_LEN ||
 			(in->response_topic && !twin_response_topic_valid(in->response_topic, &ignored))) {
 		return false; /* ours, or refused here with 400 before the twin matters */
 	}
@@ -275,11 +387,20 @@ bool twin_cluster_request(struct twin_cluster *c, const struct twin_topic_match 
 	if (!r) {
 		return true; /* out of memory: no answer, as for a local request */
 	}
+	if (frozen) {
+		answer_frozen(c, r, slot);
+		twin_route_free(r);
+		return true;
+	}
 	const char *client = in->client_id ? in->client_id : "";
 	struct twin_wire_request w = {in->topic, strlen(in->topic), client, strlen(client), in->username,
 			in->username ? strlen(in->username) : 0, in->payload, in->payload_len};
-	size_t len;
+	size_t len = 0;
 	void *data = c->nats ? twin_wire_request_encode(&w, &len) : NULL;
+	if (fleet) {
+		scatter(c, m, r, in, data, len);
+		return true;
+	}
 	struct forwarded *f = data ? calloc(1, sizeof(*f)) : NULL;
 	pthread_mutex_lock(&c->lock);
 	if (!f) {
@@ -304,13 +425,21 @@ bool twin_cluster_request(struct twin_cluster *c, const struct twin_topic_match 
 	return true;
 }
 
-static void reply(struct twin_cluster *c, const char *to, int status, const char *body, size_t len)
+/* An answer to a served request; a search's part names this shard's slots. */
+static void reply_as(struct twin_cluster *c, const char *to, bool part, int status, const char *body,
+		size_t len)
 {
 	size_t n;
-	void *data = twin_wire_answer_encode(status, body, len, &n);
+	void *data = part ? twin_wire_part_encode(c->cfg->slots, status, body, len, &n)
+					  : twin_wire_answer_encode(status, body, len, &n);
 	if (data) {
 		twin_nats_reply(c->nats, to, data, n);
 	}
+}
+
+static void reply(struct twin_cluster *c, const char *to, int status, const char *body, size_t len)
+{
+	reply_as(c, to, false, status, body, len);
 }
 
 /* A forwarded request, on the engine like a local one, its answer going to REPLY_TOPIC<key>. */
@@ -334,8 +463,11 @@ static void serve(struct twin_cluster *c, struct twin_engine *e, const struct in
 		user[w.username_len] = '\0';
 	}
 	twin_engine_classify(e, topic, &m);
-	if (m.route != TWIN_ROUTE_REQUEST || m.front != TWIN_FRONT_NATIVE || !m.id ||
-			!twin_slot_set_has(&c->slots, twin_cluster_slot(m.id, m.id_len, c->slots.nslots))) {
+	bool part = m.route == TWIN_ROUTE_REQUEST && m.front == TWIN_FRONT_NATIVE &&
+			(m.verb == TWIN_VERB_SEARCH || m.verb == TWIN_VERB_STATS);
+	unsigned slot = m.id ? twin_cluster_slot(m.id, m.id_len, c->slots.nslots) : 0;
+	if (!part && (m.route != TWIN_ROUTE_REQUEST || m.front != TWIN_FRONT_NATIVE || !m.id ||
+						 !twin_slot_set_has(&c->slots, slot) || twin_ctl_frozen(c->ctl, slot))) {
 		char body[160];
 		int n = snprintf(body, sizeof(body),
 				"{\"error\":\"busy\",\"message\":\"shard %.60s does not own this twin's slot now; retry\"}",
@@ -349,10 +481,11 @@ static void serve(struct twin_cluster *c, struct twin_engine *e, const struct in
 		return;
 	}
 	s->key = ++c->next_served;
+	s->part = part;
 	HASH_ADD(hh, c->served, key, sizeof(s->key), s);
 	snprintf(response, sizeof(response), REPLY_TOPIC "%" PRIu64, s->key);
 	struct twin_request_in req = {client, w.username ? user : NULL, topic, w.payload, w.payload_len,
-			response, NULL, 0};
+			response, NULL, 0, part && m.verb == TWIN_VERB_SEARCH};
 	atomic_fetch_add(&c->served_count, 1);
 	twin_engine_request(e, &m, &req);
 }
@@ -367,7 +500,7 @@ bool twin_cluster_claim(struct twin_cluster *c, const struct twin_out *o)
 	HASH_FIND(hh, c->served, &key, sizeof(key), s);
 	if (s) {
 		HASH_DEL(c->served, s);
-		reply(c, s->reply, o->status, o->payload, o->payload_len);
+		reply_as(c, s->reply, s->part, o->status, o->payload, o->payload_len);
 		free(s->reply);
 		free(s);
 	}
@@ -447,6 +580,7 @@ void twin_cluster_tick(struct twin_cluster *c, struct twin_engine *e)
 		free(list->reply);
 		free(list);
 	}
+	twin_ctl_run(c->ctl, &c->ctl_shard, e);
 	int64_t now = mono_ms();
 	expire(c, now);
 	report(c, now);

@@ -1,7 +1,7 @@
 /* cluster_config.c - the plugin_opt_cluster_* settings (cluster.h): shard name, owned slots, slot count,
- * NATS URLs, subject prefix, forwarding timeout, and the JetStream events stream. They are parsed apart
- * from config.c's table because they exist only in a -DTWIN_CLUSTER=ON build; in any other build they are
- * unknown options. */
+ * NATS URLs, subject prefix, forwarding timeout, the deadline of a fleet's search, and the JetStream
+ * events stream. They are parsed apart from config.c's table because they exist only in a
+ * -DTWIN_CLUSTER=ON build; in any other build they are unknown options. */
 #include "cluster.h"
 
 #include <errno.h>
@@ -97,7 +97,8 @@ static enum twin_rc apply_events(struct twin_cluster_config *cfg, const char *ke
 	}
 	return twin_fail(err, TWIN_ERR_CONFIG,
 			"unknown option plugin_opt_%s (cluster options: cluster_shard, cluster_slots, "
-			"cluster_slot_count, cluster_nats, cluster_subject, cluster_timeout_ms, cluster_events, "
+			"cluster_slot_count, cluster_nats, cluster_subject, cluster_timeout_ms, "
+			"cluster_search_timeout_ms, cluster_events, "
 			"cluster_events_stream, cluster_events_replicas, cluster_events_max_age_s, "
 			"cluster_events_max_bytes, cluster_events_buffer, cluster_events_buffer_bytes)",
 			key);
@@ -128,6 +129,9 @@ static enum twin_rc apply(struct twin_cluster_config *cfg, const char *key, cons
 	if (!strcmp(key, "cluster_timeout_ms")) {
 		return set_int(&cfg->timeout_ms, key, value, 10, 60000, err);
 	}
+	if (!strcmp(key, "cluster_search_timeout_ms")) {
+		return set_int(&cfg->search_timeout_ms, key, value, 10, 60000, err);
+	}
 	return apply_events(cfg, key, value, err);
 }
 
@@ -141,6 +145,7 @@ enum twin_rc twin_cluster_config_parse(struct twin_cluster_config *cfg, const ch
 	cfg->events_max_age_s = 7 * 86400;
 	cfg->events_buffer = 100000;
 	cfg->events_buffer_bytes = 256LL << 20;
+	cfg->search_timeout_ms = 5000;
 	*configured = false;
 	enum twin_rc rc = set_string(&cfg->subject, "cluster_subject", "twin", err);
 	if (rc == TWIN_OK) {

@@ -1,7 +1,9 @@
 /* cluster_nats.c - NATS request/reply for the cluster (see cluster_nats.h), on libnats's async API.
  *
  * Threads: the caller's (broker thread) only queues; this file's thread connects, subscribes and
- * publishes the queue; libnats's global delivery thread runs the handlers. Requests carry the reply
+ * publishes the queue, and (un)subscribes slots as the shard's table changes (slot moves); libnats's
+ * global delivery thread runs the handlers. The operator's control requests come on
+ * <subject>.ctl.<name>. Requests carry the reply
  * subject <inbox>.<key>, so one wildcard subscription on <inbox>.* receives every answer and the key
  * says which request it answers. Connection is requested with no_responders (libnats's default), so a
  * request to a slot nobody serves is answered at once by the server with a "503 no responders" status.
@@ -20,6 +22,8 @@
 
 struct outgoing {
 	struct outgoing *next;
+	int serve; /* +1 / -1: subscribe / unsubscribe slot `slot` instead of publishing */
+	unsigned slot;
 	char subject[256];
 	char reply[128]; /* empty: none */
 	void *data;
@@ -30,11 +34,11 @@ struct twin_nats {
 	struct twin_nats_handlers h;
 	struct twin_nats_link link; /* urls, name, the log handler, lock/cond/stop */
 	char *urls, *name, *subject;
-	struct twin_slot_set slots; /* a copy: the thread subscribes from it */
+	struct twin_slot_set slots; /* a copy, the thread's: what it subscribes */
 	natsConnection *nc;
-	natsSubscription **subs;
-	size_t n_subs;
-	natsSubscription *inbox_sub;
+	natsSubscription **subs; /* by slot */
+	natsSubscription *all_sub; /* <subject>.all */
+	natsSubscription *inbox_sub, *ctl_sub;
 	char inbox[96];
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -43,16 +47,45 @@ struct twin_nats {
 	bool stop;
 };
 
-static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+/* A request with a reply subject, to handler fn (a slot's request or a control request). */
+static void deliver(struct twin_nats *n, natsMsg *msg,
+		void (*fn)(void *ctx, const char *reply, const void *data, size_t len))
 {
-	struct twin_nats *n = closure;
-	(void)nc;
-	(void)sub;
 	const char *reply = natsMsg_GetReply(msg);
 	if (reply && strlen(reply) < sizeof(((struct outgoing *)0)->subject)) {
-		n->h.request(n->h.ctx, reply, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
+		fn(n->h.ctx, reply, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
 	}
 	natsMsg_Destroy(msg);
+}
+
+static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	(void)nc;
+	(void)sub;
+	deliver(closure, msg, ((struct twin_nats *)closure)->h.request);
+}
+
+static void on_ctl(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	(void)nc;
+	(void)sub;
+	deliver(closure, msg, ((struct twin_nats *)closure)->h.ctl);
+}
+
+static natsStatus serve_slot(struct twin_nats *n, unsigned slot, bool on)
+{
+	char subject[256];
+	if (!on) {
+		natsStatus s = n->subs[slot] ? natsSubscription_Unsubscribe(n->subs[slot]) : NATS_OK;
+		natsSubscription_Destroy(n->subs[slot]);
+		n->subs[slot] = NULL;
+		return s;
+	}
+	if (n->subs[slot]) {
+		return NATS_OK;
+	}
+	snprintf(subject, sizeof(subject), "%s.slot.%u", n->subject, slot);
+	return natsConnection_Subscribe(&n->subs[slot], n->nc, subject, on_request, n);
 }
 
 static void on_answer(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -77,14 +110,20 @@ static natsStatus connect_and_subscribe(struct twin_nats *n)
 	char subject[256];
 	for (unsigned slot = 0; s == NATS_OK && slot < n->slots.nslots; slot++) {
 		if (twin_slot_set_has(&n->slots, slot)) {
-			snprintf(subject, sizeof(subject), "%s.slot.%u", n->subject, slot);
-			s = natsConnection_Subscribe(&n->subs[n->n_subs], n->nc, subject, on_request, n);
-			n->n_subs += s == NATS_OK;
+			s = serve_slot(n, slot, true);
 		}
+	}
+	if (s == NATS_OK) {
+		snprintf(subject, sizeof(subject), "%s.all", n->subject);
+		s = natsConnection_Subscribe(&n->all_sub, n->nc, subject, on_request, n);
 	}
 	if (s == NATS_OK) {
 		snprintf(subject, sizeof(subject), "%s.*", n->inbox);
 		s = natsConnection_Subscribe(&n->inbox_sub, n->nc, subject, on_answer, n);
+	}
+	if (s == NATS_OK) {
+		snprintf(subject, sizeof(subject), "%s.ctl.%s", n->subject, n->name);
+		s = natsConnection_Subscribe(&n->ctl_sub, n->nc, subject, on_ctl, n);
 	}
 	if (s == NATS_OK) { /* the server has the subscriptions before this shard counts as serving */
 		s = natsConnection_FlushTimeout(n->nc, 5000);
@@ -110,7 +149,13 @@ static void *run(void *arg)
 		pthread_mutex_unlock(&n->lock);
 		for (struct outgoing *next; list; list = next) {
 			next = list->next;
-			if (s == NATS_OK) { /* else dropped: forwarded requests time out (503) */
+			if (list->serve) { /* kept in n->slots for a later connect; subscribed now if connected */
+				twin_slot_set_put(&n->slots, list->slot, list->serve > 0);
+				natsStatus ss = s == NATS_OK ? serve_slot(n, list->slot, list->serve > 0) : NATS_OK;
+				if (ss != NATS_OK) {
+					twin_nats_log_status(&n->link, TWIN_LOG_ERR, "cannot change a slot's subscription", ss);
+				}
+			} else if (s == NATS_OK) { /* else dropped: forwarded requests time out (503) */
 				natsStatus ps = list->reply[0]
 						? natsConnection_PublishRequest(n->nc, list->subject, list->reply, list->data,
 								  (int)list->len)
@@ -133,6 +178,19 @@ static void *run(void *arg)
 	return NULL;
 }
 
+static void push(struct twin_nats *n, struct outgoing *o)
+{
+	pthread_mutex_lock(&n->lock);
+	if (n->tail) {
+		n->tail->next = o;
+	} else {
+		n->head = o;
+	}
+	n->tail = o;
+	pthread_cond_signal(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+}
+
 static enum twin_rc queue(struct twin_nats *n, const char *subject, const char *reply, void *data,
 		size_t len)
 {
@@ -146,25 +204,42 @@ static enum twin_rc queue(struct twin_nats *n, const char *subject, const char *
 	strcpy(o->reply, reply);
 	o->data = data;
 	o->len = len;
-	pthread_mutex_lock(&n->lock);
-	if (n->tail) {
-		n->tail->next = o;
-	} else {
-		n->head = o;
-	}
-	n->tail = o;
-	pthread_cond_signal(&n->cond);
-	pthread_mutex_unlock(&n->lock);
+	push(n, o);
 	return TWIN_OK;
+}
+
+enum twin_rc twin_nats_serve(struct twin_nats *n, unsigned slot, bool on)
+{
+	struct outgoing *o = calloc(1, sizeof(*o));
+	if (!o) {
+		return TWIN_ERR_NOMEM;
+	}
+	o->serve = on ? 1 : -1;
+	o->slot = slot;
+	push(n, o);
+	return TWIN_OK;
+}
+
+/* A request on <subject>.<to>, answered on <inbox>.<key>. */
+static enum twin_rc request(struct twin_nats *n, const char *to, uint64_t key, void *data, size_t len)
+{
+	char subject[256], reply[128];
+	snprintf(subject, sizeof(subject), "%s.%s", n->subject, to);
+	snprintf(reply, sizeof(reply), "%s.%" PRIu64, n->inbox, key);
+	return queue(n, subject, reply, data, len);
 }
 
 enum twin_rc twin_nats_request(struct twin_nats *n, unsigned slot, uint64_t key, void *data,
 		size_t len)
 {
-	char subject[256], reply[128];
-	snprintf(subject, sizeof(subject), "%s.slot.%u", n->subject, slot);
-	snprintf(reply, sizeof(reply), "%s.%" PRIu64, n->inbox, key);
-	return queue(n, subject, reply, data, len);
+	char to[32];
+	snprintf(to, sizeof(to), "slot.%u", slot);
+	return request(n, to, key, data, len);
+}
+
+enum twin_rc twin_nats_scatter(struct twin_nats *n, uint64_t key, void *data, size_t len)
+{
+	return request(n, "all", key, data, len);
 }
 
 enum twin_rc twin_nats_reply(struct twin_nats *n, const char *reply, void *data, size_t len)
@@ -199,7 +274,7 @@ enum twin_rc twin_nats_open(const char *urls, const char *name, const char *subj
 	n->slots.owned = slots->owned;
 	n->slots.bits = malloc((slots->nslots + 7) / 8);
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, so sizeof(*subs) is meant */
-	n->subs = calloc(slots->owned + 1, sizeof(*n->subs));
+	n->subs = calloc(slots->nslots, sizeof(*n->subs));
 	if (!n->urls || !n->name || !n->subject || !n->slots.bits || !n->subs) {
 		nats_free(n);
 		return twin_fail(err, TWIN_ERR_NOMEM, "out of memory");
@@ -236,10 +311,12 @@ void twin_nats_close(struct twin_nats *n)
 	pthread_cond_signal(&n->cond);
 	pthread_mutex_unlock(&n->lock);
 	pthread_join(n->thread, NULL);
-	for (size_t i = 0; i < n->n_subs; i++) {
+	for (unsigned i = 0; i < n->slots.nslots; i++) {
 		natsSubscription_Destroy(n->subs[i]);
 	}
+	natsSubscription_Destroy(n->all_sub);
 	natsSubscription_Destroy(n->inbox_sub);
+	natsSubscription_Destroy(n->ctl_sub);
 	twin_nats_disconnect(&n->link, n->nc);
 	nats_CloseAndWait(2000); /* libnats's threads are gone: no handler runs after this returns */
 	pthread_mutex_destroy(&n->lock);

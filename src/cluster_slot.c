@@ -5,6 +5,7 @@
 #include "cluster_slot.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,10 +70,7 @@ enum twin_rc twin_slot_set_parse(struct twin_slot_set *s, const char *spec, unsi
 					"cluster_slots '%.100s': write slots and ranges as \"0-341,500\"", spec);
 		}
 		for (unsigned i = lo; i <= hi; i++) {
-			if (!twin_slot_set_has(s, i)) {
-				s->bits[i / 8] = (uint8_t)(s->bits[i / 8] | (1u << (i % 8)));
-				s->owned++;
-			}
+			twin_slot_set_put(s, i, true);
 		}
 		p = *end ? end + 1 : end;
 	}
@@ -84,8 +82,93 @@ bool twin_slot_set_has(const struct twin_slot_set *s, unsigned slot)
 	return slot < s->nslots && (s->bits[slot / 8] >> (slot % 8)) & 1;
 }
 
+void twin_slot_set_add(struct twin_slot_set *s, const struct twin_slot_set *more)
+{
+	for (unsigned i = 0; i < s->nslots && i < more->nslots; i++) {
+		if (twin_slot_set_has(more, i) && !twin_slot_set_has(s, i)) {
+			s->bits[i / 8] = (uint8_t)(s->bits[i / 8] | (1u << (i % 8)));
+			s->owned++;
+		}
+	}
+}
+
+char *twin_slot_set_missing(const struct twin_slot_set *s)
+{
+	size_t cap = 64, len = 0;
+	char *out = malloc(cap);
+	for (unsigned lo = 0; out && lo < s->nslots; lo++) {
+		if (twin_slot_set_has(s, lo)) {
+			continue;
+		}
+		unsigned hi = lo;
+		while (hi + 1 < s->nslots && !twin_slot_set_has(s, hi + 1)) {
+			hi++;
+		}
+		if (len + 24 > cap) {
+			char *bigger = realloc(out, cap *= 2);
+			if (!bigger) {
+				free(out);
+				return NULL;
+			}
+			out = bigger;
+		}
+		int n = hi > lo ? snprintf(out + len, cap - len, "%s%u-%u", len ? "," : "", lo, hi)
+						: snprintf(out + len, cap - len, "%s%u", len ? "," : "", lo);
+		len += (size_t)n;
+		lo = hi;
+	}
+	if (out) {
+		out[len] = '\0';
+	}
+	return out;
+}
+
 void twin_slot_set_free(struct twin_slot_set *s)
 {
 	free(s->bits);
 	memset(s, 0, sizeof(*s));
+}
+
+bool twin_slot_set_put(struct twin_slot_set *s, unsigned slot, bool owned)
+{
+	if (slot >= s->nslots || twin_slot_set_has(s, slot) == owned) {
+		return false;
+	}
+	s->bits[slot / 8] = (uint8_t)(s->bits[slot / 8] ^ (1u << (slot % 8)));
+	s->owned = owned ? s->owned + 1 : s->owned - 1;
+	return true;
+}
+
+char *twin_slot_set_format(const struct twin_slot_set *s)
+{
+	size_t cap = 16, len = 0;
+	char *out = malloc(cap);
+	if (!out) {
+		return NULL;
+	}
+	out[0] = '\0';
+	for (unsigned lo = 0; lo < s->nslots; lo++) {
+		if (!twin_slot_set_has(s, lo)) {
+			continue;
+		}
+		unsigned hi = lo;
+		while (hi + 1 < s->nslots && twin_slot_set_has(s, hi + 1)) {
+			hi++;
+		}
+		char part[32];
+		int n = hi > lo ? snprintf(part, sizeof(part), "%s%u-%u", len ? "," : "", lo, hi)
+						: snprintf(part, sizeof(part), "%s%u", len ? "," : "", lo);
+		if (len + (size_t)n + 1 > cap) {
+			char *bigger = realloc(out, cap = 2 * (len + (size_t)n + 1));
+			if (!bigger) {
+				free(out);
+				return NULL;
+			}
+			out = bigger;
+		}
+		memcpy(out + len, part, (size_t)n + 1);
+		len += (size_t)n;
+		lo = hi;
+	}
+	return out;
 }

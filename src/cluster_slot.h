@@ -28,6 +28,14 @@ struct twin_slot_set {
 enum twin_rc twin_slot_set_parse(struct twin_slot_set *s, const char *spec, unsigned nslots,
 		struct twin_error *err);
 bool twin_slot_set_has(const struct twin_slot_set *s, unsigned slot);
+/* Adds more's slots to s (both of the same nslots). */
+void twin_slot_set_add(struct twin_slot_set *s, const struct twin_slot_set *more);
+/* The slots s does not have, in cluster_slots' form ("342-682,1000"); malloc'd, NULL: out of memory. */
+char *twin_slot_set_missing(const struct twin_slot_set *s);
 void twin_slot_set_free(struct twin_slot_set *s);
+/* Adds or removes one slot (< nslots); true when that changed the set. */
+bool twin_slot_set_put(struct twin_slot_set *s, unsigned slot, bool owned);
+/* The set as a cluster_slots spec ("0-341,500"), malloc'd; "" when empty; NULL: out of memory. */
+char *twin_slot_set_format(const struct twin_slot_set *s);
 
 #endif

@@ -99,3 +99,27 @@ bool twin_wire_answer_decode(const void *data, size_t len, int *status, const vo
 	*body_len = len - 2;
 	return true;
 }
+
+void *twin_wire_part_encode(const char *slots, int status, const void *body, size_t body_len,
+		size_t *len)
+{
+	size_t slots_len = strlen(slots), answer_len;
+	unsigned char *answer = slots_len < NO_USERNAME ? twin_wire_answer_encode(status, body, body_len,
+															  &answer_len)
+													: NULL;
+	unsigned char *buf = answer ? malloc(2 + slots_len + answer_len) : NULL;
+	if (buf) {
+		memcpy(put(buf, slots, slots_len), answer, answer_len);
+		*len = 2 + slots_len + answer_len;
+	}
+	free(answer);
+	return buf;
+}
+
+bool twin_wire_part_decode(const void *data, size_t len, const char **slots, size_t *slots_len,
+		int *status, const void **body, size_t *body_len)
+{
+	const unsigned char *p = data, *end = p + len;
+	return get(&p, end, slots, slots_len) && *slots &&
+			twin_wire_answer_decode(p, (size_t)(end - p), status, body, body_len);
+}

@@ -28,4 +28,11 @@ void *twin_wire_answer_encode(int status, const void *body, size_t body_len, siz
 bool twin_wire_answer_decode(const void *data, size_t len, int *status, const void **body,
 		size_t *body_len);
 
+/* A shard's part of a fleet's search: its answer as above, after the slots it owns (cluster_slots' form),
+ * so the asking shard knows which slots have answered. */
+void *twin_wire_part_encode(const char *slots, int status, const void *body, size_t body_len,
+		size_t *len);
+bool twin_wire_part_decode(const void *data, size_t len, const char **slots, size_t *slots_len,
+		int *status, const void **body, size_t *body_len);
+
 #endif

@@ -26,6 +26,7 @@
 #include <cjson/cJSON.h>
 
 #include "azure_session.h"
+#include "desired_msg.h"
 #include "front.h"
 #include "jsonx.h"
 #include "metrics.h"
@@ -908,7 +909,8 @@ static bool do_search(struct request *q)
 	struct twin_engine *e = q->e;
 	struct twin_error err;
 	if (twin_searcher_submit(e->searcher, q->r, q->in->username, q->in->payload, q->in->payload_len,
-				read_horizon(e, atomic_load_explicit(&e->done_seq, memory_order_acquire)), &err) == TWIN_OK) {
+				read_horizon(e, atomic_load_explicit(&e->done_seq, memory_order_acquire)), q->in->search_part,
+				&err) == TWIN_OK) {
 		return true;
 	}
 	answer_error(e, q->r, &err, NULL);
@@ -973,6 +975,62 @@ void twin_engine_request(struct twin_engine *e, const struct twin_topic_match *m
 	if (!verb_handlers[m->verb](&q)) {
 		twin_route_free(q.r);
 	}
+}
+
+uint64_t twin_engine_store_call(struct twin_engine *e, twin_store_call_fn fn, const void *payload,
+		size_t len)
+{
+	struct twin_op *op = twin_op_new(TWIN_OP_STORE, "", 0, payload, len, NULL);
+	if (!op) {
+		return 0;
+	}
+	op->store_call = fn;
+	op->ts = twin_now_ms();
+	if (enqueue(e, op, mono_ms()) != TWIN_OK) {
+		twin_op_free(op);
+		return 0;
+	}
+	return e->next_seq; /* op's: it may be freed by now */
+}
+
+void twin_engine_desired_again(struct twin_engine *e, const char *id, size_t id_len, bool here)
+{
+	const void *val;
+	size_t len;
+	cJSON *doc = NULL;
+	if (!e->cfg->retain_desired) {
+		return;
+	}
+	if (here && twin_store_read_begin(e->store) == TWIN_OK) {
+		if (twin_store_get(e->store, id, id_len, &val, &len) == TWIN_OK) {
+			doc = twin_doc_load(id, id_len, val, len);
+		}
+		twin_store_read_end(e->store);
+	}
+	if (!here || doc) {
+		twin_out_list_add(&e->local, twin_desired_message(e->cfg, id, id_len, doc, &e->buf));
+	}
+	cJSON_Delete(doc);
+}
+
+void twin_engine_release_held(struct twin_engine *e)
+{
+	twin_throttle_release_all(&e->throttle, release_held, e);
+}
+
+uint64_t twin_engine_queued_seq(struct twin_engine *e)
+{
+	return e->next_seq;
+}
+
+bool twin_engine_committed(struct twin_engine *e, uint64_t seq)
+{
+	return atomic_load_explicit(&e->done_seq, memory_order_acquire) >= seq;
+}
+
+struct twin_store *twin_engine_store(struct twin_engine *e)
+{
+	return e->store;
 }
 
 /* A desired push for a device's Azure session goes to the client holding it; false: nobody does. */

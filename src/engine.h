@@ -21,6 +21,7 @@ struct twin_request_in {
 	const char *response_topic; /* MQTT v5 response topic, or NULL */
 	const void *corr;           /* correlation data */
 	uint16_t corr_len;
+	bool search_part; /* a search run for a fleet's merge (cluster.c): its answer gives the sort keys */
 };
 
 /* wake is called from the writer thread when messages are waiting; it must make the broker thread call
@@ -56,6 +57,22 @@ int twin_engine_store_migrated_from(struct twin_engine *e);
 
 /* Called often (every broker loop pass): applies held-back telemetry whose device has budget again. */
 void twin_engine_tick(struct twin_engine *e);
+
+/* For moving a cluster slot (cluster_ctl.c): fn(payload) queued to run in a writer transaction after
+ * every operation queued so far; its sequence number, or 0 when the queue is full (retry). */
+uint64_t twin_engine_store_call(struct twin_engine *e, twin_store_call_fn fn, const void *payload,
+		size_t len);
+/* Queues every reading telemetry_rate holds back, budget or not: a slot freezing for a move must copy
+ * every reading that was acknowledged (slots are not told apart: the others' are only early). */
+void twin_engine_release_held(struct twin_engine *e);
+/* With retain_desired: the retained devices/{id}/desired message of twin id published again from the
+ * store (here: a slot's new owner, after a move), or cleared (!here: its old owner). */
+void twin_engine_desired_again(struct twin_engine *e, const char *id, size_t id_len, bool here);
+/* The newest operation queued so far, and whether operation seq is committed (or failed). */
+uint64_t twin_engine_queued_seq(struct twin_engine *e);
+bool twin_engine_committed(struct twin_engine *e, uint64_t seq);
+/* The store, for reads on the broker thread (twin_store_read_begin ... read_end). */
+struct twin_store *twin_engine_store(struct twin_engine *e);
 
 /* The next message to publish or log (NULL when none); free it with twin_out_free. Runs deferred gets. */
 struct twin_out *twin_engine_take(struct twin_engine *e);

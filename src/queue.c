@@ -268,7 +268,8 @@ enum twin_rc twin_opq_push(struct twin_opq *q, struct twin_op *op, int64_t now_m
 		entry = open_entry(q, op->id, op->id_len);
 	} else if (op->kind == TWIN_OP_GATEWAY) {
 		q->slot_gen++; /* its parts may be for any twin: later telemetry queues after it */
-	} else if (op->kind != TWIN_OP_BARRIER && (entry = open_entry(q, op->id, op->id_len)) != NULL) {
+	} else if (op->kind != TWIN_OP_BARRIER && op->kind != TWIN_OP_STORE &&
+			(entry = open_entry(q, op->id, op->id_len)) != NULL) {
 		close_entry(q, entry); /* telemetry after this request queues after it */
 		entry = NULL;
 	}

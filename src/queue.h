@@ -29,6 +29,7 @@ enum twin_op_kind {
 	TWIN_OP_DELETE,
 	TWIN_OP_ACK,     /* acknowledges one of the twin's alarms */
 	TWIN_OP_BARRIER, /* a get that must wait until earlier writes to its twin are committed */
+	TWIN_OP_STORE,   /* store_call(payload) in the batch's transaction (a slot copied between shards) */
 };
 
 struct twin_presence_marks;
@@ -64,6 +65,12 @@ void twin_out_list_free(struct twin_out_list *l);
 /* Frees every message after keep (NULL: all of them), which becomes the tail. */
 void twin_out_list_truncate(struct twin_out_list *l, struct twin_out *keep);
 
+struct twin_store;
+/* Runs on the writer thread inside its write transaction; must give the same result when run again
+ * (a batch that fills the map is applied again after the map grew). */
+typedef enum twin_rc (*twin_store_call_fn)(struct twin_store *s, const char *payload, size_t len,
+		struct twin_error *err);
+
 struct twin_op {
 	struct twin_op *next;
 	/* Telemetry only: later messages of the same twin that arrived while this one waited, in arrival order.
@@ -80,6 +87,7 @@ struct twin_op {
 	struct twin_out *answer;      /* writer thread: the answer, sent if the batch commits */
 	struct twin_out_list events;  /* writer thread: $twin/{id}/events messages, likewise */
 	int verb;                     /* TWIN_OP_BARRIER: the read to run again (enum twin_verb) */
+	twin_store_call_fn store_call; /* TWIN_OP_STORE */
 	size_t readings;              /* telemetry: the readings it carries, what it costs of telemetry_rate */
 	size_t oversize;              /* telemetry over max_twin_bytes: its size (the payload is not copied) */
 	char *id, *path, *payload;    /* point into data[] */

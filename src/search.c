@@ -13,7 +13,9 @@
  * queued searches are dropped and the running one stops at its next check (every CHECK_EVERY twins).
  * Answers: $twin's (request.c): a search comes in on $twin only. Each item says `"connected":false` (unless
  * `fields` leaves it out) and the answer carries where: the broker thread, which owns presence, sets the
- * connected ones when it takes the answer (presence.h), so a page costs it one lookup per item.
+ * connected ones when it takes the answer (presence.h), so a page costs it one lookup per item. A shard's
+ * part of a fleet's search (cluster.c) also lists each item's sort key, in the cursor's form, under
+ * "keys": the asking shard merges the parts by them (search_merge.h).
  * Thread: the searcher thread; the broker thread only submits. */
 #include "search.h"
 
@@ -163,6 +165,12 @@ static struct twin_out *answer_rows(const struct twin_route *route, struct scan 
 		cJSON_Delete(sel);
 	}
 	ok = ok && twin_buf_put(&b, "]", 1);
+	for (int i = 0; ok && sc->ctx->keys && i < n; i++) { /* each item's position, for a fleet's merge */
+		char *key = twin_cursor_encode(sc->sort, &sc->rows[i].key);
+		ok = key && twin_buf_put(&b, i ? "," : ",\"keys\":[", i ? 1 : 9) &&
+				twin_json_write_string(&b, key) && (i < n - 1 || twin_buf_put(&b, "]", 1));
+		free(key);
+	}
 	if (ok && sc->n_rows > sc->limit) {
 		char *cursor = twin_cursor_encode(sc->sort, &sc->rows[sc->limit - 1].key);
 		ok = cursor && twin_buf_put(&b, ",\"cursor\":", 10) && twin_json_write_string(&b, cursor);
@@ -282,6 +290,7 @@ struct job {
 	struct twin_route *route;
 	char *username; /* the requester's, or NULL */
 	uint64_t min_seq;
+	bool keys; /* a shard's part of a fleet's search: the answer gives each item's sort key */
 	size_t len;
 	char payload[];
 };
@@ -334,6 +343,7 @@ static struct twin_out *run_job(struct twin_searcher *s, const struct job *job)
 			.default_model = cfg->default_model,
 			.timeout_ms = cfg->search_timeout_ms,
 			.stop = &s->stop,
+			.keys = job->keys,
 	};
 	ctx.stale = !wait_for_writes(s, job->min_seq, start + cfg->search_timeout_ms / 2);
 	if (twin_scope_bind(&scope, cfg->search_scope, cfg->search_scope_exempt, job->username,
@@ -414,7 +424,7 @@ void twin_searcher_stop(struct twin_searcher *s)
 }
 
 enum twin_rc twin_searcher_submit(struct twin_searcher *s, struct twin_route *r, const char *username,
-		const void *payload, size_t len, uint64_t min_seq, struct twin_error *err)
+		const void *payload, size_t len, uint64_t min_seq, bool keys, struct twin_error *err)
 {
 	char *user = username ? strdup(username) : NULL;
 	struct job *job = malloc(sizeof(*job) + len + 1);
@@ -427,6 +437,7 @@ enum twin_rc twin_searcher_submit(struct twin_searcher *s, struct twin_route *r,
 	job->next = NULL;
 	job->route = r;
 	job->min_seq = min_seq;
+	job->keys = keys;
 	job->len = len;
 	if (len) {
 		memcpy(job->payload, payload, len);

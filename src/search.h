@@ -29,10 +29,11 @@ enum twin_rc twin_searcher_start(const struct twin_searcher_deps *deps, struct t
 /* Searches still queued are dropped unanswered; the running one stops at its next check. */
 void twin_searcher_stop(struct twin_searcher *s);
 /* Queues a search; on TWIN_OK the route then belongs to the searcher. min_seq: the last op it must
- * see; username: the requester's (may be NULL), for the scope. TWIN_ERR_BUSY (503, err says so) when
+ * see; username: the requester's (may be NULL), for the scope; keys: the answer also lists each item's
+ * sort key (a shard's part of a fleet's search). TWIN_ERR_BUSY (503, err says so) when
  * search_queue_size searches are waiting. */
 enum twin_rc twin_searcher_submit(struct twin_searcher *s, struct twin_route *r, const char *username,
-		const void *payload, size_t len, uint64_t min_seq, struct twin_error *err);
+		const void *payload, size_t len, uint64_t min_seq, bool keys, struct twin_error *err);
 
 /* What one search runs under. */
 struct twin_search_ctx {
@@ -43,6 +44,7 @@ struct twin_search_ctx {
 	const atomic_bool *stop;        /* set when the broker stops; NULL: never */
 	bool stale;                     /* the wait for earlier writes gave up: the answer says so */
 	const char *default_model;      /* plugin_opt_default_model: rows show the model they follow */
+	bool keys;                      /* list each item's sort key under "keys" (twin_searcher_submit) */
 };
 
 /* One search, synchronously (the thread's body; exposed for unit tests). */

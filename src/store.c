@@ -540,6 +540,36 @@ enum twin_rc twin_store_del(struct twin_store *s, const char *id, size_t id_len,
 	return TWIN_OK;
 }
 
+enum twin_rc twin_store_put_in(struct twin_store *s, enum twin_store_table t, const void *key,
+		size_t key_len, const void *val, size_t len, struct twin_error *err)
+{
+	MDB_val k = {key_len, (void *)key}, v = {len, (void *)val};
+	int rc = mdb_put(s->wtxn, dbi_of(s, t), &k, &v, 0);
+	return rc ? mdb_fail(err, rc, "writing a record") : TWIN_OK;
+}
+
+enum twin_rc twin_store_del_matching(struct twin_store *s, enum twin_store_table t,
+		twin_store_key_fn match, void *ctx, size_t *deleted, struct twin_error *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(s->wtxn, dbi_of(s, t), &cur);
+	if (rc) {
+		return mdb_fail(err, rc, "deleting records");
+	}
+	/* after a delete the cursor stands on the next record already (as in history_drop) */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc;) {
+		bool del = match(ctx, k.mv_data, k.mv_size);
+		if (del && (rc = mdb_cursor_del(cur, 0)) != 0) {
+			break;
+		}
+		*deleted += del;
+		rc = mdb_cursor_get(cur, &k, &v, del ? MDB_GET_CURRENT : MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return rc && rc != MDB_NOTFOUND && rc != EINVAL ? mdb_fail(err, rc, "deleting records") : TWIN_OK;
+}
+
 int64_t twin_store_tombstone(struct twin_store *s, const char *id, size_t id_len)
 {
 	const void *val;

@@ -76,6 +76,13 @@ enum twin_rc twin_store_put(struct twin_store *s, const char *id, size_t id_len,
 		size_t len, struct twin_error *err);
 enum twin_rc twin_store_del(struct twin_store *s, const char *id, size_t id_len,
 		struct twin_error *err);
+/* Any table, as it is: a record copied from another store (a slot moving between shards). */
+enum twin_rc twin_store_put_in(struct twin_store *s, enum twin_store_table t, const void *key,
+		size_t key_len, const void *val, size_t len, struct twin_error *err);
+/* Deletes every record of table t whose key match() accepts, adding their number to *deleted. */
+typedef bool (*twin_store_key_fn)(void *ctx, const void *key, size_t key_len);
+enum twin_rc twin_store_del_matching(struct twin_store *s, enum twin_store_table t,
+		twin_store_key_fn match, void *ctx, size_t *deleted, struct twin_error *err);
 /* Last version of a deleted twin (0 when none), so versions are never reused. */
 int64_t twin_store_tombstone(struct twin_store *s, const char *id, size_t id_len);
 enum twin_rc twin_store_set_tombstone(struct twin_store *s, const char *id, size_t id_len,

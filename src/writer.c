@@ -25,6 +25,7 @@
 #include <uthash.h>
 
 #include "alarm.h"
+#include "desired_msg.h"
 #include "front.h"
 #include "front_aws.h"
 #include "front_azure.h"
@@ -1168,6 +1169,18 @@ static void apply_due_alarms(struct twin_writer *w, struct batch *b)
 	}
 }
 
+/* A TWIN_OP_STORE: its records go into this transaction; a failure fails the batch like any store
+ * error (the caller sees no commit and retries). */
+static void apply_store_call(struct twin_writer *w, struct batch *b, struct twin_op *op)
+{
+	struct twin_error err;
+	enum twin_rc rc = op->store_call(w->d.store, op->payload, op->payload_len, &err);
+	if (rc && !b->store_rc) {
+		b->store_rc = rc;
+		b->store_err = err;
+	}
+}
+
 static void apply(struct twin_writer *w, struct batch *b, struct twin_op *op)
 {
 	char why[96];
@@ -1194,6 +1207,9 @@ static void apply(struct twin_writer *w, struct batch *b, struct twin_op *op)
 			apply_ack(w, b, op);
 			break;
 		case TWIN_OP_BARRIER:
+			break;
+		case TWIN_OP_STORE:
+			apply_store_call(w, b, op);
 			break;
 	}
 }
@@ -1272,27 +1288,6 @@ static enum twin_rc flush(struct twin_writer *w, struct batch *b, struct twin_er
 	return TWIN_OK;
 }
 
-/* The message a device gets on devices/{id}/desired: {"id","version","delta"}. */
-static struct twin_out *desired_message(struct twin_writer *w, const char *id, size_t id_len,
-		const cJSON *doc)
-{
-	static const cJSON empty = {.type = cJSON_Object};
-	const struct twin_config *cfg = w->d.cfg;
-	struct twin_buf *b = &w->scratch;
-	char topic[TWIN_MAX_ID_LEN + 32], id_str[TWIN_MAX_ID_LEN + 1];
-	const cJSON *delta = doc ? cJSON_GetObjectItemCaseSensitive(doc, "delta") : NULL;
-	snprintf(topic, sizeof(topic), "devices/%.*s/desired", (int)id_len, id);
-	snprintf(id_str, sizeof(id_str), "%.*s", (int)id_len, id);
-	if (!nonempty(delta) && cfg->retain_desired) {
-		return twin_out_publish(NULL, topic, "", 0, 1, true); /* clears the retained message */
-	}
-	b->len = 0;
-	bool ok = twin_buf_put(b, "{\"id\":", 6) && twin_json_write_string(b, id_str) &&
-			twin_buf_put(b, ",\"version\":", 11) && twin_json_write_int(b, twin_doc_version(doc)) &&
-			put_member(b, "delta", delta ? delta : &empty) && twin_buf_put(b, "}", 1);
-	return ok ? twin_out_publish(NULL, topic, b->data, b->len, 1, cfg->retain_desired) : NULL;
-}
-
 static void desired_messages(struct twin_writer *w, struct batch *b, struct twin_out_list *out)
 {
 	struct entry *e, *tmp;
@@ -1306,7 +1301,8 @@ static void desired_messages(struct twin_writer *w, struct batch *b, struct twin
 				(now && e->delta_before && cJSON_Compare(now, e->delta_before, 1))) {
 			continue;
 		}
-		twin_out_list_add(out, desired_message(w, e->id, e->id_len, exists(e) ? e->doc : NULL));
+		twin_out_list_add(out, twin_desired_message(w->d.cfg, e->id, e->id_len, exists(e) ? e->doc : NULL,
+				&w->scratch));
 		if (w->d.cfg->aws_shadow && nonempty(now)) {
 			twin_out_list_add(out, twin_aws_delta(e->id, e->id_len, e->doc, twin_now_ms(), &w->scratch));
 		}
@@ -1396,7 +1392,7 @@ void twin_writer_process(struct twin_writer *w, struct twin_op *ops, uint64_t do
 			}
 		} else if (op->kind == TWIN_OP_TELEMETRY || op->kind == TWIN_OP_GATEWAY) {
 			b.dropped += rc != TWIN_OK ? op->group_msgs : 0;
-		} else if (rc != TWIN_OK) {
+		} else if (rc != TWIN_OK && op->kind != TWIN_OP_STORE) { /* a store call has nobody to answer */
 			answer_error(&b, op, &err, NULL);
 		}
 		twin_out_list_concat(out, &op->events);
@@ -1455,7 +1451,7 @@ static bool republish_one(void *ctx, const char *id, size_t id_len, const void *
 	struct republish *r = ctx;
 	cJSON *doc = twin_doc_load(id, id_len, val, len);
 	if (doc) {
-		twin_out_list_add(&r->out, desired_message(r->w, id, id_len, doc));
+		twin_out_list_add(&r->out, twin_desired_message(r->w->d.cfg, id, id_len, doc, &r->w->scratch));
 	}
 	cJSON_Delete(doc);
 	if (++r->n % REPUBLISH_CHUNK == 0) {
@@ -1554,11 +1550,17 @@ static void *writer_main(void *arg)
 	republish_desired(w);
 	while ((ops = wait_for_batch(w, &n, &done, &drained, &alarms_due)) != NULL || alarms_due) {
 		struct twin_out_list out = {0};
+		bool store_call = false; /* someone on the broker thread waits for its commit (cluster_ctl.c) */
+		for (const struct twin_op *op = ops; op && !store_call; op = op->next) {
+			store_call = op->kind == TWIN_OP_STORE;
+		}
 		/* answers and events wait for the broker thread: never more than queue_bytes of them */
 		twin_outq_wait_room(w->d.out, w->d.cfg->queue_bytes);
 		twin_writer_process(w, ops, done, &out);
 		if (out.head) {
 			twin_outq_push(w->d.out, &out);
+		}
+		if (out.head || store_call) {
 			w->d.wake(w->d.wake_ctx);
 		}
 		release_backlog_memory(w, n, drained);

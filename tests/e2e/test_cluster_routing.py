@@ -1,8 +1,9 @@
 """Scale-out (README, "Scaling out"): cluster/local.sh's fleet of 3 shards behind HAProxy with 3
 NATS nodes, run as real processes on free ports. Devices routed by HAProxy land on the shard owning
 their slot (HAProxy's crc32 and the plugin's agree); a device that bypasses HAProxy creates no twin on a
-foreign shard (counted in $SYS/broker/twin/cluster); $twin/{id} requests sent to any shard are answered
-as if local, over NATS; a dead shard's twins answer 503 at once on the others.
+foreign shard (counted in $SYS/broker/twin/cluster; each shard's own twins are read with twinctl);
+$twin/{id} requests sent to any shard are answered as if local, over NATS; a dead shard's twins answer
+503 at once on the others.
 
 Needs haproxy, nats-server and a plugin built with -DTWIN_CLUSTER=ON: TWIN_CLUSTER_PLUGIN, else
 build-cluster/mosquitto_twin.so (tests/run-all.sh builds it); skipped, saying which is missing, otherwise.
@@ -99,15 +100,14 @@ def telemetry(port, twin_id, reading):
         c.disconnect()
 
 
-def local_ids(port, prefix):
-    """The twin ids with prefix stored on the shard at port ($twin/search is answered locally)."""
-    rr = Requester5(port)
-    try:
-        a = rr("$twin/search", json.dumps({"filter": 'like(id,"%s*")' % prefix, "limit": 200}))
-        assert a.status == 200, a.body
-        return {t["id"] for t in a.body["items"]}
-    finally:
-        rr.client.disconnect()
+def local_ids(fleet, shard, prefix):
+    """The twin ids with prefix stored in shard's own database (read with twinctl, beside the cluster
+    plugin: $twin/search goes to every shard)."""
+    twinctl = os.path.join(os.path.dirname(cluster_plugin()), "twinctl")
+    ls = subprocess.run([twinctl, "-d", os.path.join(fleet["dir"], "shard%d" % shard), "ls", "--prefix",
+                         prefix], capture_output=True, text=True, timeout=30)
+    assert ls.returncode == 0, ls.stderr
+    return set(ls.stdout.split())
 
 
 def cluster_sys(port):
@@ -126,8 +126,8 @@ def test_haproxy_routes_each_device_to_the_shard_owning_its_slot(fleet):
         telemetry(fleet["base"], twin_id, {"n": 1})
     expected = {i: {t for t in ids if shard_of(t) == i} for i in (1, 2, 3)}
     assert all(expected.values()), "60 ids should cover every shard"
-    for i, port in fleet["shard"].items():
-        wait_until(lambda: local_ids(port, prefix) == expected[i],
+    for i in fleet["shard"]:
+        wait_until(lambda: local_ids(fleet, i, prefix) == expected[i],
                    msg="shard%d holds exactly the ids of its slots" % i)
 
 
@@ -137,8 +137,8 @@ def test_device_bypassing_haproxy_creates_no_twin_on_a_foreign_shard(fleet):
     telemetry(fleet["shard"][1], twin_id, {"n": 1})
     wait_until(lambda: cluster_sys(fleet["shard"][1])["foreign_telemetry"] == before + 1,
                msg="shard1 counts the foreign reading")
-    assert twin_id not in local_ids(fleet["shard"][1], twin_id)
-    assert twin_id not in local_ids(fleet["shard"][2], twin_id)  # nor was it forwarded
+    assert twin_id not in local_ids(fleet, 1, twin_id)
+    assert twin_id not in local_ids(fleet, 2, twin_id)  # nor was it forwarded
 
 
 def test_requests_are_answered_alike_by_every_shard(fleet):
@@ -182,7 +182,7 @@ def test_v311_requester_gets_accepted_and_rejected_topics_through_another_shard(
     try:
         c.subscribe("$twin/%s/get/+" % twin_id)
         c.subscribe("$twin/%s/update/+" % twin_id)
-        wait_until(lambda: local_ids(fleet["shard"][3], twin_id) == {twin_id},
+        wait_until(lambda: local_ids(fleet, 3, twin_id) == {twin_id},
                    msg="twin created")
         c.publish("$twin/%s/get" % twin_id, "")
         m = c.get(lambda m: m.topic.startswith("$twin/%s/get/" % twin_id), desc="get answer")

@@ -352,13 +352,9 @@ def test_detail_without_history_and_reconnect(brokers, www, browser):
 # live delay is from a reading's arrival at the broker (its event's ts) to the frame that drew it.
 FIRST_S, COMPLETE_S, COMPLETE_10K_S, LAG_P99_S = 1.0, 1.5, 3.0, 1.0
 # The targets are for the floor as it is: racks reporting every 10 s while the page opens, loads again
-# and follows them. The page is also opened once on an idle broker (the racks made, none reporting),
-# and those two load times are printed and checked too, but a miss there is an expected failure that
-# says so: on an idle broker Mosquitto 2.0.11 serves its http_dir files and a websockets handshake one
-# loop pass (up to 100 ms) per step - the page's four files take about 0.6 s and the MQTT connection
-# 0.15 s before any search is asked - and the plugin's pacer speeds up answers only. Set to False once
-# the idle loop serves those faster.
-IDLE_LOAD_WAITS_FOR_HTTP_PACING = True
+# and follows them; and for the page opened on an idle broker (the racks made, none reporting), where
+# Mosquitto serves its http_dir files and the websockets handshake only as fast as the plugin keeps its
+# loop turning (plugin/ws_listener.c; without it, 0.6 s for the page's files and 0.15 s to connect).
 # The load times are of a browser and a broker sharing the machine's cores with a busy floor: when other
 # work keeps more than this many processes runnable per core (the 1-minute load average at the end;
 # the test itself brings about 3), a missed load time is reported as an expected failure that says so
@@ -389,7 +385,9 @@ def wait_load(browser, index, timeout_s):
                      s.add(document.querySelector('#summary').textContent);
                      return false; }""", index,
                  timeout_ms=timeout_s * 1000, what="load %d of the page" % index)
-    load, seen = browser.js("(i) => [window.twinDashboard.timings[i], [...window.__summaries]]", index)
+    load, seen, error = browser.js("(i) => [window.twinDashboard.timings[i], [...window.__summaries], "
+                                   "document.querySelector('#error').textContent]", index)
+    assert not error, "load %d of the page failed: %s (%r)" % (index, error, load)
     partial = [s for s in seen if index == 0 and not s.startswith("Loading racks")]
     assert not partial, "the summary said something before every rack was in: %r" % partial
     return load
@@ -453,18 +451,18 @@ def test_load_times_at_1500_and_10000_racks(brokers, www, browser, artifacts):
     floor.create()
     made_s = time.time() - t0
     url = "http://127.0.0.1:%d/index.html?username=dashboard" % b.ws_port
-    results = []      # (what, seconds, bound, kind: "idle" broker's load, "load" or "live" delay)
+    results = []      # (what, seconds, bound, kind: "load" time or "live" delay)
 
-    def load_result(what, load, bound_first, bound_complete, since=0.0, kind="load"):
+    def load_result(what, load, bound_first, bound_complete, since=0.0):
         def s(v):
             return (v - since) / 1000.0
-        results.append(("%s: first racks drawn" % what, s(load["first"]), bound_first, kind))
-        results.append(("%s: every rack drawn, with presence" % what, s(load["complete"]), bound_complete, kind))
+        results.append(("%s: first racks drawn" % what, s(load["first"]), bound_first, "load"))
+        results.append(("%s: every rack drawn, with presence" % what, s(load["complete"]), bound_complete, "load"))
 
     # -- 1 500 racks on an idle broker: the page opens on the attention list
     idle = open_and_load(browser, url)
     assert idle["racks"] == len(floor.racks), idle
-    load_result("1 500 racks, idle broker", idle, FIRST_S, COMPLETE_S, kind="idle")
+    load_result("1 500 racks, idle broker", idle, FIRST_S, COMPLETE_S)
     idle_files = browser.js("() => performance.getEntriesByType('resource').map((e) => e.responseEnd)")
 
     # every rack as its twin says: the summary, the attention list, the floor map
@@ -532,8 +530,11 @@ def test_load_times_at_1500_and_10000_racks(brokers, www, browser, artifacts):
     brokers.track(more)
     t0 = time.time()
     more.create()
-    # their readings came on one connection at QoS 0: written once the queue is down to the live floor's
-    wait_until(lambda: op.stats()["queue_depth"] < 50, timeout=30, msg="the 8 500 readings written")
+    # their readings came on one connection at QoS 0, still on their way when create() returns (a slow
+    # broker, e.g. under ASan, takes seconds): written once every rack has a reading
+    wait_until(lambda: op.ok("$twin/search", {"filter": "exists(reported/tempTop)", "count": True,
+                                              "limit": 1})["count"] == len(floor.racks) + len(more.racks),
+               timeout=60, msg="the 8 500 readings written")
     made_10k_s = time.time() - t0
     big = open_and_load(browser, url)
     assert big["racks"] == 10000, big
@@ -563,18 +564,10 @@ def test_load_times_at_1500_and_10000_racks(brokers, www, browser, artifacts):
     load_avg, cores = os.getloadavg()[0], os.cpu_count() or 1
     overloaded = load_avg > OVERLOADED_PER_CORE * cores
     print("  load average %.1f on %d cores%s" % (load_avg, cores, " (overloaded)" if overloaded else ""))
-    idle_misses = [r for r in missed if r[3] == "idle" and IDLE_LOAD_WAITS_FOR_HTTP_PACING]
-    other = [r for r in missed if r not in idle_misses]
-    assert not other or (overloaded and all(r[3] != "live" for r in other)), "missed: " + text
-    why = []
-    if idle_misses:
-        why.append("on an idle broker, Mosquitto's http_dir and websockets handshake take a loop pass per step "
-                   "(IDLE_LOAD_WAITS_FOR_HTTP_PACING)")
-    if other:
-        why.append("the machine was overloaded (load average %.1f on %d cores, the test itself brings about 3), "
-                   "so its load times say little" % (load_avg, cores))
+    assert not missed or (overloaded and all(r[3] != "live" for r in missed)), "missed: " + text
     if missed:
-        pytest.xfail("; ".join(why) + ": " + text)
+        pytest.xfail("the machine was overloaded (load average %.1f on %d cores, the test itself brings about "
+                     "3), so its load times say little: %s" % (load_avg, cores, text))
 
 
 # ----------------------------------------------------------------- models and alarms

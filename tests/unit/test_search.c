@@ -376,7 +376,7 @@ TEST(searcher_should_say_when_it_stopped_waiting_for_earlier_writes)
 	struct twin_out *o;
 	rig_start(&r, 40, 64);
 	/* op 1 never commits (no writer here): the search waits 20 ms, then answers, flagged */
-	CHECK_INT(twin_searcher_submit(r.searcher, new_route(), NULL, "{}", 2, 1, &err), TWIN_OK);
+	CHECK_INT(twin_searcher_submit(r.searcher, new_route(), NULL, "{}", 2, 1, false, &err), TWIN_OK);
 	CHECK_INT(take_answers(&r, 1, &o), 1);
 	CHECK_INT(o->status, 200);
 	CHECK(strstr(o->payload, "\"stale\":true") != NULL);
@@ -384,7 +384,7 @@ TEST(searcher_should_say_when_it_stopped_waiting_for_earlier_writes)
 	twin_out_free(o);
 	/* caught up: no flag */
 	atomic_store(&r.done_seq, 1);
-	CHECK_INT(twin_searcher_submit(r.searcher, new_route(), NULL, "{}", 2, 1, &err), TWIN_OK);
+	CHECK_INT(twin_searcher_submit(r.searcher, new_route(), NULL, "{}", 2, 1, false, &err), TWIN_OK);
 	CHECK_INT(take_answers(&r, 1, &o), 1);
 	CHECK(strstr(o->payload, "stale") == NULL);
 	twin_out_free(o);
@@ -402,7 +402,7 @@ TEST(searcher_should_bound_its_queue_and_drop_it_at_shutdown)
 	int accepted = 0, busy = 0;
 	for (int i = 0; i < 3; i++) {
 		struct twin_route *rt = new_route();
-		enum twin_rc rc = twin_searcher_submit(r.searcher, rt, "u", "{}", 2, 1, &err);
+		enum twin_rc rc = twin_searcher_submit(r.searcher, rt, "u", "{}", 2, 1, false, &err);
 		if (rc == TWIN_OK) {
 			accepted++;
 		} else {

@@ -697,3 +697,51 @@ TEST(writer_should_push_desired_changes_to_the_azure_session_and_answer_patches_
 	free_outs(out);
 	teardown(&f);
 }
+
+static enum twin_rc put_meta(struct twin_store *s, const char *payload, size_t len, struct twin_error *err)
+{
+	return twin_store_put_in(s, TWIN_TABLE_META, "test-call", 9, payload, len, err);
+}
+
+static enum twin_rc refuse_call(struct twin_store *s, const char *payload, size_t len,
+		struct twin_error *err)
+{
+	(void)s;
+	(void)payload;
+	(void)len;
+	return twin_fail(err, TWIN_ERR_STORE, "refused by the test");
+}
+
+static struct twin_op *store_call(twin_store_call_fn fn, const char *payload)
+{
+	struct twin_op *o = twin_op_new(TWIN_OP_STORE, "", 0, payload, strlen(payload), NULL);
+	o->store_call = fn;
+	return o;
+}
+
+TEST(writer_should_run_store_calls_in_the_batch_and_fail_the_batch_with_them)
+{
+	struct fixture f;
+	const void *val;
+	size_t len;
+	setup(&f, NULL, NULL);
+	/* committed with the telemetry of its batch, answered by nobody */
+	struct twin_out *out = run(&f, op(TWIN_OP_TELEMETRY, "a", "{\"t\":1}"), store_call(put_meta, "hello"), NULL);
+	free_outs(out);
+	CHECK_INT(f.done_seq, 2);
+	twin_store_read_begin(f.store);
+	CHECK_INT(twin_store_read_find(f.store, TWIN_TABLE_META, "test-call", 9, &val, &len), TWIN_OK);
+	CHECK_INT(len, 5);
+	twin_store_read_end(f.store);
+	cJSON *a = stored(&f, "a");
+	CHECK(a != NULL);
+	cJSON_Delete(a);
+	/* a failing call fails its batch: the update with it is answered 500 and not written */
+	out = run(&f, op(TWIN_OP_UPDATE, "b", "{\"desired\":{\"x\":1}}"), store_call(refuse_call, ""), NULL);
+	CHECK(out != NULL);
+	CHECK_INT(out->status, 500);
+	free_outs(out);
+	CHECK(stored(&f, "b") == NULL);
+	CHECK_INT(f.done_seq, 4);
+	teardown(&f);
+}

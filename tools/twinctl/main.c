@@ -57,10 +57,31 @@ static const char help[] =
 		"                       defaults to the file's name without version and extension\n"
 		"                       (rack-th-1.0.0.tm.jsonld: rack-th), as import --models looks it up\n"
 		"\n"
+		"Cluster (a -DTWIN_CLUSTER=ON build; talks to running shards over NATS, no DB_DIR):\n"
+		"  cluster status SHARD... [--nats URLS] [--subject S]\n"
+		"                       each shard's slots and frozen slots\n"
+		"  cluster move-slot SLOT --from SHARD --to SHARD [--nats URLS] [--subject S]\n"
+		"          [--haproxy SOCKET --map FILE [--backend NAME]] [--grace-ms MS] [--abort]\n"
+		"                       moves a slot's twins (versions, history, tombstones) to another\n"
+		"                       shard, switches HAProxy's map (runtime and file) and the shards'\n"
+		"                       persisted slot tables, disconnects the slot's devices; requests\n"
+		"                       meanwhile answer 503 (retry). Run it again to resume after a failure\n"
+		"\n"
 		"Run twinctl as the user the broker runs as (sudo -u mosquitto twinctl ...): readers\n"
 		"write LMDB's lock file, and the files an import creates must be the broker's.\n"
 		"\n"
 		"Exit codes: 0 done, 1 failed or problems found or records refused, 2 usage.\n";
+
+#ifndef TWINCTL_CLUSTER
+static int cluster_missing(const struct ctl *c, int argc, char **argv)
+{
+	(void)c;
+	(void)argc;
+	(void)argv;
+	return ctl_fail("this twinctl was built without -DTWIN_CLUSTER=ON: use the twinctl of a cluster build "
+					"(build-cluster/twinctl)");
+}
+#endif
 
 static const struct {
 	const char *name;
@@ -74,6 +95,11 @@ static const struct {
 		{"compact", ctl_cmd_compact},
 		{"check", ctl_cmd_check},
 		{"model", ctl_cmd_model},
+#ifdef TWINCTL_CLUSTER
+		{"cluster", ctl_cmd_cluster},
+#else
+		{"cluster", cluster_missing},
+#endif
 };
 
 int main(int argc, char **argv)

@@ -29,6 +29,7 @@ int ctl_cmd_stats(const struct ctl *c, int argc, char **argv);
 int ctl_cmd_compact(const struct ctl *c, int argc, char **argv);
 int ctl_cmd_check(const struct ctl *c, int argc, char **argv);
 int ctl_cmd_model(const struct ctl *c, int argc, char **argv);
+int ctl_cmd_cluster(const struct ctl *c, int argc, char **argv); /* -DTWIN_CLUSTER=ON only */
 
 /* "twinctl: <message>" on stderr; return CTL_FAIL / CTL_USAGE. */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
