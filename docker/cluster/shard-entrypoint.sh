@@ -6,6 +6,8 @@
 #   TWIN_SHARD_COUNT  shards in the fleet (default 3)
 #   TWIN_SLOT_COUNT   slots in the fleet (default 1024; HAProxy's mod(N) must say the same)
 #   TWIN_NATS         NATS URLs, comma-separated (default nats://nats:4222)
+#   TWIN_EVENTS_REPLICAS  replicas of the JetStream events stream the first shard creates (default 3;
+#                     every twin change goes to it: README, "Events on JetStream")
 #   TWIN_CONF         where the configuration is written (default /etc/mosquitto/mosquitto.conf)
 # Shard i owns slots ceil((i-1)*N/K) .. ceil(i*N/K)-1, as cluster/local.sh and docker/cluster/slots.map.
 # --print writes the configuration to stdout and starts nothing.
@@ -14,6 +16,7 @@ set -eu
 count="${TWIN_SHARD_COUNT:-3}"
 slots="${TWIN_SLOT_COUNT:-1024}"
 nats="${TWIN_NATS:-nats://nats:4222}"
+replicas="${TWIN_EVENTS_REPLICAS:-3}"
 conf="${TWIN_CONF:-/etc/mosquitto/mosquitto.conf}"
 index="${TWIN_SHARD_INDEX:-}"
 if [ -z "$index" ]; then
@@ -49,6 +52,8 @@ plugin_opt_cluster_shard shard$index
 plugin_opt_cluster_slots $first-$last
 plugin_opt_cluster_slot_count $slots
 plugin_opt_cluster_nats $nats
+plugin_opt_cluster_events on
+plugin_opt_cluster_events_replicas $replicas
 CONF
 }
 

@@ -16,7 +16,7 @@ import yaml
 
 from broker import REPO, broker_env, free_port, mosquitto_binary
 from clients import Client, Requester5, wait_until
-from test_cluster_routing import RANGES, cluster_plugin, missing
+from test_cluster_routing import RANGES, cluster_plugin, cluster_sys, missing
 
 CLUSTER = os.path.join(REPO, "docker", "cluster")
 ENTRYPOINT = os.path.join(CLUSTER, "shard-entrypoint.sh")
@@ -132,8 +132,9 @@ def test_a_shard_configured_by_the_entrypoint_runs_and_owns_its_slots(tmp_path):
         pytest.skip(why)
     nats_port, mqtt = free_port(), free_port()
     nats = subprocess.Popen([shutil.which("nats-server") or "/usr/sbin/nats-server", "-a", "127.0.0.1",
-                             "-p", str(nats_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    out = entrypoint({"TWIN_SHARD_INDEX": "2", "TWIN_SHARD_COUNT": "3",
+                             "-p", str(nats_port), "-js", "-sd", str(tmp_path / "js")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = entrypoint({"TWIN_SHARD_INDEX": "2", "TWIN_SHARD_COUNT": "3", "TWIN_EVENTS_REPLICAS": "1",
                       "TWIN_NATS": "nats://127.0.0.1:%d" % nats_port}, "--print")
     assert out.returncode == 0, out.stderr
     conf = out.stdout.replace("/usr/lib/mosquitto/mosquitto_twin.so", cluster_plugin())
@@ -159,6 +160,8 @@ def test_a_shard_configured_by_the_entrypoint_runs_and_owns_its_slots(tmp_path):
             dev.publish("devices/%s/telemetry" % own, '{"tempTop": 24.5}', qos=1)
             wait_until(lambda: r.get(own).status == 200, msg="the owned twin")
             assert r.twin(own)["reported"]["tempTop"] == 24.5
+            # its change event reached the JetStream stream the shard created (README, Events on JetStream)
+            wait_until(lambda: cluster_sys(mqtt).get("events_published", 0) >= 1, msg="the event in JetStream")
         finally:
             dev.disconnect()
             r.close()
