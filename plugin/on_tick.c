@@ -2,8 +2,8 @@
  * held-back telemetry whose device is within its rate again, publishes what the writer has finished and
  * keeps the loop turning while the pacer's budget lasts (wake.c: answers to websockets clients, the
  * sockets of websockets listeners, ws_listener.c), in a fleet hands over what other shards answered
- * (cluster hooks), and runs the Kafka sink's delivery reports (kafka hooks); it gives the pacer one more
- * pass when a wake-up came during the tick (wake.c). When nothing is waiting it costs a few loads and
+ * (cluster hooks), and runs the Kafka sink's delivery reports (kafka hooks); the pacer also keeps it
+ * turning when a wake-up came during the tick (wake.c). When nothing is waiting it costs a few loads and
  * atomic loads. A broker that runs no tick has the same work (twin_run_pending) run from the loopback
  * connection's wake-ups instead (loopback.c). */
 #include "plugin.h"
@@ -16,10 +16,7 @@ int twin_on_tick(int event, void *event_data, void *userdata)
 	twin_loopback_ticked();
 	twin_run_pending(tp);
 	twin_ws_listener_tick();
-	twin_wake_pace_tick();
-	if (twin_wake_pending()) { /* came during this tick: the next pass must not sleep (wake.c) */
-		twin_wake_pace_add(1);
-	}
+	twin_wake_pace_tick(); /* also when a wake-up came during this tick (wake.c) */
 	return MOSQ_ERR_SUCCESS;
 }
 

@@ -59,10 +59,9 @@ int twin_wake_install(void);
 void twin_wake_uninstall(void);
 void twin_wake(void *ctx);
 void twin_wake_acknowledge(void);
-/* Whether a wake-up came after the last acknowledge (the tick then gives the pacer one more pass). */
-bool twin_wake_pending(void);
 /* The pacer (see wake.c): interrupts the broker's epoll_wait every few tens of microseconds for the next
- * `passes` loop passes (any thread; added to what is left); every tick spends one (broker thread). */
+ * `passes` loop passes (any thread; added to what is left); every tick spends one, or keeps it running
+ * when a wake-up came during the tick (broker thread). */
 void twin_wake_pace_add(unsigned long passes);
 void twin_wake_pace_tick(void);
 

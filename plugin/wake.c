@@ -15,8 +15,9 @@
  *
  * A wake-up that comes during a tick, after the tick acknowledged the last one, has its signal handled
  * there and then, and leaves wake_pending set: every later wake-up would be coalesced into it and wait
- * for an idle pass (100 ms). So a tick that ends with a wake-up pending gives the pacer one more pass,
- * up to the next tick, which acknowledges it (on_tick.c). */
+ * for an idle pass (100 ms). So a tick that ends with a wake-up pending keeps the pacer running (with a
+ * pass in its budget) and spends nothing, up to the next tick, which acknowledges it: under steady
+ * wake-ups the timer simply stays on, with no timer_settime per tick. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -106,11 +107,6 @@ void twin_wake_acknowledge(void)
 	atomic_store(&wake_pending, false);
 }
 
-bool twin_wake_pending(void)
-{
-	return atomic_load(&wake_pending);
-}
-
 /* Starts or stops the timer (pace_lock held). */
 static void set_pacer(bool on)
 {
@@ -141,6 +137,12 @@ void twin_wake_pace_tick(void)
 	if (!atomic_load_explicit(&ticking, memory_order_relaxed)) {
 		atomic_store(&ticking, true);
 		twin_wake_pace_add(0); /* passes asked for before the first tick */
+	}
+	if (atomic_load(&wake_pending)) { /* came during this tick: the next pass must not sleep */
+		if (left == 0) {
+			twin_wake_pace_add(1);
+		}
+		return;
 	}
 	while (left > 0 && !atomic_compare_exchange_weak(&pace_budget, &left, left - 1)) {
 	}
